@@ -1,0 +1,5 @@
+import sys
+
+from htcgen.cli import main
+
+sys.exit(main())

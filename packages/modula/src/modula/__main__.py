@@ -1,0 +1,5 @@
+import sys
+
+from modula.cli import main
+
+sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from pesc.cli import main
+
+sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from lmcommon.cli import main
+
+sys.exit(main())

@@ -1,0 +1,110 @@
+"""JSONL reading with validation and atomic writing of files."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import io
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from lmcommon.errors import DataError
+
+
+def _open_text(path: Path) -> IO[str]:
+    if path.suffix == ".gz":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
+    return path.open("r", encoding="utf-8")
+
+
+def iter_jsonl(path: str | Path, required: Sequence[str] = ()) -> Iterator[dict[str, Any]]:
+    """Yields the JSON objects of a JSONL file (plain or ``.gz``), validating each one.
+
+    Blank lines are skipped. A required field that is absent, ``None`` or an empty/blank string is an error.
+
+    Args:
+        path: the JSONL file.
+        required: fields every row must carry.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        DataError: a line is not valid JSON, not an object, or lacks a required field; names file and line.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    with _open_text(path) as handle:
+        for line_number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise DataError(f"invalid JSON ({error.msg} at column {error.colno})", path=path, line=line_number) from None
+            if not isinstance(row, dict):
+                raise DataError(f"expected a JSON object, got {type(row).__name__}", path=path, line=line_number)
+            for field in required:
+                value = row.get(field)
+                if value is None:
+                    raise DataError("missing required field", path=path, line=line_number, field=field)
+                if isinstance(value, str) and not value.strip():
+                    raise DataError("required field is empty", path=path, line=line_number, field=field)
+            yield row
+
+
+def read_jsonl(path: str | Path, required: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Reads a whole JSONL file; see :func:`iter_jsonl` for the validation and errors."""
+    return list(iter_jsonl(path, required))
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
+    """Opens a temporary file beside ``path`` and renames it over ``path`` only if the block succeeds.
+
+    A crash or exception inside the block leaves any previous file at ``path`` untouched and no temporary
+    file behind.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if "b" in mode:
+        encoding = None
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.chmod(tmp_name, 0o666 & ~_current_umask())  # mkstemp makes 0600; give the file normal permissions
+        with os.fdopen(fd, mode, encoding=encoding) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> int:
+    """Writes rows as UTF-8 JSONL atomically and returns how many were written."""
+    count = 0
+    with atomic_write(path) as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False))
+            handle.write("\n")
+            count += 1
+    return count
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    """Writes one JSON document (indented, UTF-8) atomically."""
+    with atomic_write(path) as handle:
+        json.dump(obj, handle, ensure_ascii=False, indent=2)
+        handle.write("\n")

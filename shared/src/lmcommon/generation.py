@@ -1,0 +1,67 @@
+"""Batched chat-formatted generation with a causal LM."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+
+def format_chat_prompt(tokenizer: PreTrainedTokenizerBase, prompt: str) -> str:
+    """The prompt as the model expects it: the tokenizer's chat template with a generation prompt when it has
+    one, else the prompt followed by a newline."""
+    if getattr(tokenizer, "chat_template", None):
+        return tokenizer.apply_chat_template(
+            [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
+        )
+    return prompt + "\n"
+
+
+def generate_replies(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    prompts: Sequence[str],
+    *,
+    max_new_tokens: int = 64,
+    batch_size: int = 8,
+    do_sample: bool = False,
+    temperature: float = 1.0,
+    top_p: float = 1.0,
+) -> list[str]:
+    """Generates one reply per prompt, in batches, greedy unless ``do_sample``.
+
+    Prompts are chat-formatted (see :func:`format_chat_prompt`) and left-padded so that every row of a batch
+    continues from its own last token; the KV cache is used.
+
+    Returns:
+        The decoded replies without the prompts and special tokens, stripped.
+    """
+    import torch
+
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    device = next(model.parameters()).device
+    replies: list[str] = []
+    padding_side = tokenizer.padding_side
+    tokenizer.padding_side = "left"
+    try:
+        for start in range(0, len(prompts), batch_size):
+            texts = [format_chat_prompt(tokenizer, p) for p in prompts[start : start + batch_size]]
+            # the chat template already holds the special tokens
+            batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
+            sampling = {"do_sample": True, "temperature": temperature, "top_p": top_p} if do_sample else {}
+            with torch.inference_mode():
+                output = model.generate(
+                    **batch,
+                    max_new_tokens=max_new_tokens,
+                    pad_token_id=tokenizer.pad_token_id,
+                    do_sample=do_sample,
+                    **sampling,
+                )
+            new_tokens = output[:, batch["input_ids"].shape[1] :]
+            replies.extend(text.strip() for text in tokenizer.batch_decode(new_tokens, skip_special_tokens=True))
+    finally:
+        tokenizer.padding_side = padding_side
+    return replies
