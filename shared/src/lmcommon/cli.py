@@ -14,7 +14,9 @@ from lmcommon.logs import setup_logging
 USER_ERRORS = (DataError, FileNotFoundError, MissingModelPackageError, ValueError)
 
 
-def make_parser(prog: str, description: str, version: str) -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
+def make_parser(
+    prog: str, description: str, version: str
+) -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
     """A parser with ``--version``, ``--log-level`` and ``--debug``, and the sub-command group to fill."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--version", action="version", version=f"{prog} {version}")
@@ -64,7 +66,7 @@ def _check_models(args: argparse.Namespace) -> int:
     anchor = "A man is eating food."
     others = ["A man is eating a piece of bread.", "The stock market fell sharply."]
     vectors = encode_texts(encoder, encoder_tokenizer, [anchor, *others])
-    for text, vector in zip(others, vectors[1:]):
+    for text, vector in zip(others, vectors[1:], strict=True):
         print(f"cos({anchor!r}, {text!r}) = {float(vectors[0] @ vector):.3f}")
     return 0
 
@@ -72,7 +74,9 @@ def _check_models(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from lmcommon import __version__
 
-    parser, subcommands = make_parser("lmcommon", "Shared utilities of the modula, pesc and htcgen packages.", __version__)
+    parser, subcommands = make_parser(
+        "lmcommon", "Shared utilities of the modula, pesc and htcgen packages.", __version__
+    )
     check = subcommands.add_parser(
         "check-models", help="load the default models (converting SmolLM2 once) and try each on one example"
     )

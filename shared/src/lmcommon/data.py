@@ -44,7 +44,9 @@ def iter_jsonl(path: str | Path, required: Sequence[str] = ()) -> Iterator[dict[
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as error:
-                raise DataError(f"invalid JSON ({error.msg} at column {error.colno})", path=path, line=line_number) from None
+                raise DataError(
+                    f"invalid JSON ({error.msg} at column {error.colno})", path=path, line=line_number
+                ) from None
             if not isinstance(row, dict):
                 raise DataError(f"expected a JSON object, got {type(row).__name__}", path=path, line=line_number)
             for field in required:

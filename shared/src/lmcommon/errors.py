@@ -8,7 +8,9 @@ from pathlib import Path
 class DataError(ValueError):
     """Bad input data. The message names the file, the line (1-based) and the field where known."""
 
-    def __init__(self, message: str, *, path: str | Path | None = None, line: int | None = None, field: str | None = None):
+    def __init__(
+        self, message: str, *, path: str | Path | None = None, line: int | None = None, field: str | None = None
+    ):
         self.path = None if path is None else str(path)
         self.line = line
         self.field = field

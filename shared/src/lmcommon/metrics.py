@@ -51,7 +51,7 @@ def multilabel_f1(
     pred_sets = [set(labels_) for labels_ in y_pred]
     universe = set(labels) if labels is not None else set().union(*true_sets, *pred_sets)
     counts = {label: [0, 0, 0] for label in universe}  # label -> [tp, fp, fn]
-    for gold, pred in zip(true_sets, pred_sets):
+    for gold, pred in zip(true_sets, pred_sets, strict=True):
         for label in gold & pred:
             if label in counts:
                 counts[label][0] += 1

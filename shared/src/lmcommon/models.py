@@ -85,7 +85,7 @@ def _smollm2_cache_folder() -> Path:
 
 
 def _convert_gguf(source: Path, target: Path) -> None:
-    """De-quantises the GGUF in ``source`` and writes a float32 safetensors checkpoint to ``target``."""
+    """De-quantises the GGUF in ``source`` and writes a float32 safetensors checkpoint into folder ``target``."""
     import torch
     from safetensors.torch import save_file
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -94,7 +94,6 @@ def _convert_gguf(source: Path, target: Path) -> None:
     if len(gguf_files) != 1:
         raise FileNotFoundError(f"{source}: expected one .gguf file, found {[f.name for f in gguf_files]}")
     gguf_name = gguf_files[0].name
-    logger.info("de-quantising %s once (about 30 s); the result is cached in %s", gguf_name, target)
     tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=gguf_name)
     model = AutoModelForCausalLM.from_pretrained(source, gguf_file=gguf_name, dtype=torch.float32)
     # The GGUF-loaded model refuses save_pretrained, so write its state dict and config ourselves. Tied
@@ -126,6 +125,7 @@ def default_causal_lm_path() -> Path:
     if (target / "model.safetensors").is_file():
         return target
     source = SMOLLM2.folder()
+    logger.info("de-quantising %s once (about 30 s); the result is cached in %s", SMOLLM2.model, target)
     target.parent.mkdir(parents=True, exist_ok=True)
     building = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:

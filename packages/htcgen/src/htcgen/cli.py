@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from lmcommon.cli import make_parser, run
-
 from htcgen import __version__
+from lmcommon.cli import make_parser, run
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser, _subcommands = make_parser("htcgen", "Labelled data generation for hierarchical text classification.", __version__)
+    parser, _subcommands = make_parser(
+        "htcgen", "Labelled data generation for hierarchical text classification.", __version__
+    )
     return parser
 
 

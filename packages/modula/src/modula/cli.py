@@ -6,12 +6,15 @@ import argparse
 from collections.abc import Sequence
 
 from lmcommon.cli import make_parser, run
-
 from modula import __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser, _subcommands = make_parser("modula", "MoDULA: mixture of domain-specific and universal LoRA experts for multi-task LLM fine-tuning.", __version__)
+    parser, _subcommands = make_parser(
+        "modula",
+        "MoDULA: mixture of domain-specific and universal LoRA experts for multi-task LLM fine-tuning.",
+        __version__,
+    )
     return parser
 
 

@@ -6,12 +6,15 @@ import argparse
 from collections.abc import Sequence
 
 from lmcommon.cli import make_parser, run
-
 from pesc import __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser, _subcommands = make_parser("pesc", "Realistic Chinese spell checking: misspelled characters and pinyin-typed words in, correct Chinese out.", __version__)
+    parser, _subcommands = make_parser(
+        "pesc",
+        "Realistic Chinese spell checking: misspelled characters and pinyin-typed words in, correct Chinese out.",
+        __version__,
+    )
     return parser
 
 

