@@ -2,5 +2,17 @@
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from modula.config import MoDULAConfig
+from modula.model import MoDULAModel
+
+__all__ = ["MoDULAConfig", "MoDULAModel", "train_stage"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # the training stack (Trainer, accelerate) loads only when training is asked for
+    if name == "train_stage":
+        from modula.train import train_stage
+
+        return train_stage
+    raise AttributeError(f"module 'modula' has no attribute {name!r}")

@@ -1,0 +1,153 @@
+"""On-disk layout of a MoDULA model, one folder per expert:
+
+    DIR/modula_config.json
+    DIR/universal/adapter_config.json + adapter_model.safetensors   a standard peft LoRA checkpoint
+    DIR/<domain>/adapter_config.json + adapter_model.safetensors    Flan: a standard peft LoRA checkpoint
+    DIR/<domain>/modula_expert.json + adapter_model.safetensors     Res: same tensor names, reads h, not x
+    DIR/router/router_config.json + router.safetensors              every layer's router, outputs in order
+
+Tensor names follow peft (``base_model.model.<module>.lora_A.weight``), so ``PeftModel.from_pretrained(base,
+DIR/"universal")`` loads the universal expert as is. Every file is written atomically; only safetensors are read.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+from safetensors.torch import load_file
+from safetensors.torch import save as safetensors_bytes
+
+from lmcommon.data import atomic_write, write_json
+from modula.config import CONFIG_NAME, MoDULAConfig
+
+if TYPE_CHECKING:
+    from modula.model import MoDULAModel
+
+WEIGHTS_NAME = "adapter_model.safetensors"
+PEFT_CONFIG_NAME = "adapter_config.json"
+RES_EXPERT_CONFIG_NAME = "modula_expert.json"
+ROUTER_FOLDER = "router"
+ROUTER_WEIGHTS_NAME = "router.safetensors"
+ROUTER_CONFIG_NAME = "router_config.json"
+_PREFIX = "base_model.model."
+
+
+def _write_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
+    data = safetensors_bytes({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, metadata={"format": "pt"})
+    with atomic_write(path, "wb") as handle:
+        handle.write(data)
+
+
+def _peft_lora_config(model: MoDULAModel, rank: int, alpha: float) -> dict:
+    from peft import LoraConfig
+
+    config = model.modula_config
+    lora = LoraConfig(
+        r=rank,
+        lora_alpha=alpha,
+        lora_dropout=config.dropout,
+        target_modules=config.target_modules,
+        bias="none",
+        task_type="CAUSAL_LM",
+        base_model_name_or_path=getattr(model.config, "_name_or_path", None) or None,
+    )
+    # as LoraConfig.save_pretrained writes it, but through an atomic write
+    return {k: sorted(v) if isinstance(v, set) else v for k, v in lora.to_dict().items()}
+
+
+def _expert_tensors(model: MoDULAModel, expert: str) -> dict[str, torch.Tensor]:
+    tensors = {}
+    for name, layer in model.modula_layers():
+        module = layer.universal if expert == "universal" else layer.experts[expert]
+        tensors[f"{_PREFIX}{name}.lora_A.weight"] = module.lora_A
+        tensors[f"{_PREFIX}{name}.lora_B.weight"] = module.lora_B
+    return tensors
+
+
+def save_modula(model: MoDULAModel, directory: Path) -> Path:
+    """Writes the config, each expert and the routers of ``model`` into ``directory``."""
+    config = model.modula_config
+    directory.mkdir(parents=True, exist_ok=True)
+    config.save(directory)
+    _write_tensors(directory / "universal" / WEIGHTS_NAME, _expert_tensors(model, "universal"))
+    write_json(
+        directory / "universal" / PEFT_CONFIG_NAME, _peft_lora_config(model, config.universal_rank, config.universal_alpha)
+    )
+    for domain in config.domains:
+        _write_tensors(directory / domain / WEIGHTS_NAME, _expert_tensors(model, domain))
+        if config.variant == "flan":
+            lora = _peft_lora_config(model, config.expert_rank, config.expert_alpha)
+            write_json(directory / domain / PEFT_CONFIG_NAME, lora)
+        else:
+            description = {
+                "kind": "modula-res-expert",
+                "domain": domain,
+                "rank": config.expert_rank,
+                "alpha": config.expert_alpha,
+                "leaky_relu_slope": config.leaky_relu_slope,
+                "note": "reads the universal expert's output h: y = W0 x + h + B LeakyReLU(A h); not a plain LoRA",
+            }
+            write_json(directory / domain / RES_EXPERT_CONFIG_NAME, description)
+    routers = {f"{name}.weight": layer.router.weight for name, layer in model.modula_layers()}
+    _write_tensors(directory / ROUTER_FOLDER / ROUTER_WEIGHTS_NAME, routers)
+    write_json(directory / ROUTER_FOLDER / ROUTER_CONFIG_NAME, {"outputs": config.router_outputs})
+    return directory
+
+
+def _read_tensors(path: Path) -> dict[str, torch.Tensor]:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: missing (an incomplete MoDULA checkpoint?)")
+    return load_file(str(path))
+
+
+def _copy_into(parameter: torch.nn.Parameter, tensors: dict[str, torch.Tensor], key: str, path: Path) -> None:
+    if key not in tensors:
+        raise ValueError(f"{path}: tensor {key!r} is missing; the checkpoint does not fit this model")
+    value = tensors[key]
+    if value.shape != parameter.shape:
+        raise ValueError(
+            f"{path}: tensor {key!r} has shape {tuple(value.shape)}, the model expects {tuple(parameter.shape)}"
+        )
+    with torch.no_grad():
+        parameter.copy_(value.to(dtype=parameter.dtype, device=parameter.device))
+
+
+def load_adapter_weights(model: MoDULAModel, directory: Path) -> None:
+    """Copies every expert's and router's tensors from ``directory`` into ``model``.
+
+    Raises:
+        FileNotFoundError: a file of the checkpoint is missing.
+        ValueError: the checkpoint's domains, tensors or shapes do not fit the model.
+    """
+    config = model.modula_config
+    saved = MoDULAConfig.load(directory)
+    if saved.domains != config.domains or saved.variant != config.variant:
+        raise ValueError(
+            f"{directory / CONFIG_NAME}: checkpoint has variant {saved.variant!r} and domains {saved.domains}, "
+            f"the model has {config.variant!r} and {config.domains}"
+        )
+    layers = list(model.modula_layers())
+    for expert in ["universal", *config.domains]:
+        path = directory / expert / WEIGHTS_NAME
+        tensors = _read_tensors(path)
+        for name, layer in layers:
+            module = layer.universal if expert == "universal" else layer.experts[expert]
+            _copy_into(module.lora_A, tensors, f"{_PREFIX}{name}.lora_A.weight", path)
+            _copy_into(module.lora_B, tensors, f"{_PREFIX}{name}.lora_B.weight", path)
+    router_config_path = directory / ROUTER_FOLDER / ROUTER_CONFIG_NAME
+    outputs = json.loads(router_config_path.read_text(encoding="utf-8"))["outputs"]
+    if outputs != config.router_outputs:
+        raise ValueError(f"{router_config_path}: router outputs {outputs} != the model's {config.router_outputs}")
+    path = directory / ROUTER_FOLDER / ROUTER_WEIGHTS_NAME
+    tensors = _read_tensors(path)
+    for name, layer in layers:
+        _copy_into(layer.router.weight, tensors, f"{name}.weight", path)
+
+
+def load_modula(cls: type[MoDULAModel], base_model: torch.nn.Module, directory: Path) -> MoDULAModel:
+    model = cls(base_model, MoDULAConfig.load(directory))
+    load_adapter_weights(model, directory)
+    return model

@@ -1,0 +1,234 @@
+"""MoDULAModel: injects MoDULA layers into a Hugging Face causal LM and switches between training stages."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from modula.config import MoDULAConfig, validate_domain_name
+from modula.layer import MoDULALinear
+
+logger = logging.getLogger(__name__)
+
+# stage -> forward path of every MoDULA layer. "joint" trains everything at once: the MoLoRA baseline.
+STAGES = ("universal", "expert", "router", "inference", "joint")
+_STAGE_PATH = {"universal": "universal", "expert": "expert", "router": "mixture", "inference": "mixture", "joint": "mixture"}
+
+
+class MoDULAModel(nn.Module):
+    """A causal LM with MoDULA experts in its linear layers; the base weights stay frozen.
+
+    Args:
+        base_model: any Hugging Face causal LM (Llama, Qwen2, Mistral, ...). It is modified in place.
+        config: the adapter layout.
+
+    Raises:
+        ValueError: ``target_modules`` matches no module, or matches one that is not ``nn.Linear``.
+    """
+
+    def __init__(self, base_model: nn.Module, config: MoDULAConfig):
+        super().__init__()
+        self.base_model = base_model
+        self.modula_config = config
+        for parameter in base_model.parameters():
+            parameter.requires_grad_(False)
+        self._inject()
+        self.stage = "inference"
+        self.active_domain: str | None = None
+        self.set_stage("inference")
+
+    # -- construction -------------------------------------------------------------------------------------
+    def _inject(self) -> None:
+        config = self.modula_config
+        if any(isinstance(m, MoDULALinear) for m in self.base_model.modules()):
+            raise ValueError("the base model already holds MoDULA layers; wrap a fresh copy of the base model")
+        targets = [(name, module) for name, module in self.base_model.named_modules() if name and config.matches(name)]
+        if not targets:
+            linear = sorted({n.rsplit(".", 1)[-1] for n, m in self.base_model.named_modules() if isinstance(m, nn.Linear)})
+            raise ValueError(
+                f"target_modules {config.target_modules!r} matched no module of {type(self.base_model).__name__}; "
+                f"its linear layers are named {linear}"
+            )
+        for name, module in targets:
+            if not isinstance(module, nn.Linear):
+                raise ValueError(f"target module {name!r} is a {type(module).__name__}; MoDULA adapts nn.Linear only")
+            reference = module.weight
+            layer = MoDULALinear(
+                module,
+                variant=config.variant,
+                domains=config.domains,
+                universal_rank=config.universal_rank,
+                universal_scaling=config.universal_scaling,
+                expert_rank=config.expert_rank,
+                expert_scaling=config.expert_scaling,
+                dropout=config.dropout,
+                leaky_relu_slope=config.leaky_relu_slope,
+            )
+            # adapters in float32 even under a half-precision base (as peft does); same device as the base
+            adapter_dtype = torch.float32 if reference.dtype in (torch.float16, torch.bfloat16) else reference.dtype
+            for child in (layer.universal, layer.experts, layer.router):
+                child.to(device=reference.device, dtype=adapter_dtype)
+            parent_name, _, child_name = name.rpartition(".")
+            parent = self.base_model.get_submodule(parent_name) if parent_name else self.base_model
+            setattr(parent, child_name, layer)
+
+    # -- views --------------------------------------------------------------------------------------------
+    @property
+    def config(self):
+        """The base model's config (the Trainer and generation utilities read it)."""
+        return self.base_model.config
+
+    @property
+    def domains(self) -> list[str]:
+        return list(self.modula_config.domains)
+
+    def modula_layers(self) -> Iterator[tuple[str, MoDULALinear]]:
+        """(dotted name in the base model, layer) for every adapted layer, in model order."""
+        for name, module in self.base_model.named_modules():
+            if isinstance(module, MoDULALinear):
+                yield name, module
+
+    def trainable_parameter_names(self) -> list[str]:
+        return [name for name, p in self.named_parameters() if p.requires_grad]
+
+    def num_trainable_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+    # -- stages -------------------------------------------------------------------------------------------
+    def set_stage(self, stage: str, domain: str | None = None) -> None:
+        """Chooses which parameters train and which forward path every layer takes (DESIGN.md's stages).
+
+        - ``"universal"``: only the universal experts train; y = W0 x + B_u A_u x.
+        - ``"expert"`` (needs ``domain``): only that domain's experts train; universal frozen, router off.
+        - ``"router"``: only the routers train, over the frozen experts' mixture.
+        - ``"inference"``: nothing trains; the full mixture.
+        - ``"joint"``: every expert and router trains at once (the MoLoRA baseline).
+
+        Raises:
+            ValueError: unknown stage, or a missing/unknown domain for the expert stage.
+        """
+        if stage not in STAGES:
+            raise ValueError(f"unknown stage {stage!r}; expected one of {STAGES}")
+        if stage == "expert":
+            if domain not in self.modula_config.domains:
+                raise ValueError(f"stage 'expert' needs one of the domains {self.domains}, got {domain!r}")
+        elif domain is not None:
+            raise ValueError(f"stage {stage!r} takes no domain (got {domain!r})")
+        for parameter in self.parameters():
+            parameter.requires_grad_(False)
+        for _, layer in self.modula_layers():
+            layer.set_path(_STAGE_PATH[stage], domain)
+            if stage in ("universal", "joint"):
+                layer.universal.requires_grad_(True)
+            if stage == "expert":
+                layer.experts[domain].requires_grad_(True)
+            if stage == "joint":
+                layer.experts.requires_grad_(True)
+            if stage in ("router", "joint"):
+                layer.router.requires_grad_(True)
+        if stage == "expert" and self.modula_config.variant == "res" and self._universal_is_untrained():
+            logger.warning(
+                "training a Res domain expert on an untrained universal expert: the experts read its output h = 0, "
+                "so they cannot learn; train the 'universal' stage first"
+            )
+        self.stage, self.active_domain = stage, domain
+
+    def _universal_is_untrained(self) -> bool:
+        return all(torch.count_nonzero(layer.universal.lora_B) == 0 for _, layer in self.modula_layers())
+
+    def add_domain(self, name: str) -> None:
+        """Adds an expert for a new domain to every layer and an output to every router.
+
+        Existing experts are untouched (bit for bit). Train the new expert with ``set_stage("expert",
+        domain=name)``, then the routers with ``set_stage("router")``.
+        """
+        validate_domain_name(name, self.modula_config.domains)
+        for _, layer in self.modula_layers():
+            layer.add_domain(name)
+        self.modula_config.domains.append(name)
+        self.set_stage(self.stage, self.active_domain)  # keeps the trainable set consistent with the stage
+
+    # -- forward ------------------------------------------------------------------------------------------
+    def forward(self, input_ids=None, attention_mask=None, labels=None, **kwargs):
+        # explicit names: the Trainer finds "labels" in this signature
+        return self.base_model(input_ids=input_ids, attention_mask=attention_mask, labels=labels, **kwargs)
+
+    def generate(self, *args, **kwargs):
+        return self.base_model.generate(*args, **kwargs)
+
+    def get_input_embeddings(self) -> nn.Module:
+        return self.base_model.get_input_embeddings()
+
+    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs: dict | None = None) -> None:
+        self.base_model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=gradient_checkpointing_kwargs)
+        self.base_model.enable_input_require_grads()  # the embeddings are frozen; checkpointed blocks need grads in
+
+    @contextmanager
+    def recording_router_weights(self) -> Iterator[None]:
+        layers = [layer for _, layer in self.modula_layers()]
+        for layer in layers:
+            layer.record_router_weights, layer.last_router_weights = True, None
+        try:
+            yield
+        finally:
+            for layer in layers:
+                layer.record_router_weights = False
+
+    @torch.no_grad()
+    def router_weights(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None
+    ) -> dict[str, torch.Tensor]:
+        """The router's softmax weights per adapted layer for one batch, in the mixture path.
+
+        Returns:
+            ``{layer name: tensor (batch, seq, n_outputs)}``; outputs are ordered as
+            ``modula_config.router_outputs`` (Flan: universal then domains; Res: domains).
+        """
+        stage, domain = self.stage, self.active_domain
+        was_training = self.training
+        self.eval()
+        if stage not in ("router", "inference", "joint"):
+            self.set_stage("inference")
+        try:
+            with self.recording_router_weights():
+                self.base_model(input_ids=input_ids, attention_mask=attention_mask)
+                weights = {name: layer.last_router_weights for name, layer in self.modula_layers()}
+        finally:
+            self.set_stage(stage, domain)
+            self.train(was_training)
+        return weights
+
+    @torch.no_grad()
+    def mean_router_weights(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None
+    ) -> dict[str, torch.Tensor]:
+        """Router weights averaged over the batch's real (non-padding) tokens: ``{layer: (n_outputs,)}``."""
+        weights = self.router_weights(input_ids, attention_mask)
+        mask = torch.ones_like(input_ids) if attention_mask is None else attention_mask
+        mask = mask.unsqueeze(-1).float()
+        return {name: ((w.float() * mask).sum(dim=(0, 1)) / mask.sum()).cpu() for name, w in weights.items()}
+
+    # -- persistence --------------------------------------------------------------------------------------
+    def save_pretrained(self, directory: str | Path) -> Path:
+        """Writes one folder per expert, the routers and the config; see :mod:`modula.checkpoint`."""
+        from modula.checkpoint import save_modula
+
+        return save_modula(self, Path(directory))
+
+    @classmethod
+    def from_pretrained(cls, base_model: nn.Module, directory: str | Path) -> MoDULAModel:
+        """Wraps ``base_model`` with the experts and routers saved in ``directory``."""
+        from modula.checkpoint import load_modula
+
+        return load_modula(cls, base_model, Path(directory))
+
+    def load_adapters(self, directory: str | Path) -> None:
+        """Loads saved experts and routers into this model in place (their layout must match)."""
+        from modula.checkpoint import load_adapter_weights
+
+        load_adapter_weights(self, Path(directory))

@@ -1,0 +1,143 @@
+"""Training one MoDULA stage on the Hugging Face Trainer (so ``accelerate launch`` / ``torchrun`` scale it)."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from transformers import Trainer, TrainingArguments
+
+from lmcommon.data import write_json
+from modula.data import ChatCollator, balanced_mix, tokenize_rows
+from modula.model import MoDULAModel
+
+logger = logging.getLogger(__name__)
+TRAINABLE_STAGES = ("universal", "expert", "router", "joint")
+
+
+@dataclass
+class StageReport:
+    """What one stage cost and reached; the figures the cost comparisons are made of."""
+
+    stage: str
+    domain: str | None
+    trainable_parameters: int
+    examples: int
+    steps: int
+    tokens_seen: int
+    wall_time_s: float
+    train_loss: float
+    first_logged_loss: float | None
+    last_logged_loss: float | None
+
+    def save(self, path: str | Path) -> None:
+        write_json(path, asdict(self))
+
+
+class MoDULATrainer(Trainer):
+    """A Trainer whose checkpoints hold only the adapters (one folder per expert, the routers, the config)
+    instead of a full copy of the frozen base model, and that resumes from them."""
+
+    def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
+        output_dir = output_dir or self.args.output_dir
+        if not self.args.should_save:
+            return
+        self.accelerator.unwrap_model(self.model).save_pretrained(output_dir)
+        if self.processing_class is not None:
+            self.processing_class.save_pretrained(output_dir)
+
+    def _load_from_checkpoint(self, resume_from_checkpoint: str, model=None) -> None:
+        target = self.accelerator.unwrap_model(model if model is not None else self.model)
+        target.load_adapters(resume_from_checkpoint)
+
+    def _load_best_model(self) -> None:
+        self.accelerator.unwrap_model(self.model).load_adapters(self.state.best_model_checkpoint)
+
+
+def train_stage(
+    model: MoDULAModel,
+    stage: str,
+    dataset: Sequence[dict[str, Any]],
+    args: TrainingArguments,
+    *,
+    tokenizer,
+    domain: str | None = None,
+    max_length: int = 512,
+    samples_per_domain: int | None = None,
+    resume_from_checkpoint: str | bool | None = None,
+    save_to: str | Path | None = None,
+    callbacks: list | None = None,
+) -> StageReport:
+    """Trains one stage of ``model`` in place.
+
+    Args:
+        model: the MoDULA model; its stage is set here.
+        stage: ``"universal"`` (general data), ``"expert"`` (one domain's data, needs ``domain``), ``"router"``
+            (rows of every domain, with a ``domain`` field; a balanced mix is drawn) or ``"joint"`` (MoLoRA:
+            everything trains on the mixed data).
+        dataset: rows with ``prompt`` and ``response`` (see :func:`modula.data.read_chat_rows`).
+        args: Trainer arguments (output_dir holds the resumable checkpoints, gradient accumulation, ...).
+        tokenizer: the base model's tokenizer; its chat template formats the pairs.
+        domain: the domain of the expert stage.
+        max_length: longest tokenised example; longer ones are cut at the end.
+        samples_per_domain: rows per domain in the router stage's mix (default: the largest domain's count).
+        resume_from_checkpoint: True for the last checkpoint in ``args.output_dir``, or a checkpoint path.
+        save_to: if given, the trained model is saved there (by the main process only).
+        callbacks: extra Trainer callbacks.
+
+    Returns:
+        The stage's :class:`StageReport`.
+
+    Raises:
+        ValueError: a stage that does not train, a bad domain, or data that does not fit the stage.
+    """
+    if stage not in TRAINABLE_STAGES:
+        raise ValueError(f"stage {stage!r} does not train; expected one of {TRAINABLE_STAGES}")
+    model.set_stage(stage, domain)
+    trainable_parameters = model.num_trainable_parameters()
+    rows = list(dataset)
+    if stage == "router":
+        rows = balanced_mix(rows, model.domains, samples_per_domain, seed=args.seed)
+    examples = tokenize_rows(tokenizer, rows, max_length)
+    if tokenizer.pad_token_id is None:
+        raise ValueError("the tokenizer has no pad token; set tokenizer.pad_token (load_causal_lm does)")
+
+    args = copy.copy(args)  # the caller's arguments stay as they were
+    args.remove_unused_columns = False  # our rows are already model inputs
+    if args.include_num_input_tokens_seen in ("no", False, None):
+        args.include_num_input_tokens_seen = "non_padding"  # tokens seen is one of the reported costs
+    trainer = MoDULATrainer(
+        model=model,
+        args=args,
+        train_dataset=examples,
+        data_collator=ChatCollator(tokenizer.pad_token_id),
+        processing_class=tokenizer,
+        callbacks=callbacks,
+    )
+    label = stage if domain is None else f"{stage}:{domain}"
+    logger.info("stage %s: %d examples, %d trainable parameters", label, len(examples), trainable_parameters)
+    started = time.perf_counter()
+    output = trainer.train(resume_from_checkpoint=resume_from_checkpoint)
+    wall_time = time.perf_counter() - started
+    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+    if save_to is not None:
+        trainer.save_model(str(save_to))
+    model.set_stage("inference")
+    return StageReport(
+        stage=stage,
+        domain=domain,
+        trainable_parameters=trainable_parameters,
+        examples=len(examples),
+        steps=trainer.state.global_step,
+        tokens_seen=int(trainer.state.num_input_tokens_seen),
+        wall_time_s=wall_time,
+        train_loss=float(output.training_loss),
+        first_logged_loss=losses[0] if losses else None,
+        last_logged_loss=losses[-1] if losses else None,
+    )
+

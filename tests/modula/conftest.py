@@ -1,0 +1,94 @@
+"""Tiny in-process models and a word-level tokenizer with a chat template, for fast MoDULA tests."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from tokenizers import Tokenizer, models, pre_tokenizers
+from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
+
+CHAT_TEMPLATE = (
+    "{% for m in messages %}{{ m['role'] }} : {{ m['content'] }} </s> {% endfor %}"
+    "{% if add_generation_prompt %}assistant : {% endif %}"
+)
+WORDS = ["user", "assistant", ":", "alpha", "beta", "question", "a", "b", "c", "d"] + [f"q{i}" for i in range(10)]
+VOCAB = ["<pad>", "<unk>", "</s>", *WORDS]
+
+
+def make_tokenizer() -> PreTrainedTokenizerFast:
+    backend = Tokenizer(models.WordLevel({w: i for i, w in enumerate(VOCAB)}, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend, unk_token="<unk>", eos_token="</s>", pad_token="<pad>"
+    )
+    tokenizer.chat_template = CHAT_TEMPLATE
+    return tokenizer
+
+
+def make_llama(seed: int = 0) -> LlamaForCausalLM:
+    torch.manual_seed(seed)
+    config = LlamaConfig(
+        hidden_size=16,
+        intermediate_size=32,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        num_hidden_layers=2,
+        vocab_size=len(VOCAB),
+        pad_token_id=0,
+        eos_token_id=2,
+    )
+    return LlamaForCausalLM(config)
+
+
+def make_qwen2(seed: int = 0) -> Qwen2ForCausalLM:
+    torch.manual_seed(seed)
+    config = Qwen2Config(
+        hidden_size=16,
+        intermediate_size=32,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        num_hidden_layers=2,
+        vocab_size=len(VOCAB),
+        pad_token_id=0,
+        eos_token_id=2,
+    )
+    return Qwen2ForCausalLM(config)
+
+
+@pytest.fixture(scope="session")
+def _llama():
+    return make_llama()
+
+
+@pytest.fixture(scope="session")
+def _qwen2():
+    return make_qwen2()
+
+
+@pytest.fixture
+def llama(_llama):
+    return copy.deepcopy(_llama)
+
+
+@pytest.fixture
+def qwen2(_qwen2):
+    return copy.deepcopy(_qwen2)
+
+
+@pytest.fixture(params=["llama", "qwen2"])
+def base_model(request, _llama, _qwen2):
+    return copy.deepcopy(_llama if request.param == "llama" else _qwen2)
+
+
+@pytest.fixture
+def tokenizer():
+    return make_tokenizer()
+
+
+def toy_rows(domain: str, count: int = 24) -> list[dict[str, str]]:
+    """A learnable task: each domain answers every question with its own fixed pattern."""
+    answer = {"alpha": "a b a b", "beta": "c d c d", "general": "a c"}[domain]
+    prefix = "question" if domain == "general" else domain
+    return [{"prompt": f"{prefix} q{i % 10}", "response": answer, "domain": domain} for i in range(count)]
