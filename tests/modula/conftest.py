@@ -38,6 +38,8 @@ def make_llama(seed: int = 0) -> LlamaForCausalLM:
         vocab_size=len(VOCAB),
         pad_token_id=0,
         eos_token_id=2,
+        # the lm_head is frozen; with the default 0.02 its logits stay near uniform whatever the adapters do
+        initializer_range=0.3,
     )
     return LlamaForCausalLM(config)
 
@@ -53,6 +55,8 @@ def make_qwen2(seed: int = 0) -> Qwen2ForCausalLM:
         vocab_size=len(VOCAB),
         pad_token_id=0,
         eos_token_id=2,
+        # the lm_head is frozen; with the default 0.02 its logits stay near uniform whatever the adapters do
+        initializer_range=0.3,
     )
     return Qwen2ForCausalLM(config)
 
@@ -87,8 +91,17 @@ def tokenizer():
     return make_tokenizer()
 
 
+DOMAIN_WORDS = {"alpha": ("alpha", "a", "b"), "beta": ("beta", "c", "d")}
+
+
 def toy_rows(domain: str, count: int = 24) -> list[dict[str, str]]:
-    """A learnable task: each domain answers every question with its own fixed pattern."""
-    answer = {"alpha": "a b a b", "beta": "c d c d", "general": "a c"}[domain]
-    prefix = "question" if domain == "general" else domain
-    return [{"prompt": f"{prefix} q{i % 10}", "response": answer, "domain": domain} for i in range(count)]
+    """A learnable task: each domain answers with its own fixed pattern; its prompts use its own words, so a
+    router that reads a token can tell the domains apart."""
+    if domain == "general":
+        return [{"prompt": f"question q{i % 10}", "response": "a c", "domain": domain} for i in range(count)]
+    name, first, second = DOMAIN_WORDS[domain]
+    rows = []
+    for i in range(count):
+        pattern = " ".join(first if (i >> bit) & 1 else second for bit in range(3))
+        rows.append({"prompt": f"{name} {pattern}", "response": f"{first} {second} {first} {second}", "domain": domain})
+    return rows
