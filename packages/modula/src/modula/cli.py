@@ -1,20 +1,255 @@
-"""The ``modula`` command line. Sub-commands are added as the package's features land."""
+"""The ``modula`` command line: staged training, plugging in a domain, generation, router weights."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from lmcommon.cli import make_parser, run
+
 from modula import __version__
+from modula.config import CONFIG_NAME, MoDULAConfig
+
+logger = logging.getLogger(__name__)
+
+
+def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default="default", help="base causal LM: 'default' (packaged SmolLM2-135M-Instruct), "
+                        "a hub id or a local folder")
+    parser.add_argument("--dtype", default=None, help="float32, bfloat16, float16 (default: bf16 on GPUs, fp32 on CPU)")
+
+
+def _add_training_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("training")
+    group.add_argument("--epochs", type=float, default=1.0, help="passes over the data (ignored with --max-steps)")
+    group.add_argument("--max-steps", type=int, default=-1, help="optimizer steps; overrides --epochs when > 0")
+    group.add_argument("--batch-size", type=int, default=8, help="examples per device per step")
+    group.add_argument("--grad-accum", type=int, default=1, help="gradient accumulation steps")
+    group.add_argument("--lr", type=float, default=2e-4, help="peak learning rate")
+    group.add_argument("--warmup-steps", type=int, default=0, help="steps of linear learning-rate warm-up")
+    group.add_argument("--max-length", type=int, default=512, help="longest tokenised example")
+    group.add_argument("--seed", type=int, default=0)
+    group.add_argument("--save-steps", type=int, default=200, help="checkpoint every N steps (resumable)")
+    group.add_argument("--logging-steps", type=int, default=10)
+    group.add_argument("--resume", action="store_true", help="resume from the stage's last checkpoint")
+    group.add_argument("--samples-per-domain", type=int, default=None,
+                       help="router stage: rows per domain in the balanced mix (default: the largest domain's count)")
+
+
+def _training_arguments(args: argparse.Namespace, output_dir: Path):
+    import torch
+    from transformers import TrainingArguments
+
+    return TrainingArguments(
+        output_dir=str(output_dir),
+        num_train_epochs=args.epochs,
+        max_steps=args.max_steps,
+        per_device_train_batch_size=args.batch_size,
+        gradient_accumulation_steps=args.grad_accum,
+        learning_rate=args.lr,
+        warmup_steps=args.warmup_steps,
+        logging_steps=args.logging_steps,
+        save_strategy="steps",
+        save_steps=args.save_steps,
+        save_total_limit=2,
+        seed=args.seed,
+        report_to=[],
+        bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
+        dataloader_pin_memory=torch.cuda.is_available(),
+    )
+
+
+def _load_base(args: argparse.Namespace, *, for_training: bool):
+    from lmcommon.device import choose_device, choose_dtype
+    from lmcommon.models import load_causal_lm
+
+    run_device = choose_device(None if for_training else args.device)
+    dtype = choose_dtype(args.dtype, run_device)
+    # for training, load on the CPU in the accelerator's dtype: the Trainer (or accelerate) places the model
+    return load_causal_lm(args.model, dtype=dtype, device="cpu" if for_training else run_device)
+
+
+def _load_or_create(base_model, directory: Path, args: argparse.Namespace):
+    from modula.model import MoDULAModel
+
+    if (directory / CONFIG_NAME).is_file():
+        model = MoDULAModel.from_pretrained(base_model, directory)
+        requested = getattr(args, "variant", None)
+        if requested and requested != model.modula_config.variant:
+            raise ValueError(f"{directory} holds a {model.modula_config.variant!r} model; --variant {requested} conflicts")
+        logger.info("continuing the MoDULA model in %s (domains %s)", directory, model.domains)
+        return model
+    config = MoDULAConfig(
+        variant=args.variant or "res",
+        domains=[d for d in (args.domains or "").split(",") if d],
+        universal_rank=args.universal_rank,
+        expert_rank=args.expert_rank,
+        target_modules=args.target_modules.split(",") if args.target_modules else MoDULAConfig().target_modules,
+    )
+    return MoDULAModel(base_model, config)
+
+
+def _run_stage(model, tokenizer, stage, domain, rows, args, output: Path) -> None:
+    from modula.train import train_stage
+
+    label = stage if domain is None else f"{stage}-{domain}"
+    training_args = _training_arguments(args, output / "checkpoints" / label)
+    report = train_stage(
+        model,
+        stage,
+        rows,
+        training_args,
+        tokenizer=tokenizer,
+        domain=domain,
+        max_length=args.max_length,
+        samples_per_domain=args.samples_per_domain,
+        resume_from_checkpoint=True if args.resume else None,
+        save_to=output,
+    )
+    if training_args.process_index == 0:
+        report.save(output / "reports" / f"{label}.json")
+        print(json.dumps({"output": str(output), **report.__dict__}))
+
+
+def _train(args: argparse.Namespace) -> int:
+    from modula.data import read_chat_rows
+
+    if args.stage == "expert" and not args.domain:
+        raise ValueError("--stage expert needs --domain NAME")
+    rows = read_chat_rows(args.data, require_domain=args.stage == "router")
+    base_model, tokenizer = _load_base(args, for_training=True)
+    output = Path(args.output)
+    model = _load_or_create(base_model, output, args)
+    if args.stage == "expert" and args.domain not in model.domains:
+        raise ValueError(f"domain {args.domain!r} is not in the model's domains {model.domains}; "
+                         f"create the model with --domains or add it with `modula add-domain`")
+    _run_stage(model, tokenizer, args.stage, args.domain if args.stage == "expert" else None, rows, args, output)
+    return 0
+
+
+def _add_domain(args: argparse.Namespace) -> int:
+    from modula.data import read_chat_rows
+    from modula.model import MoDULAModel
+
+    rows = read_chat_rows(args.data)
+    router_rows = read_chat_rows(args.router_data, require_domain=True)
+    base_model, tokenizer = _load_base(args, for_training=True)
+    model = MoDULAModel.from_pretrained(base_model, Path(args.adapters))
+    output = Path(args.output or args.adapters)
+    model.add_domain(args.domain)
+    # only the new expert and then the routers train; every existing expert stays as it was
+    _run_stage(model, tokenizer, "expert", args.domain, rows, args, output)
+    _run_stage(model, tokenizer, "router", None, router_rows, args, output)
+    return 0
+
+
+def _read_prompts(args: argparse.Namespace) -> list[str]:
+    from lmcommon.data import read_jsonl
+
+    if args.input:
+        return [row["prompt"] for row in read_jsonl(args.input, required=("prompt",))]
+    if args.prompt:
+        return list(args.prompt)
+    prompts = [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    if not prompts:
+        raise ValueError("no prompts: give --prompt TEXT, --input FILE.jsonl or lines on standard input")
+    return prompts
+
+
+def _load_for_inference(args: argparse.Namespace):
+    from modula.model import MoDULAModel
+
+    base_model, tokenizer = _load_base(args, for_training=False)
+    if not args.adapters:
+        return base_model, tokenizer
+    model = MoDULAModel.from_pretrained(base_model, Path(args.adapters))
+    model.set_stage(args.stage, args.domain if args.stage == "expert" else None)
+    return model.eval(), tokenizer
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from lmcommon.data import write_jsonl
+    from lmcommon.generation import generate_replies
+
+    prompts = _read_prompts(args)
+    model, tokenizer = _load_for_inference(args)
+    replies = generate_replies(model, tokenizer, prompts, max_new_tokens=args.max_new_tokens, batch_size=args.batch_size)
+    if args.output:
+        write_jsonl(args.output, [{"prompt": p, "response": r} for p, r in zip(prompts, replies, strict=True)])
+    else:
+        for reply in replies:
+            print(reply)
+    return 0
+
+
+def _router_weights(args: argparse.Namespace) -> int:
+    from lmcommon.generation import format_chat_prompt
+
+    prompts = _read_prompts(args)
+    model, tokenizer = _load_for_inference(args)
+    texts = [format_chat_prompt(tokenizer, p) for p in prompts]
+    batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(next(model.parameters()).device)
+    means = model.mean_router_weights(batch["input_ids"], batch["attention_mask"])
+    outputs = model.modula_config.router_outputs
+    table = {layer: dict(zip(outputs, [round(v, 4) for v in w.tolist()], strict=True)) for layer, w in means.items()}
+    print(json.dumps({"outputs": outputs, "layers": table}, indent=1))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser, _subcommands = make_parser(
-        "modula",
-        "MoDULA: mixture of domain-specific and universal LoRA experts for multi-task LLM fine-tuning.",
-        __version__,
+    parser, commands = make_parser(
+        "modula", "MoDULA: mixture of domain-specific and universal LoRA experts, trained in stages.", __version__
     )
+
+    train = commands.add_parser("train", help="train one stage (universal, expert, router, or joint = MoLoRA)",
+                                description="Train one stage. The model in --output is continued when it exists, "
+                                "else created from --variant/--domains.")
+    train.add_argument("--stage", required=True, choices=["universal", "expert", "router", "joint"])
+    train.add_argument("--domain", help="the expert stage's domain")
+    train.add_argument("--data", required=True, help="JSONL with prompt, response (and domain for the router stage)")
+    train.add_argument("--output", required=True, help="the MoDULA model folder (created or continued)")
+    train.add_argument("--variant", choices=["flan", "res"], help="for a new model (default res)")
+    train.add_argument("--domains", help="for a new model: comma-separated domain names, in router order")
+    train.add_argument("--universal-rank", type=int, default=16)
+    train.add_argument("--expert-rank", type=int, default=8)
+    train.add_argument("--target-modules", help="comma-separated module names (default: all attention and MLP projections)")
+    _add_model_arguments(train)
+    _add_training_arguments(train)
+    train.set_defaults(func=_train)
+
+    add = commands.add_parser("add-domain", help="plug in a new domain: train its expert, then the routers",
+                              description="Add a domain to a trained model without touching the existing experts.")
+    add.add_argument("--adapters", required=True, help="the trained MoDULA model folder")
+    add.add_argument("--domain", required=True, help="name of the new domain")
+    add.add_argument("--data", required=True, help="JSONL with prompt, response for the new domain")
+    add.add_argument("--router-data", required=True, help="JSONL with prompt, response, domain covering every domain")
+    add.add_argument("--output", help="where to write the extended model (default: --adapters)")
+    _add_model_arguments(add)
+    _add_training_arguments(add)
+    add.set_defaults(func=_add_domain)
+
+    for name, func, text in [
+        ("generate", _generate, "generate replies with a MoDULA model (or the base model without --adapters)"),
+        ("router-weights", _router_weights, "print the mean router weight per layer and expert for some prompts"),
+    ]:
+        sub = commands.add_parser(name, help=text, description=text)
+        sub.add_argument("--adapters", help="a MoDULA model folder")
+        sub.add_argument("--prompt", action="append", help="a prompt (repeatable); or --input, or standard input")
+        sub.add_argument("--input", help="JSONL with a prompt field")
+        sub.add_argument("--stage", default="inference", choices=["inference", "universal", "expert"],
+                         help="forward path: the full mixture (default), the universal expert only, or one expert")
+        sub.add_argument("--domain", help="the expert for --stage expert")
+        sub.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
+        _add_model_arguments(sub)
+        if name == "generate":
+            sub.add_argument("--output", help="write JSONL rows {prompt, response} here instead of printing")
+            sub.add_argument("--max-new-tokens", type=int, default=128)
+            sub.add_argument("--batch-size", type=int, default=8)
+        sub.set_defaults(func=func)
     return parser
 
 

@@ -109,6 +109,8 @@ def train_stage(
 
     args = copy.copy(args)  # the caller's arguments stay as they were
     args.remove_unused_columns = False  # our rows are already model inputs
+    if args.ddp_find_unused_parameters is None:
+        args.ddp_find_unused_parameters = False  # every stage uses all of its trainable parameters in each forward
     if args.include_num_input_tokens_seen in ("no", False, None):
         args.include_num_input_tokens_seen = "non_padding"  # tokens seen is one of the reported costs
     trainer = MoDULATrainer(

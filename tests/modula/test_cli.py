@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from lmcommon.data import write_jsonl
+from modula.cli import main
+
+from .conftest import make_llama, make_tokenizer, toy_rows
+
+FAST = ["--max-steps", "4", "--lr", "1e-2", "--batch-size", "4", "--save-steps", "100", "--logging-steps", "2"]
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    model_dir = tmp_path / "base"
+    make_llama().save_pretrained(model_dir)
+    make_tokenizer().save_pretrained(model_dir)
+    files = {}
+    for name, rows in {
+        "general": toy_rows("general", 8),
+        "alpha": toy_rows("alpha", 8),
+        "beta": toy_rows("beta", 8),
+        "mix_alpha": toy_rows("alpha", 8),
+        "mix": toy_rows("alpha", 8) + toy_rows("beta", 8),
+    }.items():
+        files[name] = tmp_path / f"{name}.jsonl"
+        write_jsonl(files[name], rows)
+    return tmp_path, str(model_dir), {k: str(v) for k, v in files.items()}
+
+
+def test_staged_training_plug_in_generation_and_router_weights(workspace, capsys):
+    root, model_dir, data = workspace
+    run = root / "run"
+    common = ["--model", model_dir, "--output", str(run), *FAST]
+    assert main(["train", "--stage", "universal", "--data", data["general"], "--variant", "res", "--domains", "alpha", *common]) == 0
+    assert main(["train", "--stage", "expert", "--domain", "alpha", "--data", data["alpha"], *common]) == 0
+    assert main(["train", "--stage", "router", "--data", data["mix_alpha"], *common]) == 0
+    alpha_before = load_file(run / "alpha" / "adapter_model.safetensors")
+    universal_before = load_file(run / "universal" / "adapter_model.safetensors")
+
+    assert main(["add-domain", "--adapters", str(run), "--domain", "beta", "--data", data["beta"],
+                 "--router-data", data["mix"], "--model", model_dir, *FAST]) == 0
+    for name, tensor in load_file(run / "alpha" / "adapter_model.safetensors").items():
+        assert torch.equal(tensor, alpha_before[name]), name
+    for name, tensor in load_file(run / "universal" / "adapter_model.safetensors").items():
+        assert torch.equal(tensor, universal_before[name]), name
+    reports = sorted(p.name for p in (run / "reports").iterdir())
+    assert reports == ["expert-alpha.json", "expert-beta.json", "router.json", "universal.json"]
+    router_report = json.loads((run / "reports" / "router.json").read_text())
+    assert router_report["stage"] == "router" and router_report["steps"] == 4 and router_report["tokens_seen"] > 0
+
+    capsys.readouterr()
+    output = root / "replies.jsonl"
+    assert main(["generate", "--model", model_dir, "--adapters", str(run), "--prompt", "alpha a b", "--prompt", "beta c",
+                 "--max-new-tokens", "3", "--device", "cpu", "--output", str(output)]) == 0
+    rows = [json.loads(line) for line in output.read_text().splitlines()]
+    assert [r["prompt"] for r in rows] == ["alpha a b", "beta c"] and all(isinstance(r["response"], str) for r in rows)
+
+    assert main(["router-weights", "--model", model_dir, "--adapters", str(run), "--prompt", "alpha a b",
+                 "--device", "cpu"]) == 0
+    table = json.loads(capsys.readouterr().out)
+    assert table["outputs"] == ["alpha", "beta"]
+    for weights in table["layers"].values():
+        assert sum(weights.values()) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_bad_data_row_is_reported_with_file_and_line(workspace, capsys):
+    root, model_dir, _ = workspace
+    bad = root / "bad.jsonl"
+    bad.write_text('{"prompt": "a", "response": "b"}\n{"prompt": "a", "answer": "b"}\n', encoding="utf-8")
+    status = main(["train", "--stage", "universal", "--data", str(bad), "--model", model_dir, "--output", str(root / "r")])
+    assert status == 2
+    assert f"modula: error: {bad}:2: field 'response': missing required field" in capsys.readouterr().err
+
+
+def test_expert_stage_needs_a_known_domain(workspace, capsys):
+    root, model_dir, data = workspace
+    args = ["train", "--stage", "expert", "--data", data["alpha"], "--model", model_dir, "--output", str(root / "r")]
+    assert main(args) == 2
+    assert "--stage expert needs --domain NAME" in capsys.readouterr().err
+    assert main([*args, "--domain", "alpha", "--domains", "beta"]) == 2
+    assert "domain 'alpha' is not in the model's domains ['beta']" in capsys.readouterr().err
+
+
+def test_every_subcommand_has_help(capsys):
+    for command in ["train", "add-domain", "generate", "router-weights"]:
+        with pytest.raises(SystemExit) as info:
+            main([command, "--help"])
+        assert info.value.code == 0
+        assert f"usage: modula {command}" in capsys.readouterr().out
