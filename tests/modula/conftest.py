@@ -103,5 +103,7 @@ def toy_rows(domain: str, count: int = 24) -> list[dict[str, str]]:
     rows = []
     for i in range(count):
         pattern = " ".join(first if (i >> bit) & 1 else second for bit in range(3))
-        rows.append({"prompt": f"{name} {pattern}", "response": f"{first} {second} {first} {second}", "domain": domain})
+        rows.append(
+            {"prompt": f"{name} {pattern}", "response": f"{first} {second} {first} {second}", "domain": domain}
+        )
     return rows

@@ -6,14 +6,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import torch
 from safetensors.torch import save_file
 from transformers import TrainingArguments
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from conftest import make_llama, make_tokenizer, toy_rows  # noqa: E402
+from conftest import make_llama, make_tokenizer, toy_rows
 
-from modula import MoDULAConfig, MoDULAModel, train_stage  # noqa: E402
+from modula import MoDULAConfig, MoDULAModel, train_stage
 
 
 def main(output: Path) -> None:
@@ -30,11 +29,16 @@ def main(output: Path) -> None:
         use_cpu=True,
         dataloader_pin_memory=False,
     )
-    report = train_stage(model, "universal", toy_rows("general", 32), args, tokenizer=make_tokenizer(), save_to=output / "final")
+    report = train_stage(
+        model, "universal", toy_rows("general", 32), args, tokenizer=make_tokenizer(), save_to=output / "final"
+    )
     held = {name: p.detach().clone() for name, p in model.named_parameters() if ".universal." in name}
     rank = args.process_index
-    save_file(held, output / f"rank{rank}.safetensors", metadata={"world_size": str(args.world_size),
-                                                                  "tokens_seen": str(report.tokens_seen)})
+    save_file(
+        held,
+        output / f"rank{rank}.safetensors",
+        metadata={"world_size": str(args.world_size), "tokens_seen": str(report.tokens_seen)},
+    )
 
 
 if __name__ == "__main__":

@@ -36,14 +36,47 @@ def test_staged_training_plug_in_generation_and_router_weights(workspace, capsys
     root, model_dir, data = workspace
     run = root / "run"
     common = ["--model", model_dir, "--output", str(run), *FAST]
-    assert main(["train", "--stage", "universal", "--data", data["general"], "--variant", "res", "--domains", "alpha", *common]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--stage",
+                "universal",
+                "--data",
+                data["general"],
+                "--variant",
+                "res",
+                "--domains",
+                "alpha",
+                *common,
+            ]
+        )
+        == 0
+    )
     assert main(["train", "--stage", "expert", "--domain", "alpha", "--data", data["alpha"], *common]) == 0
     assert main(["train", "--stage", "router", "--data", data["mix_alpha"], *common]) == 0
     alpha_before = load_file(run / "alpha" / "adapter_model.safetensors")
     universal_before = load_file(run / "universal" / "adapter_model.safetensors")
 
-    assert main(["add-domain", "--adapters", str(run), "--domain", "beta", "--data", data["beta"],
-                 "--router-data", data["mix"], "--model", model_dir, *FAST]) == 0
+    assert (
+        main(
+            [
+                "add-domain",
+                "--adapters",
+                str(run),
+                "--domain",
+                "beta",
+                "--data",
+                data["beta"],
+                "--router-data",
+                data["mix"],
+                "--model",
+                model_dir,
+                *FAST,
+            ]
+        )
+        == 0
+    )
     for name, tensor in load_file(run / "alpha" / "adapter_model.safetensors").items():
         assert torch.equal(tensor, alpha_before[name]), name
     for name, tensor in load_file(run / "universal" / "adapter_model.safetensors").items():
@@ -55,13 +88,47 @@ def test_staged_training_plug_in_generation_and_router_weights(workspace, capsys
 
     capsys.readouterr()
     output = root / "replies.jsonl"
-    assert main(["generate", "--model", model_dir, "--adapters", str(run), "--prompt", "alpha a b", "--prompt", "beta c",
-                 "--max-new-tokens", "3", "--device", "cpu", "--output", str(output)]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "--model",
+                model_dir,
+                "--adapters",
+                str(run),
+                "--prompt",
+                "alpha a b",
+                "--prompt",
+                "beta c",
+                "--max-new-tokens",
+                "3",
+                "--device",
+                "cpu",
+                "--output",
+                str(output),
+            ]
+        )
+        == 0
+    )
     rows = [json.loads(line) for line in output.read_text().splitlines()]
     assert [r["prompt"] for r in rows] == ["alpha a b", "beta c"] and all(isinstance(r["response"], str) for r in rows)
 
-    assert main(["router-weights", "--model", model_dir, "--adapters", str(run), "--prompt", "alpha a b",
-                 "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "router-weights",
+                "--model",
+                model_dir,
+                "--adapters",
+                str(run),
+                "--prompt",
+                "alpha a b",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     table = json.loads(capsys.readouterr().out)
     assert table["outputs"] == ["alpha", "beta"]
     for weights in table["layers"].values():
@@ -72,7 +139,9 @@ def test_bad_data_row_is_reported_with_file_and_line(workspace, capsys):
     root, model_dir, _ = workspace
     bad = root / "bad.jsonl"
     bad.write_text('{"prompt": "a", "response": "b"}\n{"prompt": "a", "answer": "b"}\n', encoding="utf-8")
-    status = main(["train", "--stage", "universal", "--data", str(bad), "--model", model_dir, "--output", str(root / "r")])
+    status = main(
+        ["train", "--stage", "universal", "--data", str(bad), "--model", model_dir, "--output", str(root / "r")]
+    )
     assert status == 2
     assert f"modula: error: {bad}:2: field 'response': missing required field" in capsys.readouterr().err
 

@@ -37,8 +37,10 @@ def test_truncation_and_dropping_examples_without_response(tokenizer):
 
 def test_collator_pads_labels_with_ignore_index():
     batch = ChatCollator(pad_token_id=0)(
-        [{"input_ids": [5, 6, 7], "labels": [-100, 6, 7], "attention_mask": [1, 1, 1]},
-         {"input_ids": [5], "labels": [5], "attention_mask": [1]}]
+        [
+            {"input_ids": [5, 6, 7], "labels": [-100, 6, 7], "attention_mask": [1, 1, 1]},
+            {"input_ids": [5], "labels": [5], "attention_mask": [1]},
+        ]
     )
     assert batch["input_ids"].tolist() == [[5, 6, 7], [5, 0, 0]]
     assert batch["labels"].tolist() == [[-100, 6, 7], [5, -100, -100]]
@@ -51,7 +53,10 @@ def test_balanced_mix():
     assert collections.Counter(r["domain"] for r in mix) == {"math": 10, "medical": 10}
     assert {r["i"] for r in mix if r["domain"] == "medical"} == {0, 1, 2}  # every row of the small domain used
     assert mix == balanced_mix(rows, ["math", "medical"], seed=1)  # deterministic per seed
-    assert collections.Counter(r["domain"] for r in balanced_mix(rows, ["math", "medical"], 4)) == {"math": 4, "medical": 4}
+    assert collections.Counter(r["domain"] for r in balanced_mix(rows, ["math", "medical"], 4)) == {
+        "math": 4,
+        "medical": 4,
+    }
 
 
 def test_balanced_mix_errors():

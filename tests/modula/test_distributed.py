@@ -22,9 +22,26 @@ def test_accelerate_launch_two_processes(tmp_path):
     # `--cpu --num_processes 2` starts a single process (accelerate#2741); `--multi_gpu` starts two through
     # torch.distributed.run, and on a machine without GPUs they form a gloo process group on the CPU.
     result = subprocess.run(
-        [str(accelerate), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no",
-         "--dynamo_backend", "no", str(SCRIPT), str(tmp_path)],
-        capture_output=True, text=True, env=env, timeout=600, check=False,
+        [
+            str(accelerate),
+            "launch",
+            "--multi_gpu",
+            "--num_processes",
+            "2",
+            "--num_machines",
+            "1",
+            "--mixed_precision",
+            "no",
+            "--dynamo_backend",
+            "no",
+            str(SCRIPT),
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-4000:]
     ranks = [load_file(tmp_path / f"rank{i}.safetensors") for i in range(2)]
@@ -36,7 +53,10 @@ def test_accelerate_launch_two_processes(tmp_path):
     assert len(saved) == len(ranks[0]) > 0
     for name, tensor in ranks[0].items():
         assert torch.equal(tensor, ranks[1][name]), f"processes disagree on {name}"
-        layer = name[len("base_model."):].replace(".universal.lora_A", ".lora_A.weight").replace(
-            ".universal.lora_B", ".lora_B.weight")
+        layer = (
+            name[len("base_model.") :]
+            .replace(".universal.lora_A", ".lora_A.weight")
+            .replace(".universal.lora_B", ".lora_B.weight")
+        )
         assert torch.equal(saved[prefix + layer], tensor), name
     assert any(torch.count_nonzero(t) for n, t in saved.items() if "lora_B" in n)  # it trained

@@ -45,20 +45,27 @@ def test_fresh_model_computes_the_base_model(base_model, variant):
 def test_default_targets_are_every_attention_and_mlp_projection(base_model):
     model = _wrap(base_model)
     adapted = {name for name, _ in model.modula_layers()}
-    expected = {f"model.layers.{i}.{block}.{p}" for i in range(2) for p in PROJECTIONS
-                for block in (["self_attn"] if p in PROJECTIONS[:4] else ["mlp"])}
+    expected = {
+        f"model.layers.{i}.{block}.{p}"
+        for i in range(2)
+        for p in PROJECTIONS
+        for block in (["self_attn"] if p in PROJECTIONS[:4] else ["mlp"])
+    }
     assert adapted == expected
 
 
 def test_regex_targets_and_no_match(llama):
     model = _wrap(copy.deepcopy(llama), target_modules=r"model\.layers\.0\.self_attn\.(q|v)_proj")
-    assert [n for n, _ in model.modula_layers()] == ["model.layers.0.self_attn.q_proj", "model.layers.0.self_attn.v_proj"]
+    assert [n for n, _ in model.modula_layers()] == [
+        "model.layers.0.self_attn.q_proj",
+        "model.layers.0.self_attn.v_proj",
+    ]
     with pytest.raises(ValueError, match=r"matched no module of LlamaForCausalLM; its linear layers are named"):
         _wrap(llama, target_modules=["query"])
 
 
 def test_target_that_is_not_linear(llama):
-    with pytest.raises(ValueError, match="is a LlamaRMSNorm; MoDULA adapts nn.Linear only"):
+    with pytest.raises(ValueError, match=r"is a LlamaRMSNorm; MoDULA adapts nn\.Linear only"):
         _wrap(llama, target_modules=["input_layernorm"])
 
 
@@ -108,11 +115,14 @@ def test_stage_errors(llama):
 
 
 @pytest.mark.parametrize("variant", ["flan", "res"])
-@pytest.mark.parametrize(("stage", "domain", "changes"), [
-    ("universal", None, "universal"),
-    ("expert", "medical", "experts.medical"),
-    ("router", None, "router"),
-])
+@pytest.mark.parametrize(
+    ("stage", "domain", "changes"),
+    [
+        ("universal", None, "universal"),
+        ("expert", "medical", "experts.medical"),
+        ("router", None, "router"),
+    ],
+)
 def test_one_step_changes_exactly_the_stage_parameters(llama, variant, stage, domain, changes):
     model = _wrap(llama, variant)
     _randomise(model, "universal", "math", "medical")  # non-zero experts, so every stage has a gradient
@@ -162,7 +172,13 @@ def test_save_load_round_trip(tmp_path, base_model, variant):
         model.set_stage(stage, domain)
         restored.set_stage(stage, domain)
         torch.testing.assert_close(_logits(restored), _logits(model), rtol=0, atol=0)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["math", "medical", "modula_config.json", "router", "universal"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "math",
+        "medical",
+        "modula_config.json",
+        "router",
+        "universal",
+    ]
 
 
 def test_universal_folder_is_a_peft_lora_checkpoint(tmp_path, base_model):

@@ -98,8 +98,14 @@ def test_resume_from_checkpoint_matches_an_uninterrupted_run(tmp_path, tokenizer
 
 def test_save_to_writes_the_trained_model(tmp_path, tokenizer):
     model = MoDULAModel(make_llama(), MoDULAConfig(domains=["alpha"], dropout=0.0))
-    train_stage(model, "universal", toy_rows("general"), _args(tmp_path / "run", 5), tokenizer=tokenizer,
-                save_to=tmp_path / "final")
+    train_stage(
+        model,
+        "universal",
+        toy_rows("general"),
+        _args(tmp_path / "run", 5),
+        tokenizer=tokenizer,
+        save_to=tmp_path / "final",
+    )
     restored = MoDULAModel.from_pretrained(make_llama(), tmp_path / "final")
     for (name, a), (_, b) in zip(model.named_parameters(), restored.named_parameters(), strict=True):
         assert torch.equal(a, b), name

@@ -74,7 +74,8 @@ def save_modula(model: MoDULAModel, directory: Path) -> Path:
     config.save(directory)
     _write_tensors(directory / "universal" / WEIGHTS_NAME, _expert_tensors(model, "universal"))
     write_json(
-        directory / "universal" / PEFT_CONFIG_NAME, _peft_lora_config(model, config.universal_rank, config.universal_alpha)
+        directory / "universal" / PEFT_CONFIG_NAME,
+        _peft_lora_config(model, config.universal_rank, config.universal_alpha),
     )
     for domain in config.domains:
         _write_tensors(directory / domain / WEIGHTS_NAME, _expert_tensors(model, domain))

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lmcommon.cli import make_parser, run
-
 from modula import __version__
 from modula.config import CONFIG_NAME, MoDULAConfig
 
@@ -18,9 +17,14 @@ logger = logging.getLogger(__name__)
 
 
 def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", default="default", help="base causal LM: 'default' (packaged SmolLM2-135M-Instruct), "
-                        "a hub id or a local folder")
-    parser.add_argument("--dtype", default=None, help="float32, bfloat16, float16 (default: bf16 on GPUs, fp32 on CPU)")
+    parser.add_argument(
+        "--model",
+        default="default",
+        help="base causal LM: 'default' (packaged SmolLM2-135M-Instruct), a hub id or a local folder",
+    )
+    parser.add_argument(
+        "--dtype", default=None, help="float32, bfloat16, float16 (default: bf16 on GPUs, fp32 on CPU)"
+    )
 
 
 def _add_training_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,8 +40,12 @@ def _add_training_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--save-steps", type=int, default=200, help="checkpoint every N steps (resumable)")
     group.add_argument("--logging-steps", type=int, default=10)
     group.add_argument("--resume", action="store_true", help="resume from the stage's last checkpoint")
-    group.add_argument("--samples-per-domain", type=int, default=None,
-                       help="router stage: rows per domain in the balanced mix (default: the largest domain's count)")
+    group.add_argument(
+        "--samples-per-domain",
+        type=int,
+        default=None,
+        help="router stage: rows per domain in the balanced mix (default: the largest domain's count)",
+    )
 
 
 def _training_arguments(args: argparse.Namespace, output_dir: Path):
@@ -80,7 +88,9 @@ def _load_or_create(base_model, directory: Path, args: argparse.Namespace):
         model = MoDULAModel.from_pretrained(base_model, directory)
         requested = getattr(args, "variant", None)
         if requested and requested != model.modula_config.variant:
-            raise ValueError(f"{directory} holds a {model.modula_config.variant!r} model; --variant {requested} conflicts")
+            raise ValueError(
+                f"{directory} holds a {model.modula_config.variant!r} model; --variant {requested} conflicts"
+            )
         logger.info("continuing the MoDULA model in %s (domains %s)", directory, model.domains)
         return model
     config = MoDULAConfig(
@@ -125,8 +135,10 @@ def _train(args: argparse.Namespace) -> int:
     output = Path(args.output)
     model = _load_or_create(base_model, output, args)
     if args.stage == "expert" and args.domain not in model.domains:
-        raise ValueError(f"domain {args.domain!r} is not in the model's domains {model.domains}; "
-                         f"create the model with --domains or add it with `modula add-domain`")
+        raise ValueError(
+            f"domain {args.domain!r} is not in the model's domains {model.domains}; "
+            f"create the model with --domains or add it with `modula add-domain`"
+        )
     _run_stage(model, tokenizer, args.stage, args.domain if args.stage == "expert" else None, rows, args, output)
     return 0
 
@@ -177,7 +189,9 @@ def _generate(args: argparse.Namespace) -> int:
 
     prompts = _read_prompts(args)
     model, tokenizer = _load_for_inference(args)
-    replies = generate_replies(model, tokenizer, prompts, max_new_tokens=args.max_new_tokens, batch_size=args.batch_size)
+    replies = generate_replies(
+        model, tokenizer, prompts, max_new_tokens=args.max_new_tokens, batch_size=args.batch_size
+    )
     if args.output:
         write_jsonl(args.output, [{"prompt": p, "response": r} for p, r in zip(prompts, replies, strict=True)])
     else:
@@ -192,7 +206,9 @@ def _router_weights(args: argparse.Namespace) -> int:
     prompts = _read_prompts(args)
     model, tokenizer = _load_for_inference(args)
     texts = [format_chat_prompt(tokenizer, p) for p in prompts]
-    batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(next(model.parameters()).device)
+    batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(
+        next(model.parameters()).device
+    )
     means = model.mean_router_weights(batch["input_ids"], batch["attention_mask"])
     outputs = model.modula_config.router_outputs
     table = {layer: dict(zip(outputs, [round(v, 4) for v in w.tolist()], strict=True)) for layer, w in means.items()}
@@ -205,9 +221,12 @@ def build_parser() -> argparse.ArgumentParser:
         "modula", "MoDULA: mixture of domain-specific and universal LoRA experts, trained in stages.", __version__
     )
 
-    train = commands.add_parser("train", help="train one stage (universal, expert, router, or joint = MoLoRA)",
-                                description="Train one stage. The model in --output is continued when it exists, "
-                                "else created from --variant/--domains.")
+    train = commands.add_parser(
+        "train",
+        help="train one stage (universal, expert, router, or joint = MoLoRA)",
+        description="Train one stage. The model in --output is continued when it exists, "
+        "else created from --variant/--domains.",
+    )
     train.add_argument("--stage", required=True, choices=["universal", "expert", "router", "joint"])
     train.add_argument("--domain", help="the expert stage's domain")
     train.add_argument("--data", required=True, help="JSONL with prompt, response (and domain for the router stage)")
@@ -216,13 +235,18 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--domains", help="for a new model: comma-separated domain names, in router order")
     train.add_argument("--universal-rank", type=int, default=16)
     train.add_argument("--expert-rank", type=int, default=8)
-    train.add_argument("--target-modules", help="comma-separated module names (default: all attention and MLP projections)")
+    train.add_argument(
+        "--target-modules", help="comma-separated module names (default: all attention and MLP projections)"
+    )
     _add_model_arguments(train)
     _add_training_arguments(train)
     train.set_defaults(func=_train)
 
-    add = commands.add_parser("add-domain", help="plug in a new domain: train its expert, then the routers",
-                              description="Add a domain to a trained model without touching the existing experts.")
+    add = commands.add_parser(
+        "add-domain",
+        help="plug in a new domain: train its expert, then the routers",
+        description="Add a domain to a trained model without touching the existing experts.",
+    )
     add.add_argument("--adapters", required=True, help="the trained MoDULA model folder")
     add.add_argument("--domain", required=True, help="name of the new domain")
     add.add_argument("--data", required=True, help="JSONL with prompt, response for the new domain")
@@ -240,8 +264,12 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--adapters", help="a MoDULA model folder")
         sub.add_argument("--prompt", action="append", help="a prompt (repeatable); or --input, or standard input")
         sub.add_argument("--input", help="JSONL with a prompt field")
-        sub.add_argument("--stage", default="inference", choices=["inference", "universal", "expert"],
-                         help="forward path: the full mixture (default), the universal expert only, or one expert")
+        sub.add_argument(
+            "--stage",
+            default="inference",
+            choices=["inference", "universal", "expert"],
+            help="forward path: the full mixture (default), the universal expert only, or one expert",
+        )
         sub.add_argument("--domain", help="the expert for --stage expert")
         sub.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
         _add_model_arguments(sub)

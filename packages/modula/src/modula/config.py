@@ -34,19 +34,25 @@ class MoDULAConfig:
 
     variant: str = field(
         default="res",
-        metadata={"help": "'flan': y = W0 x + sum_i s_i B_i A_i x over the universal and domain experts; "
-        "'res': y = W0 x + h + sum_i s_i B_i LeakyReLU(A_i h) with h the universal expert's output"},
+        metadata={
+            "help": "'flan': y = W0 x + sum_i s_i B_i A_i x over the universal and domain experts; "
+            "'res': y = W0 x + h + sum_i s_i B_i LeakyReLU(A_i h) with h the universal expert's output"
+        },
     )
     domains: list[str] = field(default_factory=list, metadata={"help": "ordered names of the domain experts"})
     universal_rank: int = field(default=16, metadata={"help": "LoRA rank of the universal expert"})
     expert_rank: int = field(default=8, metadata={"help": "LoRA rank of each domain expert"})
-    universal_alpha: float = field(default=32.0, metadata={"help": "LoRA alpha of the universal expert (scale alpha/r)"})
+    universal_alpha: float = field(
+        default=32.0, metadata={"help": "LoRA alpha of the universal expert (scale alpha/r)"}
+    )
     expert_alpha: float = field(default=16.0, metadata={"help": "LoRA alpha of each domain expert (scale alpha/r)"})
     dropout: float = field(default=0.05, metadata={"help": "dropout on the experts' inputs while training"})
     target_modules: list[str] | str = field(
         default_factory=lambda: list(DEFAULT_TARGET_MODULES),
-        metadata={"help": "module names to adapt: a list of names (a module matches when its dotted name ends with "
-        "one), or a regular expression matched against the full dotted name, as in peft"},
+        metadata={
+            "help": "module names to adapt: a list of names (a module matches when its dotted name ends with "
+            "one), or a regular expression matched against the full dotted name, as in peft"
+        },
     )
     leaky_relu_slope: float = field(default=0.01, metadata={"help": "negative slope of the Res experts' LeakyReLU"})
 
@@ -77,7 +83,9 @@ class MoDULAConfig:
         else:
             self.target_modules = list(self.target_modules)
             if not self.target_modules or not all(isinstance(m, str) and m for m in self.target_modules):
-                raise ValueError(f"target_modules must be a non-empty list of names or a regex, got {self.target_modules!r}")
+                raise ValueError(
+                    f"target_modules must be a non-empty list of names or a regex, got {self.target_modules!r}"
+                )
 
     @property
     def universal_scaling(self) -> float:

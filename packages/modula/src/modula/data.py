@@ -3,6 +3,7 @@ the balanced domain mix of the router stage."""
 
 from __future__ import annotations
 
+import logging
 import random
 from collections import defaultdict
 from collections.abc import Sequence
@@ -14,6 +15,8 @@ import torch
 
 from lmcommon.data import read_jsonl
 from lmcommon.errors import DataError
+
+logger = logging.getLogger(__name__)
 
 IGNORE_INDEX = -100  # label of a position the loss skips (prompt and padding)
 
@@ -31,7 +34,9 @@ def read_chat_rows(path: str | Path, *, require_domain: bool = False) -> list[di
     for line, row in enumerate(rows, start=1):
         for field in required:
             if not isinstance(row[field], str):
-                raise DataError(f"must be a string, got {type(row[field]).__name__}", path=path, line=line, field=field)
+                raise DataError(
+                    f"must be a string, got {type(row[field]).__name__}", path=path, line=line, field=field
+                )
     return rows
 
 
@@ -39,9 +44,7 @@ def _prompt_and_full_text(tokenizer, prompt: str, response: str) -> tuple[str, s
     if getattr(tokenizer, "chat_template", None):
         user = [{"role": "user", "content": prompt}]
         prompt_text = tokenizer.apply_chat_template(user, tokenize=False, add_generation_prompt=True)
-        full_text = tokenizer.apply_chat_template(
-            [*user, {"role": "assistant", "content": response}], tokenize=False
-        )
+        full_text = tokenizer.apply_chat_template([*user, {"role": "assistant", "content": response}], tokenize=False)
         if full_text.startswith(prompt_text):
             return prompt_text, full_text
         # templates that rewrite earlier turns (rare): fall back to plain concatenation
@@ -74,6 +77,13 @@ def tokenize_rows(tokenizer, rows: Sequence[dict[str, Any]], max_length: int) ->
     kept = [e for e in examples if any(label != IGNORE_INDEX for label in e["labels"])]
     if not kept:
         raise ValueError(f"every example's prompt is longer than max_length={max_length}; raise max_length")
+    if len(kept) < len(examples):
+        logger.warning(
+            "%d of %d examples dropped: their prompt fills max_length=%d",
+            len(examples) - len(kept),
+            len(examples),
+            max_length,
+        )
     return kept
 
 

@@ -17,7 +17,13 @@ logger = logging.getLogger(__name__)
 
 # stage -> forward path of every MoDULA layer. "joint" trains everything at once: the MoLoRA baseline.
 STAGES = ("universal", "expert", "router", "inference", "joint")
-_STAGE_PATH = {"universal": "universal", "expert": "expert", "router": "mixture", "inference": "mixture", "joint": "mixture"}
+_STAGE_PATH = {
+    "universal": "universal",
+    "expert": "expert",
+    "router": "mixture",
+    "inference": "mixture",
+    "joint": "mixture",
+}
 
 
 class MoDULAModel(nn.Module):
@@ -49,7 +55,9 @@ class MoDULAModel(nn.Module):
             raise ValueError("the base model already holds MoDULA layers; wrap a fresh copy of the base model")
         targets = [(name, module) for name, module in self.base_model.named_modules() if name and config.matches(name)]
         if not targets:
-            linear = sorted({n.rsplit(".", 1)[-1] for n, m in self.base_model.named_modules() if isinstance(m, nn.Linear)})
+            linear = sorted(
+                {n.rsplit(".", 1)[-1] for n, m in self.base_model.named_modules() if isinstance(m, nn.Linear)}
+            )
             raise ValueError(
                 f"target_modules {config.target_modules!r} matched no module of {type(self.base_model).__name__}; "
                 f"its linear layers are named {linear}"

@@ -142,4 +142,3 @@ def train_stage(
         first_logged_loss=losses[0] if losses else None,
         last_logged_loss=losses[-1] if losses else None,
     )
-

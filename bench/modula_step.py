@@ -1,0 +1,113 @@
+"""Time of one forward+backward step: MoDULA-Res (1 universal + 3 domain experts, every adapted layer mixing
+all four) against a single peft LoRA of rank 16 on the same base model and batch, measured in one run.
+
+Rows: the packaged SmolLM2-135M-Instruct and a larger random Llama shape. MoDULA is timed in the router stage
+(the mixture path, routers training) and in the joint stage (everything training, as MoLoRA does); a variant
+that loops over the experts one LoRA pass at a time shows what batching the experts saves.
+
+Usage: python bench/modula_step.py [--batch 4] [--seq 128] [--repeats 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import statistics
+import time
+
+import torch
+from peft import LoraConfig, get_peft_model
+from torch import nn
+from transformers import LlamaConfig, LlamaForCausalLM
+
+from lmcommon.models import load_causal_lm
+from modula import MoDULAConfig, MoDULAModel
+from modula.layer import MoDULALinear
+
+TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
+def _looped_mixture(self: MoDULALinear, x: torch.Tensor, x_in: torch.Tensor) -> torch.Tensor:
+    """The unbatched reference: one LoRA pass per domain expert (what batching avoids)."""
+    weights = self.router(x)
+    h = self.universal(x_in)
+    delta = h
+    for i, expert in enumerate(self.experts.values()):
+        hidden = nn.functional.leaky_relu(self.dropout(h) @ expert.lora_A.T, self.leaky_relu_slope)
+        delta = delta + weights[..., i : i + 1] * (hidden @ expert.lora_B.T) * expert.scaling
+    return delta
+
+
+def _step_time(model: nn.Module, batch: torch.Tensor, repeats: int) -> float:
+    times = []
+    for i in range(repeats + 1):
+        model.zero_grad(set_to_none=True)
+        start = time.perf_counter()
+        loss = model(input_ids=batch, labels=batch).loss
+        loss.backward()
+        if i:  # the first step warms up allocators and kernels
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _modula(base: nn.Module, stage: str) -> MoDULAModel:
+    model = MoDULAModel(copy.deepcopy(base), MoDULAConfig(variant="res", domains=["d1", "d2", "d3"], dropout=0.0))
+    model.set_stage(stage)
+    return model.train()
+
+
+def _lora(base: nn.Module) -> nn.Module:
+    config = LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0, target_modules=TARGETS, task_type="CAUSAL_LM")
+    return get_peft_model(copy.deepcopy(base), config).train()
+
+
+def _bench_row(name: str, base: nn.Module, batch: torch.Tensor, repeats: int) -> None:
+    lora = _step_time(_lora(base), batch, repeats)
+    router = _step_time(_modula(base, "router"), batch, repeats)
+    joint = _step_time(_modula(base, "joint"), batch, repeats)
+    batched_mixture = MoDULALinear._mixture
+    MoDULALinear._mixture = _looped_mixture
+    try:
+        looped = _step_time(_modula(base, "joint"), batch, repeats)
+    finally:
+        MoDULALinear._mixture = batched_mixture
+    print(
+        f"{name:<34} {lora * 1e3:>9.0f} {router * 1e3:>9.0f} {joint * 1e3:>9.0f} {looped * 1e3:>9.0f}"
+        f" {router / lora:>8.2f}x {joint / lora:>8.2f}x {looped / joint:>8.2f}x"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--seq", type=int, default=128)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    print(
+        f"forward+backward step, batch {args.batch} x {args.seq} tokens, median of {args.repeats}, "
+        f"{torch.get_num_threads()} threads, {'cuda' if torch.cuda.is_available() else 'cpu'}"
+    )
+    print(
+        f"{'model':<34} {'LoRA ms':>9} {'router ms':>9} {'joint ms':>9} {'loop ms':>9}"
+        f" {'router/LoRA':>9} {'joint/LoRA':>9} {'loop/joint':>9}"
+    )
+    smol, _ = load_causal_lm("default", device="cpu", dtype="float32")
+    batch = torch.randint(0, smol.config.vocab_size, (args.batch, args.seq))
+    _bench_row("SmolLM2-135M (576 wide, 30 layers)", smol, batch, args.repeats)
+    larger = LlamaForCausalLM(
+        LlamaConfig(
+            hidden_size=1536,
+            intermediate_size=4096,
+            num_attention_heads=12,
+            num_key_value_heads=4,
+            num_hidden_layers=4,
+            vocab_size=32000,
+        )
+    )
+    batch = torch.randint(0, 32000, (args.batch, args.seq))
+    _bench_row("random Llama (1536 wide, 4 layers)", larger, batch, args.repeats)
+
+
+if __name__ == "__main__":
+    main()
