@@ -1,0 +1,188 @@
+"""The default spell checker: pinyin decoding and misspelling correction with a word-frequency lattice.
+
+It needs no model weights and no torch. Pinyin runs are decoded together with the Chinese characters around
+them (:mod:`pesc.lattice`); misspelled characters are replaced from the confusion sets only when the language
+model's gain clears a threshold, so that correct text comes back unchanged.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+
+from pesc.config import CheckerConfig
+from pesc.confusion import confusable
+from pesc.detect import HAN, PinyinRun, find_pinyin_runs
+from pesc.edits import Correction, Edit, apply_edits
+from pesc.lattice import Unit, decode, segment
+from pesc.lexicon import Lexicon, default_lexicon
+
+_MAX_SPLIT_COMBINATIONS = 16
+
+
+class SpellChecker:
+    """Corrects Chinese text that mixes misspelled characters with words typed as pinyin.
+
+    ``SpellChecker()`` is the offline default: jieba's word frequencies, pypinyin's readings and the shipped
+    confusion sets, loaded on first use.
+
+    Args:
+        config: thresholds and switches (default: the values tuned on the shipped dev split).
+        lexicon: a custom lexicon (default: jieba's dictionary).
+    """
+
+    def __init__(self, config: CheckerConfig | None = None, lexicon: Lexicon | None = None):
+        self.config = config or CheckerConfig()
+        self._lexicon = lexicon
+
+    @property
+    def lexicon(self) -> Lexicon:
+        if self._lexicon is None:
+            self._lexicon = default_lexicon()
+        return self._lexicon
+
+    def correct(self, text: str) -> Correction:
+        """Corrects one text.
+
+        Returns:
+            A :class:`Correction`: the corrected text and the edits (span in ``text``, original, replacement,
+            kind). Everything outside the edits is returned exactly as it was.
+
+        Raises:
+            TypeError: ``text`` is not a string.
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, got {type(text).__name__}")
+        pinyin_edits = self._decode_pinyin(text)
+        spelling_edits = self._fix_spelling(text, pinyin_edits) if self.config.correct_spelling else []
+        edits = tuple(sorted(pinyin_edits + spelling_edits, key=lambda e: e.start))
+        return Correction(source=text, text=apply_edits(text, edits), edits=edits)
+
+    def correct_batch(self, texts: Iterable[str]) -> list[Correction]:
+        """Corrects several texts (the lexicon loads once; results keep the input order)."""
+        return [self.correct(text) for text in texts]
+
+    # -- pinyin ---------------------------------------------------------------------------------------------
+    def _regions(self, text: str, runs: list[PinyinRun]) -> list[list[PinyinRun]]:
+        """Groups runs that only Chinese characters separate, within twice the context width."""
+        regions: list[list[PinyinRun]] = []
+        for run in runs:
+            if regions:
+                gap = text[regions[-1][-1].end : run.start]
+                if gap and len(gap) <= 2 * self.config.context_chars and all(HAN.match(ch) for ch in gap):
+                    regions[-1].append(run)
+                    continue
+            regions.append([run])
+        return regions
+
+    def _context(self, text: str, start: int, step: int) -> str:
+        chars, position = [], start
+        while 0 <= position < len(text) and len(chars) < self.config.context_chars and HAN.match(text[position]):
+            chars.append(text[position])
+            position += step
+        return "".join(chars[::-1] if step < 0 else chars)
+
+    def _decode_pinyin(self, text: str) -> list[Edit]:
+        edits = []
+        for region in self._regions(text, find_pinyin_runs(text)):
+            left = self._context(text, region[0].start - 1, -1)
+            right = self._context(text, region[-1].end, +1)
+            best = None
+            for splits in itertools.islice(
+                itertools.product(*(run.splits for run in region)), _MAX_SPLIT_COMBINATIONS
+            ):
+                units: list[Unit] = [Unit("char", ch) for ch in left]
+                owner: list[int | None] = [None] * len(units)  # which run each unit comes from
+                for index, (run, split) in enumerate(zip(region, splits, strict=True)):
+                    if index:
+                        gap = text[region[index - 1].end : run.start]
+                        units += [Unit("char", ch) for ch in gap]
+                        owner += [None] * len(gap)
+                    kind = "syl" if run.kind == "full" else "ini"
+                    units += [Unit(kind, syllable) for syllable in split]
+                    owner += [index] * len(split)
+                units += [Unit("char", ch) for ch in right]
+                owner += [None] * len(right)
+                score, words = decode(self.lexicon, units)
+                if best is None or score > best[0]:
+                    best = (score, words, owner)
+            _, words, owner = best
+            decoded = {index: [] for index in range(len(region))}
+            run_logp = {index: 0.0 for index in range(len(region))}
+            for first, end, word in words:
+                for position in range(first, end):
+                    if owner[position] is not None:
+                        decoded[owner[position]].append(word[position - first])
+                        run_logp[owner[position]] += self.lexicon.word_logp(word) / (end - first)
+            for index, run in enumerate(region):
+                if run_logp[index] / len(decoded[index]) < self.config.pinyin_min_logp:
+                    continue  # no likely Chinese words: probably not pinyin at all
+                edits.append(self._pinyin_edit(text, run, "".join(decoded[index])))
+        return edits
+
+    @staticmethod
+    def _pinyin_edit(text: str, run: PinyinRun, replacement: str) -> Edit:
+        start, end = run.start, run.end
+        # a space typed between Chinese and the Latin run goes with the run ("很 gaoxing" -> "很高兴")
+        if start >= 2 and text[start - 1] == " " and HAN.match(text[start - 2]):
+            start -= 1
+        if end + 1 < len(text) and text[end] == " " and HAN.match(text[end + 1]):
+            end += 1
+        return Edit(start, end, text[start:end], replacement, "pinyin")
+
+    # -- misspellings ---------------------------------------------------------------------------------------
+    def _fix_spelling(self, text: str, pinyin_edits: list[Edit]) -> list[Edit]:
+        # the text after pinyin decoding, with each character's position in the source (None: decoded)
+        chars: list[str] = []
+        origin: list[int | None] = []
+        position = 0
+        for edit in sorted(pinyin_edits, key=lambda e: e.start):
+            chars += list(text[position : edit.start])
+            origin += list(range(position, edit.start))
+            chars += list(edit.replacement)
+            origin += [None] * len(edit.replacement)
+            position = edit.end
+        chars += list(text[position:])
+        origin += list(range(position, len(text)))
+
+        edits = []
+        i = 0
+        while i < len(chars):
+            if not HAN.match(chars[i]):
+                i += 1
+                continue
+            j = i
+            while j < len(chars) and HAN.match(chars[j]):
+                j += 1
+            clause = chars[i:j]
+            for offset in range(len(clause)):
+                source_index = origin[i + offset]
+                if source_index is None:
+                    continue
+                replacement = self._best_replacement(clause, offset)
+                if replacement is not None:
+                    edits.append(Edit(source_index, source_index + 1, clause[offset], replacement, "spelling"))
+                    clause[offset] = replacement
+            i = j
+        return edits
+
+    def _best_replacement(self, clause: list[str], offset: int) -> str | None:
+        lexicon = self.lexicon
+        text = "".join(clause)
+        base_score, words = segment(lexicon, text)
+        # only a character the segmentation leaves on its own is suspect: a misspelling breaks its word apart
+        position = 0
+        for word in words:
+            if position == offset:
+                if len(word) > 1:
+                    return None
+                break
+            position += len(word)
+        best, best_gain = None, self.config.spelling_threshold
+        for candidate in confusable(clause[offset], self.config.confusion_sets):
+            if not HAN.match(candidate):
+                continue
+            gain = segment(lexicon, text[:offset] + candidate + text[offset + 1 :])[0] - base_score
+            if gain > best_gain:
+                best, best_gain = candidate, gain
+        return best

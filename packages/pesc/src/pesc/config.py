@@ -1,0 +1,59 @@
+"""Settings of the default (lexicon + language model) checker."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from lmcommon.data import write_json
+
+
+@dataclass
+class CheckerConfig:
+    """Knobs of :class:`pesc.SpellChecker`. The two thresholds come from ``pesc tune`` on the dev split."""
+
+    spelling_threshold: float = field(
+        default=6.0,
+        metadata={
+            "help": "log-probability gain (nats) a confusion-set replacement must bring to be accepted; "
+            "higher keeps more correct text unchanged"
+        },
+    )
+    pinyin_min_logp: float = field(
+        default=-10.0,
+        metadata={
+            "help": "mean log-probability per syllable the decoded words must reach for a Latin run to be "
+            "converted; lower converts more"
+        },
+    )
+    context_chars: int = field(
+        default=4, metadata={"help": "Chinese characters on each side that take part in decoding"}
+    )
+    correct_spelling: bool = field(default=True, metadata={"help": "fix misspelled characters, not only pinyin"})
+    confusion_sets: tuple[str, ...] = field(
+        default=("same_pinyin", "same_stroke"), metadata={"help": "which shipped confusion sets propose replacements"}
+    )
+
+    def __post_init__(self) -> None:
+        if self.spelling_threshold < 0:
+            raise ValueError(f"spelling_threshold must be >= 0, got {self.spelling_threshold}")
+        if self.pinyin_min_logp > 0:
+            raise ValueError(f"pinyin_min_logp is a log-probability and must be <= 0, got {self.pinyin_min_logp}")
+        if self.context_chars < 0:
+            raise ValueError(f"context_chars must be >= 0, got {self.context_chars}")
+        self.confusion_sets = tuple(self.confusion_sets)
+        unknown = set(self.confusion_sets) - {"same_pinyin", "same_stroke"}
+        if unknown:
+            raise ValueError(f"confusion_sets: unknown set(s) {sorted(unknown)}; known: same_pinyin, same_stroke")
+
+    def save(self, path: str | Path) -> None:
+        write_json(path, asdict(self))
+
+    @classmethod
+    def load(cls, path: str | Path) -> CheckerConfig:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        known = {f.name for f in fields(cls)}
+        if set(data) - known:
+            raise ValueError(f"{path}: unknown CheckerConfig field(s) {sorted(set(data) - known)}")
+        return cls(**data)

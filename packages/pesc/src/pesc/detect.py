@@ -1,0 +1,116 @@
+"""Finding words typed as pinyin in Chinese text, and leaving everything else alone.
+
+A Latin run is pinyin when it splits into valid full syllables (``gaoxing``, ``gao xing``, ``GaoXing``) or is
+a short run of initials (``wm``, ``gx``), and none of these say otherwise: it sits inside a URL, an e-mail
+address or code; it touches a digit (``5kg``, ``x86``) or code punctuation (``.``, ``_``, ``/``, ``@``); it is
+ALL CAPS (``CPU``) or capitalised inside a syllable (``iPhone``); it is a common English word; it stands next
+to other Latin words that are not pinyin (``open source``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pesc.pinyin import split_syllables
+
+HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# Latin letters, optionally apostrophes and single spaces between letter groups.
+_LATIN_RUN = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)*(?: [A-Za-z]+(?:['’][A-Za-z]+)*)*")
+_PROTECTED = re.compile(
+    r"(?:https?|ftp)://\S+"  # URLs
+    r"|www\.\S+"
+    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # e-mail addresses
+    r"|`[^`]*`"  # inline code
+    r"|[A-Za-z0-9_]*_[A-Za-z0-9_]*"  # snake_case identifiers
+    r"|[A-Za-z][A-Za-z0-9]*(?:\.[A-Za-z][A-Za-z0-9]*)+(?:\(\))?"  # dotted names: os.path, numpy.array()
+)
+_CODE_NEIGHBOURS = set("0123456789._/@\\#$%&=+*<>[]{}()|~^-:")
+_INITIAL_LETTERS = set("bcdfghjklmnpqrstwxyzaoe")  # letters a syllable can start with (no i, u, v)
+# Common English words that also split into valid pinyin; left alone when they stand on their own.
+ENGLISH_STOPLIST = frozenset(
+    "a an ah am he me she pie die lie tie long hang ping pang pin pen open change china banana hen bang gang sang "
+    "tan ran run sun gun can ban ring pong".split()
+)
+# single syllables or initials that are too ambiguous on their own
+_TOO_SHORT = frozenset("a e o".split())
+
+
+@dataclass(frozen=True)
+class PinyinRun:
+    """A Latin run that reads as pinyin: its place in the text and how it splits.
+
+    ``splits`` holds the candidate syllable sequences (full pinyin, several when ambiguous, ``fangan``) or one
+    sequence of initials; ``kind`` says which.
+    """
+
+    start: int
+    end: int
+    text: str
+    kind: str  # "full" or "initials"
+    splits: tuple[tuple[str, ...], ...]
+
+
+def _capitals_fit(run: str, syllables: tuple[str, ...]) -> bool:
+    """Capitals only at syllable starts (``GaoXing``, ``Gaoxing``), never ALL CAPS for more than one letter."""
+    letters = run.replace(" ", "").replace("'", "").replace("’", "")
+    if not any(ch.isupper() for ch in letters):
+        return True
+    if len(letters) > 1 and letters.isupper():
+        return False
+    starts, position = set(), 0
+    for syllable in syllables:
+        starts.add(position)
+        position += len(syllable)
+    return all(i in starts for i, ch in enumerate(letters) if ch.isupper())
+
+
+def _protected_spans(text: str) -> list[tuple[int, int]]:
+    return [m.span() for m in _PROTECTED.finditer(text)]
+
+
+def _inside(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+    return any(s < end and start < e for s, e in spans)
+
+
+def _classify(run: str) -> tuple[str, tuple[tuple[str, ...], ...]] | None:
+    tokens = run.split(" ")
+    lowered = run.lower().replace("’", "'")
+    letters = lowered.replace(" ", "")
+    splits: list[tuple[str, ...]] = []
+    if all(split_syllables(token.lower().replace("’", "'")) for token in tokens):  # every word must be pinyin
+        splits = [tuple(s) for s in split_syllables(letters.replace("'", "") if " " in run else letters)]
+        if " " in run:  # spaces are boundaries too: split each token and join
+            splits = [()]
+            for token in tokens:
+                options = split_syllables(token.lower().replace("’", "'"))
+                splits = [head + tuple(option) for head in splits for option in options][:16]
+    if splits:
+        if len(tokens) == 1 and (lowered in ENGLISH_STOPLIST or lowered in _TOO_SHORT):
+            return None
+        fitting = tuple(s for s in splits if _capitals_fit(run, s))
+        return ("full", fitting) if fitting else None
+    bare = letters.replace("'", "")
+    if " " not in run and 2 <= len(bare) <= 6 and run.islower() and set(bare) <= _INITIAL_LETTERS:
+        return "initials", (tuple(bare),)
+    return None
+
+
+def find_pinyin_runs(text: str) -> list[PinyinRun]:
+    """The Latin runs of ``text`` that read as pinyin, in order."""
+    protected = _protected_spans(text)
+    runs = []
+    for match in _LATIN_RUN.finditer(text):
+        start, end = match.span()
+        before = text[start - 1] if start > 0 else ""
+        after = text[end] if end < len(text) else ""
+        if before in _CODE_NEIGHBOURS or after in _CODE_NEIGHBOURS or _inside(protected, start, end):
+            continue
+        if before.isalpha() and not HAN.match(before) or after.isalpha() and not HAN.match(after):
+            continue  # glued to other letters (accented Latin, Cyrillic, ...)
+        classified = _classify(match.group())
+        if classified is None:
+            continue
+        kind, splits = classified
+        runs.append(PinyinRun(start, end, match.group(), kind, splits))
+    return runs

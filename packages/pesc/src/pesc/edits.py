@@ -1,0 +1,54 @@
+"""What a checker returns: the corrected text and the edits that turn the source into it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+
+EDIT_KINDS = ("pinyin", "spelling")
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace ``source[start:end]`` (``original``) by ``replacement``; ``kind`` is "pinyin" or "spelling"."""
+
+    start: int
+    end: int
+    original: str
+    replacement: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class Correction:
+    """The checker's answer for one text."""
+
+    source: str
+    text: str
+    edits: tuple[Edit, ...]
+
+    @property
+    def changed(self) -> bool:
+        return self.text != self.source
+
+    def to_dict(self) -> dict:
+        return {"source": self.source, "text": self.text, "edits": [asdict(e) for e in self.edits]}
+
+
+def apply_edits(source: str, edits: Iterable[Edit]) -> str:
+    """Applies non-overlapping edits (in any order) to ``source``.
+
+    Raises:
+        ValueError: edits overlap, fall outside the text, or do not match the text they claim to replace.
+    """
+    pieces, position = [], 0
+    for edit in sorted(edits, key=lambda e: (e.start, e.end)):
+        if edit.start < position or edit.end > len(source) or edit.start > edit.end:
+            raise ValueError(f"edit {edit} overlaps another or lies outside a text of length {len(source)}")
+        if source[edit.start : edit.end] != edit.original:
+            raise ValueError(f"edit {edit} does not match the source text {source[edit.start : edit.end]!r}")
+        pieces.append(source[position : edit.start])
+        pieces.append(edit.replacement)
+        position = edit.end
+    pieces.append(source[position:])
+    return "".join(pieces)
