@@ -1,20 +1,216 @@
-"""The ``pesc`` command line. Sub-commands are added as the package's features land."""
+"""The ``pesc`` command line: build the benchmark, correct text, evaluate, tune, demo."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from lmcommon.cli import make_parser, run
+from lmcommon.data import read_jsonl, write_json, write_jsonl
+from lmcommon.errors import DataError
+
 from pesc import __version__
+
+ROW_FIELDS = ("source", "target", "kind", "subset")
+
+
+def _load_checker(name: str, config_path: str | None = None):
+    from pesc.checker import SpellChecker
+    from pesc.config import CheckerConfig
+
+    if name != "default":
+        raise ValueError(f"checker {name!r}: only 'default' is available; neural checkers need pesc[neural]")
+    return SpellChecker(CheckerConfig.load(config_path) if config_path else None)
+
+
+def _build_benchmark(args: argparse.Namespace) -> int:
+    from pesc.benchmark import build_shipped_benchmark
+    from pesc.inject import InjectionConfig
+
+    config = InjectionConfig(
+        pinyin_sentence_rate=args.pinyin_rate,
+        spelling_sentence_rate=args.spelling_rate,
+        space_rate=args.space_rate,
+        capital_rate=args.capital_rate,
+        form_weights={"full": args.full_weight, "initials": args.initials_weight, "mixed": args.mixed_weight},
+    )
+    splits = build_shipped_benchmark(args.data_dir, config, seed=args.seed, limit=args.limit)
+    output = Path(args.output)
+    for split, rows in splits.items():
+        write_jsonl(output / f"{split}.jsonl", rows)
+        kinds = {k: sum(1 for r in rows if r["kind"] == k) for k in ("pinyin", "spelling", "both", "none")}
+        print(f"{split}: {len(rows)} rows {kinds} -> {output / f'{split}.jsonl'}")
+    write_json(output / "build_config.json", {"seed": args.seed, "limit": args.limit, **config.__dict__})
+    return 0
+
+
+def _read_predictions(path: str, count: int) -> list[str]:
+    if path.endswith(".jsonl"):
+        rows = read_jsonl(path)
+        predictions = []
+        for line, row in enumerate(rows, start=1):
+            value = row.get("prediction", row.get("text"))
+            if not isinstance(value, str):
+                raise DataError("needs a string field 'prediction' (or 'text')", path=path, line=line)
+            predictions.append(value)
+    else:
+        predictions = Path(path).read_text(encoding="utf-8").split("\n")
+        if predictions and predictions[-1] == "":
+            predictions.pop()
+    if len(predictions) != count:
+        raise DataError(f"{len(predictions)} predictions for {count} gold rows", path=path)
+    return predictions
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from pesc.evaluate import evaluate_checker, format_table
+    from pesc.metrics import metrics_by_kind
+
+    if bool(args.predictions) == bool(args.checker):
+        raise ValueError("give either --predictions FILE --gold FILE, or --checker NAME --data FILE")
+    if args.predictions:
+        if not args.gold:
+            raise ValueError("--predictions needs --gold FILE")
+        rows = read_jsonl(args.gold, required=ROW_FIELDS)
+        report = {"by_kind": metrics_by_kind(rows, _read_predictions(args.predictions, len(rows)))}
+    else:
+        if not args.data:
+            raise ValueError("--checker needs --data FILE")
+        rows = read_jsonl(args.data, required=ROW_FIELDS)
+        report, predictions = evaluate_checker(_load_checker(args.checker, args.config), rows, progress=True)
+        if args.save_predictions:
+            write_jsonl(
+                args.save_predictions,
+                [{"id": r.get("id"), "prediction": p} for r, p in zip(rows, predictions, strict=True)],
+            )
+        print(f"{report['sentences_per_second']:.1f} sentences/s")
+    print(format_table(report["by_kind"]))
+    if args.output:
+        write_json(args.output, report)
+    return 0
+
+
+def _correct(args: argparse.Namespace) -> int:
+    if args.text:
+        texts = list(args.text)
+    elif args.input:
+        texts = Path(args.input).read_text(encoding="utf-8").splitlines()
+    else:
+        texts = [line.rstrip("\n") for line in sys.stdin]
+    checker = _load_checker(args.checker, args.config)
+    for correction in checker.correct_batch(texts):
+        print(json.dumps(correction.to_dict(), ensure_ascii=False) if args.json else correction.text)
+    return 0
+
+
+def _tune(args: argparse.Namespace) -> int:
+    from pesc.tune import tune_spelling_threshold
+
+    rows = read_jsonl(args.dev, required=ROW_FIELDS)
+    if args.limit:
+        rows = rows[: args.limit]
+    config, trials = tune_spelling_threshold(rows, min_unchanged=args.min_unchanged)
+    for trial in trials:
+        print(json.dumps(trial))
+    config.save(args.output)
+    print(f"spelling_threshold={config.spelling_threshold} -> {args.output}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from pesc.benchmark import build_shipped_benchmark
+    from pesc.checker import SpellChecker
+    from pesc.evaluate import evaluate_checker, format_table
+
+    rows = build_shipped_benchmark(args.data_dir, seed=args.seed, limit=args.limit)["test"]
+    print(f"built {len(rows)} test rows from {args.data_dir} (seed {args.seed}, at most {args.limit} per source)")
+    checker = SpellChecker()
+    report, predictions = evaluate_checker(checker, rows)
+    print(format_table(report["by_kind"]))
+    print(f"\n{report['sentences_per_second']:.1f} sentences/s\n\nexamples:")
+    shown = 0
+    for row, prediction in zip(rows, predictions, strict=True):
+        if row["kind"] != "none" and shown < args.examples:
+            mark = "ok " if prediction == row["target"] else "   "
+            print(f"{mark}source: {row['source']}\n   output: {prediction}\n   target: {row['target']}")
+            shown += 1
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser, _subcommands = make_parser(
+    parser, commands = make_parser(
         "pesc",
         "Realistic Chinese spell checking: misspelled characters and pinyin-typed words in, correct Chinese out.",
         __version__,
     )
+    build = commands.add_parser(
+        "build-benchmark",
+        help="build the train/dev/test benchmark from the CSC data",
+        description="Build the RCSCB-style benchmark (human + synthetic subsets).",
+    )
+    build.add_argument("--data-dir", default="data/csc", help="the CSC data folder (default: data/csc)")
+    build.add_argument("--output", required=True, help="folder for train.jsonl, dev.jsonl, test.jsonl")
+    build.add_argument("--seed", type=int, default=13)
+    build.add_argument("--limit", type=int, default=None, help="at most this many rows per source file")
+    build.add_argument("--pinyin-rate", type=float, default=0.5, help="share of sentences given pinyin words")
+    build.add_argument("--spelling-rate", type=float, default=0.5, help="synthetic: share given misspellings")
+    build.add_argument("--space-rate", type=float, default=0.2, help="share of full-pinyin words typed with spaces")
+    build.add_argument("--capital-rate", type=float, default=0.1, help="share of full-pinyin words with capitals")
+    build.add_argument("--full-weight", type=float, default=0.6, help="weight of full pinyin among the forms")
+    build.add_argument("--initials-weight", type=float, default=0.15, help="weight of initials")
+    build.add_argument("--mixed-weight", type=float, default=0.25, help="weight of mixed pinyin/characters")
+    build.set_defaults(func=_build_benchmark)
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="sentence-level metrics by error kind",
+        description="Score predictions against gold rows, or run a checker on data.",
+    )
+    evaluate.add_argument("--predictions", help="JSONL with 'prediction' per row, or a text file, one line per row")
+    evaluate.add_argument("--gold", help="benchmark JSONL the predictions answer")
+    evaluate.add_argument("--checker", help="'default' (the lexicon checker)")
+    evaluate.add_argument("--config", help="a CheckerConfig JSON (from `pesc tune`)")
+    evaluate.add_argument("--data", help="benchmark JSONL to run the checker on")
+    evaluate.add_argument("--output", help="write the full report as JSON here")
+    evaluate.add_argument("--save-predictions", help="write the checker's outputs as JSONL here")
+    evaluate.set_defaults(func=_evaluate)
+
+    correct = commands.add_parser(
+        "correct",
+        help="correct text from arguments, a file or standard input",
+        description="Correct texts; one output line per input line.",
+    )
+    correct.add_argument("text", nargs="*", help="texts to correct (default: --input or standard input)")
+    correct.add_argument("--input", help="a UTF-8 file, one text per line")
+    correct.add_argument("--json", action="store_true", help="print JSON with the edits instead of the text")
+    correct.add_argument("--checker", default="default")
+    correct.add_argument("--config", help="a CheckerConfig JSON (from `pesc tune`)")
+    correct.set_defaults(func=_correct)
+
+    tune = commands.add_parser(
+        "tune",
+        help="tune the spelling threshold on dev data",
+        description="Pick the spelling threshold with the best correction F1 that keeps correct sentences unchanged.",
+    )
+    tune.add_argument("--dev", required=True, help="benchmark JSONL (the dev split)")
+    tune.add_argument("--output", required=True, help="where to write the tuned CheckerConfig JSON")
+    tune.add_argument("--min-unchanged", type=float, default=0.985, help="share of correct sentences to keep")
+    tune.add_argument("--limit", type=int, help="use only the first N rows")
+    tune.set_defaults(func=_tune)
+
+    demo = commands.add_parser(
+        "demo",
+        help="build a small benchmark, run the default checker, print metrics",
+        description="A small end-to-end run on the shipped data.",
+    )
+    demo.add_argument("--data-dir", default="data/csc", help="the CSC data folder (default: data/csc)")
+    demo.add_argument("--limit", type=int, default=100, help="rows per source file")
+    demo.add_argument("--seed", type=int, default=13)
+    demo.add_argument("--examples", type=int, default=6, help="before/after examples to print")
+    demo.set_defaults(func=_demo)
     return parser
 
 

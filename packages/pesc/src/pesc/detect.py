@@ -29,11 +29,45 @@ _CODE_NEIGHBOURS = set("0123456789._/@\\#$%&=+*<>[]{}()|~^-:")
 _INITIAL_LETTERS = set("bcdfghjklmnpqrstwxyzaoe")  # letters a syllable can start with (no i, u, v)
 # Common English words that also split into valid pinyin; left alone when they stand on their own.
 ENGLISH_STOPLIST = frozenset(
-    "a an ah am he me she pie die lie tie long hang ping pang pin pen open change china banana hen bang gang sang "
-    "tan ran run sun gun can ban ring pong".split()
+    [
+        "a",
+        "an",
+        "ah",
+        "am",
+        "he",
+        "me",
+        "she",
+        "pie",
+        "die",
+        "lie",
+        "tie",
+        "long",
+        "hang",
+        "ping",
+        "pang",
+        "pin",
+        "pen",
+        "open",
+        "change",
+        "china",
+        "banana",
+        "hen",
+        "bang",
+        "gang",
+        "sang",
+        "tan",
+        "ran",
+        "run",
+        "sun",
+        "gun",
+        "can",
+        "ban",
+        "ring",
+        "pong",
+    ]
 )
 # single syllables or initials that are too ambiguous on their own
-_TOO_SHORT = frozenset("a e o".split())
+_TOO_SHORT = frozenset(["a", "e", "o"])
 
 
 @dataclass(frozen=True)
@@ -74,25 +108,19 @@ def _inside(spans: list[tuple[int, int]], start: int, end: int) -> bool:
 
 
 def _classify(run: str) -> tuple[str, tuple[tuple[str, ...], ...]] | None:
-    tokens = run.split(" ")
-    lowered = run.lower().replace("’", "'")
-    letters = lowered.replace(" ", "")
-    splits: list[tuple[str, ...]] = []
-    if all(split_syllables(token.lower().replace("’", "'")) for token in tokens):  # every word must be pinyin
-        splits = [tuple(s) for s in split_syllables(letters.replace("'", "") if " " in run else letters)]
-        if " " in run:  # spaces are boundaries too: split each token and join
-            splits = [()]
-            for token in tokens:
-                options = split_syllables(token.lower().replace("’", "'"))
-                splits = [head + tuple(option) for head in splits for option in options][:16]
-    if splits:
-        if len(tokens) == 1 and (lowered in ENGLISH_STOPLIST or lowered in _TOO_SHORT):
+    tokens = run.lower().replace("’", "'").split(" ")
+    per_token = [split_syllables(token) for token in tokens]
+    if all(per_token):  # every space-separated word must be pinyin; spaces are syllable boundaries
+        if len(tokens) == 1 and (tokens[0] in ENGLISH_STOPLIST or tokens[0] in _TOO_SHORT):
             return None
-        fitting = tuple(s for s in splits if _capitals_fit(run, s))
+        splits: list[tuple[str, ...]] = [()]
+        for options in per_token:
+            splits = [head + tuple(option) for head in splits for option in options][:16]
+        fitting = tuple(split for split in splits if _capitals_fit(run, split))
         return ("full", fitting) if fitting else None
-    bare = letters.replace("'", "")
-    if " " not in run and 2 <= len(bare) <= 6 and run.islower() and set(bare) <= _INITIAL_LETTERS:
-        return "initials", (tuple(bare),)
+    letters = "".join(tokens).replace("'", "")
+    if len(tokens) == 1 and 2 <= len(letters) <= 6 and run.islower() and set(letters) <= _INITIAL_LETTERS:
+        return "initials", (tuple(letters),)
     return None
 
 
@@ -106,7 +134,7 @@ def find_pinyin_runs(text: str) -> list[PinyinRun]:
         after = text[end] if end < len(text) else ""
         if before in _CODE_NEIGHBOURS or after in _CODE_NEIGHBOURS or _inside(protected, start, end):
             continue
-        if before.isalpha() and not HAN.match(before) or after.isalpha() and not HAN.match(after):
+        if (before.isalpha() and not HAN.match(before)) or (after.isalpha() and not HAN.match(after)):
             continue  # glued to other letters (accented Latin, Cyrillic, ...)
         classified = _classify(match.group())
         if classified is None:

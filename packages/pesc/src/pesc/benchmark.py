@@ -1,0 +1,296 @@
+"""The RCSCB-style benchmark: realistic sources that mix pinyin-typed words and misspelled characters.
+
+Two subsets:
+- ``human``: human misspelling pairs (SIGHAN, ECSpell) with pinyin conversions injected into the source;
+- ``synthetic``: clean sentences with pinyin conversions and misspellings drawn from the confusion sets.
+
+Each row: ``id``, ``subset``, ``origin``, ``source``, ``target``, ``kind`` (pinyin / spelling / both / none) and
+``edits`` (start, end in the source, original, replacement, kind, form). Deterministic for a seed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from lmcommon.errors import DataError
+from pesc.detect import HAN
+from pesc.inject import InjectionConfig, misspell, type_as_pinyin, word_pinyin
+
+_SENTENCE_END = "。！？!?；;"
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A source sentence (possibly misspelled) and its correct target, with where it came from."""
+
+    source: str
+    target: str
+    origin: str
+
+
+def read_pairs(path: str | Path, origin: str, traditional: bool = False) -> list[Pair]:
+    """Reads SIGHAN/ECSpell TSV pairs (``n_errors<TAB>source<TAB>target`` or ``source<TAB>target``).
+
+    Traditional text goes through OpenCC t2s. Pairs whose source and target differ in length (not character
+    substitution) are skipped.
+
+    Raises:
+        DataError: a line without a source and a target, naming file and line.
+    """
+    converter = _t2s() if traditional else None
+    pairs = []
+    with open(path, encoding="utf-8") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            columns = line.rstrip("\n").split("\t")
+            if not line.strip():
+                continue
+            if len(columns) not in (2, 3):
+                raise DataError(
+                    f"expected 2 or 3 tab-separated columns, got {len(columns)}", path=path, line=line_number
+                )
+            source, target = columns[-2], columns[-1]
+            if converter is not None:
+                source, target = converter.convert(source), converter.convert(target)
+            if len(source) == len(target) and target.strip():
+                pairs.append(Pair(source, target, origin))
+    return pairs
+
+
+def read_sentences(path: str | Path, origin: str, column: str | None = None, min_chars: int = 6) -> list[Pair]:
+    """Clean sentences from a text file (one paragraph per line, split at sentence ends) or a TSV ``column``."""
+    pairs = []
+    with open(path, encoding="utf-8") as handle:
+        lines = handle.read().splitlines()
+    if column is not None:
+        header = lines[0].split("\t")
+        if column not in header:
+            raise DataError(f"no column {column!r} in header {header}", path=path, line=1)
+        index = header.index(column)
+        lines = [line.split("\t")[index] for line in lines[1:] if line.strip()]
+    for line in lines:
+        for sentence in _split_sentences(line.strip()):
+            if sum(1 for ch in sentence if HAN.match(ch)) >= min_chars:
+                pairs.append(Pair(sentence, sentence, origin))
+    return pairs
+
+
+def _split_sentences(text: str) -> Iterator[str]:
+    start = 0
+    for i, ch in enumerate(text):
+        if ch in _SENTENCE_END:
+            yield text[start : i + 1]
+            start = i + 1
+    if text[start:].strip():
+        yield text[start:]
+
+
+def _t2s():
+    import opencc
+
+    try:
+        return opencc.OpenCC("t2s")
+    except Exception:  # older builds name the config file
+        return opencc.OpenCC("t2s.json")
+
+
+def _rng(seed: int, key: str) -> random.Random:
+    digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def _segments(target: str) -> list[tuple[int, int]]:
+    """Word spans of the target, by jieba's segmentation."""
+    import jieba
+
+    spans, position = [], 0
+    for word in jieba.lcut(target, HMM=False):
+        spans.append((position, position + len(word)))
+        position += len(word)
+    return spans
+
+
+def make_row(pair: Pair, subset: str, row_id: str, config: InjectionConfig, seed: int) -> dict:
+    """Injects errors into one pair and records every span.
+
+    ``human`` pairs keep their own misspellings and gain pinyin words; ``synthetic`` pairs (source == target)
+    gain pinyin words and confusion-set misspellings.
+    """
+    rng = _rng(seed, row_id)
+    target = pair.target
+    source_chars = list(pair.source)
+    # characters whose misspelling is part of the data: human errors, then synthetic ones
+    spelling: dict[int, tuple[str, str]] = {
+        i: (s, "human") for i, (s, t) in enumerate(zip(pair.source, target, strict=True)) if s != t
+    }
+    if subset == "synthetic" and rng.random() < config.spelling_sentence_rate:
+        positions = [i for i, ch in enumerate(target) if HAN.match(ch)]
+        for i in rng.sample(positions, min(len(positions), rng.randint(1, config.max_misspellings))):
+            replaced = misspell(target[i], rng, config)
+            if replaced is not None:
+                spelling[i] = replaced
+                source_chars[i] = replaced[0]
+
+    conversions: dict[int, tuple[int, str, str]] = {}  # word start -> (end, typed text, form)
+    if rng.random() < config.pinyin_sentence_rate:
+        words = [
+            (s, e)
+            for s, e in _segments(target)
+            if e - s <= 4 and all(HAN.match(ch) for ch in target[s:e]) and len(word_pinyin(target[s:e])) == e - s
+        ]
+        # prefer words without a misspelling, so that a sentence can hold both kinds of error
+        clean_words = [w for w in words if not any(i in spelling for i in range(*w))] or words
+        forms, weights = zip(*config.form_weights.items(), strict=True)
+        for start, end in rng.sample(clean_words, min(len(clean_words), rng.randint(1, config.max_pinyin_words))):
+            form = rng.choices(forms, weights)[0]
+            if end - start == 1 and form != "full":
+                form = "full"  # one character: initials and mixed forms make no sense
+            conversions[start] = (end, type_as_pinyin(target[start:end], form, rng, config), form)
+
+    source_parts: list[str] = []
+    edits = []
+    i = 0
+    while i < len(target):
+        if i in conversions:
+            end, typed, form = conversions[i]
+            position = sum(len(p) for p in source_parts)
+            edits.append(
+                {
+                    "start": position,
+                    "end": position + len(typed),
+                    "original": typed,
+                    "replacement": target[i:end],
+                    "kind": "pinyin",
+                    "form": form,
+                }
+            )
+            source_parts.append(typed)
+            i = end
+            continue
+        position = sum(len(p) for p in source_parts)
+        if i in spelling:
+            wrong, form = spelling[i]
+            edits.append(
+                {
+                    "start": position,
+                    "end": position + 1,
+                    "original": wrong,
+                    "replacement": target[i],
+                    "kind": "spelling",
+                    "form": form,
+                }
+            )
+            source_parts.append(wrong)
+        else:
+            source_parts.append(source_chars[i])
+        i += 1
+    kinds = {edit["kind"] for edit in edits}
+    kind = "both" if len(kinds) == 2 else (kinds.pop() if kinds else "none")
+    return {
+        "id": row_id,
+        "subset": subset,
+        "origin": pair.origin,
+        "source": "".join(source_parts),
+        "target": target,
+        "kind": kind,
+        "edits": edits,
+    }
+
+
+def build_rows(
+    pairs: Iterable[Pair], subset: str, split: str, config: InjectionConfig, seed: int, start_index: int = 0
+) -> list[dict]:
+    """Rows for one subset of one split, ids ``{split}-{subset}-{n}``."""
+    if subset not in ("human", "synthetic"):
+        raise ValueError(f"subset must be 'human' or 'synthetic', got {subset!r}")
+    return [
+        make_row(pair, subset, f"{split}-{subset}-{start_index + n:05d}", config, seed) for n, pair in enumerate(pairs)
+    ]
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input of the shipped recipe: a file under the CSC data folder and how to read it."""
+
+    subset: str  # "human" pairs or "synthetic" (clean sentences)
+    path: str  # relative to the data folder
+    origin: str
+    reader: str = "pairs"  # "pairs" (TSV source/target) or "sentences" (plain text, or the TSV ``column``)
+    traditional: bool = False
+    column: str | None = None
+    targets_only: bool = False  # use the correct side of pairs as clean sentences
+    sample: int | None = None  # rows drawn (seeded) when the file has more than the split needs
+
+
+# The shipped benchmark: SIGHAN for the human subset (2015 test in Traditional, through OpenCC), correct
+# sentences of ECSpell, Chinese Wikipedia and UD Chinese-GSDSimp for the synthetic one. No sentence is in two splits.
+SHIPPED_RECIPE: dict[str, list[Source]] = {
+    "train": [
+        Source("human", "sighan_from_ecspell/simplified/train2015.txt", "sighan15-train"),
+        Source("synthetic", "ecspell_domains/law.train", "ecspell-law-train", targets_only=True, sample=700),
+        Source("synthetic", "ecspell_domains/med.train", "ecspell-med-train", targets_only=True, sample=700),
+        Source("synthetic", "ecspell_domains/odw.train", "ecspell-odw-train", targets_only=True, sample=700),
+        Source("synthetic", "pycorrector/wiki_zh_200.txt", "wiki-zh", reader="sentences"),
+    ],
+    "dev": [
+        Source("human", "sighan_from_ecspell/simplified/test2013.txt", "sighan13-test", sample=500),
+        Source(
+            "synthetic",
+            "clean_sentences_ud_gsdsimp/zh_gsdsimp-ud-dev.sentences.tsv",
+            "ud-gsdsimp-dev",
+            reader="sentences",
+            column="text",
+        ),
+    ],
+    "test": [
+        Source("human", "sighan_from_ecspell/traditional/test2015.txt", "sighan15-test-t2s", traditional=True),
+        Source("synthetic", "ecspell_domains/law.test", "ecspell-law-test", targets_only=True, sample=200),
+        Source("synthetic", "ecspell_domains/med.test", "ecspell-med-test", targets_only=True, sample=200),
+        Source("synthetic", "ecspell_domains/odw.test", "ecspell-odw-test", targets_only=True, sample=200),
+    ],
+}
+
+
+def _read_source(data_dir: Path, spec: Source, seed: int) -> list[Pair]:
+    path = data_dir / spec.path
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path}: missing; --data-dir must be the CSC data folder (data/csc in the repository)"
+        )
+    if spec.reader == "sentences":
+        pairs = read_sentences(path, spec.origin, column=spec.column)
+    else:
+        pairs = read_pairs(path, spec.origin, traditional=spec.traditional)
+        if spec.targets_only:
+            pairs = [Pair(p.target, p.target, p.origin) for p in pairs]
+    unique = list({p.target: p for p in pairs}.values())  # one row per sentence
+    if spec.sample is not None and len(unique) > spec.sample:
+        unique = _rng(seed, spec.path).sample(unique, spec.sample)
+    return unique
+
+
+def build_shipped_benchmark(
+    data_dir: str | Path, config: InjectionConfig | None = None, seed: int = 13, limit: int | None = None
+) -> dict[str, list[dict]]:
+    """Builds train/dev/test from the repository's CSC data with :data:`SHIPPED_RECIPE`.
+
+    Args:
+        data_dir: the folder holding SIGHAN, ECSpell, pycorrector and UD files (``data/csc``).
+        config: injection rates.
+        seed: makes the build deterministic.
+        limit: at most this many rows per source (for quick demos).
+    """
+    config = config or InjectionConfig()
+    data_dir = Path(data_dir)
+    splits: dict[str, list[dict]] = {}
+    for split, sources in SHIPPED_RECIPE.items():
+        rows: list[dict] = []
+        for spec in sources:
+            pairs = _read_source(data_dir, spec, seed)[:limit]
+            already = sum(1 for r in rows if r["subset"] == spec.subset)
+            rows.extend(build_rows(pairs, spec.subset, split, config, seed, start_index=already))
+        splits[split] = rows
+    return splits

@@ -1,0 +1,57 @@
+"""Running a checker over benchmark rows and formatting the metrics."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from pesc.metrics import KINDS, metrics_by_kind
+
+
+def run_checker(checker, rows: Sequence[dict], batch_size: int = 64, progress: bool = False) -> list[str]:
+    """The checker's corrected text for every row's source, in order."""
+    sources = [row["source"] for row in rows]
+    iterator = range(0, len(sources), batch_size)
+    if progress:
+        from tqdm import tqdm
+
+        iterator = tqdm(iterator, desc="correcting", unit="batch")
+    predictions = []
+    for start in iterator:
+        predictions.extend(c.text for c in checker.correct_batch(sources[start : start + batch_size]))
+    return predictions
+
+
+def evaluate_checker(checker, rows: Sequence[dict], progress: bool = False) -> dict:
+    """Metrics by error kind and by subset, and the checker's throughput."""
+    started = time.perf_counter()
+    predictions = run_checker(checker, rows, progress=progress)
+    seconds = time.perf_counter() - started
+    report = {"by_kind": metrics_by_kind(rows, predictions)}
+    for subset in sorted({row["subset"] for row in rows}):
+        chosen = [(r, p) for r, p in zip(rows, predictions, strict=True) if r["subset"] == subset]
+        report[f"subset_{subset}"] = metrics_by_kind([r for r, _ in chosen], [p for _, p in chosen])["all"]
+    report["sentences_per_second"] = len(rows) / seconds if seconds else 0.0
+    return report, predictions
+
+
+def format_table(by_kind: dict[str, dict]) -> str:
+    """A Markdown table: one row per error kind, detection and correction P/R/F1, unchanged-when-correct."""
+    lines = [
+        "| kind | sentences | det. P | det. R | det. F1 | cor. P | cor. R | cor. F1 | correct text kept |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for kind in ("all", *KINDS):
+        if kind not in by_kind:
+            continue
+        m = by_kind[kind]
+        d, c = m["detection"], m["correction"]
+        kept = f"{m['unchanged_when_correct']:.1%}" if m["sentences"] > m["needing_change"] else "–"
+        if kind == "none":
+            lines.append(f"| none (already correct) | {m['sentences']} | – | – | – | – | – | – | {kept} |")
+            continue
+        lines.append(
+            f"| {kind} | {m['sentences']} | {d['precision']:.3f} | {d['recall']:.3f} | {d['f1']:.3f} | "
+            f"{c['precision']:.3f} | {c['recall']:.3f} | {c['f1']:.3f} | {kept} |"
+        )
+    return "\n".join(lines)

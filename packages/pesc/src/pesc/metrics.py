@@ -1,0 +1,101 @@
+"""Sentence-level detection and correction metrics that work when source, prediction and target differ in
+length, broken down by error kind, plus the standard SIGHAN sentence-level metrics for equal-length data.
+
+Sentence level, as in SIGHAN 2015: a sentence counts as *detected* when the prediction changes exactly the
+source positions the target changes, and as *corrected* when the prediction equals the target. Precision is
+over the sentences the checker changed, recall over the sentences that needed a change. Positions come from
+aligning the source with the target and with the prediction; insertions count by the gap they fill.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+
+from lmcommon.metrics import precision_recall_f1
+
+KINDS = ("pinyin", "spelling", "both", "none")
+
+
+def changed_positions(source: str, other: str) -> frozenset[tuple[str, int]]:
+    """The source positions ``other`` changes: ``("x", i)`` for a replaced or deleted character, ``("ins", i)``
+    for text inserted before position i. Equal lengths compare position by position (SIGHAN's convention)."""
+    if len(source) == len(other):
+        return frozenset(("x", i) for i, (a, b) in enumerate(zip(source, other, strict=True)) if a != b)
+    marks = set()
+    matcher = difflib.SequenceMatcher(None, source, other, autojunk=False)
+    for tag, i1, i2, _, _ in matcher.get_opcodes():
+        if tag in ("replace", "delete"):
+            marks.update(("x", i) for i in range(i1, i2))
+        elif tag == "insert":
+            marks.add(("ins", i1))
+    return frozenset(marks)
+
+
+def _scores(tp: int, predicted: int, gold: int) -> dict[str, float]:
+    precision, recall, f1 = precision_recall_f1(tp, predicted - tp, gold - tp)
+    return {"precision": precision, "recall": recall, "f1": f1}
+
+
+def sentence_metrics(sources: Sequence[str], targets: Sequence[str], predictions: Sequence[str]) -> dict:
+    """Sentence-level detection and correction P/R/F1, for any lengths.
+
+    Returns:
+        ``{"sentences", "needing_change", "changed", "detection": {precision, recall, f1},
+        "correction": {...}, "false_positive_rate", "unchanged_when_correct"}``; the last two are over the
+        sentences whose source was already right (0.0 / 1.0 when there are none).
+
+    Raises:
+        ValueError: the three sequences differ in length.
+    """
+    if not len(sources) == len(targets) == len(predictions):
+        raise ValueError(f"got {len(sources)} sources, {len(targets)} targets and {len(predictions)} predictions")
+    detected = corrected = predicted = gold = false_positives = clean = 0
+    for source, target, prediction in zip(sources, targets, predictions, strict=True):
+        needs_change, changed = target != source, prediction != source
+        gold += needs_change
+        predicted += changed
+        clean += not needs_change
+        false_positives += changed and not needs_change
+        if needs_change and changed:
+            detected += changed_positions(source, prediction) == changed_positions(source, target)
+            corrected += prediction == target
+    return {
+        "sentences": len(sources),
+        "needing_change": gold,
+        "changed": predicted,
+        "detection": _scores(detected, predicted, gold),
+        "correction": _scores(corrected, predicted, gold),
+        "false_positive_rate": false_positives / clean if clean else 0.0,
+        "unchanged_when_correct": 1 - false_positives / clean if clean else 1.0,
+    }
+
+
+def sighan_metrics(sources: Sequence[str], targets: Sequence[str], predictions: Sequence[str]) -> dict:
+    """The SIGHAN sentence-level metrics, defined for character substitution only.
+
+    Raises:
+        ValueError: a source, target and prediction of one row differ in length (use :func:`sentence_metrics`).
+    """
+    for row, (source, target, prediction) in enumerate(zip(sources, targets, predictions, strict=True), start=1):
+        if not len(source) == len(target) == len(prediction):
+            raise ValueError(
+                f"row {row}: SIGHAN metrics need equal lengths, got source {len(source)}, target {len(target)}, "
+                f"prediction {len(prediction)}; use sentence_metrics for length-changing data"
+            )
+    return sentence_metrics(sources, targets, predictions)
+
+
+def metrics_by_kind(rows: Sequence[dict], predictions: Sequence[str]) -> dict[str, dict]:
+    """:func:`sentence_metrics` overall and for each error kind of benchmark rows (pinyin only, spelling only,
+    both, none); the ``none`` group is the correct sentences, where only the false-positive rate means much."""
+    if len(rows) != len(predictions):
+        raise ValueError(f"got {len(rows)} rows but {len(predictions)} predictions")
+    report = {"all": sentence_metrics([r["source"] for r in rows], [r["target"] for r in rows], predictions)}
+    for kind in KINDS:
+        chosen = [(r, p) for r, p in zip(rows, predictions, strict=True) if r["kind"] == kind]
+        if chosen:
+            report[kind] = sentence_metrics(
+                [r["source"] for r, _ in chosen], [r["target"] for r, _ in chosen], [p for _, p in chosen]
+            )
+    return report
