@@ -72,7 +72,7 @@ def read_sentences(path: str | Path, origin: str, column: str | None = None, min
         index = header.index(column)
         lines = [line.split("\t")[index] for line in lines[1:] if line.strip()]
     for line in lines:
-        for sentence in _split_sentences(line.strip()):
+        for sentence in _split_sentences(line.strip().lstrip("*").strip()):
             if sum(1 for ch in sentence if HAN.match(ch)) >= min_chars:
                 pairs.append(Pair(sentence, sentence, origin))
     return pairs
@@ -286,11 +286,15 @@ def build_shipped_benchmark(
     config = config or InjectionConfig()
     data_dir = Path(data_dir)
     splits: dict[str, list[dict]] = {}
-    for split, sources in SHIPPED_RECIPE.items():
+    used: set[str] = set()
+    # test first, then dev, then train: a sentence that appears in several sources (SIGHAN's train and test
+    # share sentences) stays in the evaluation split only
+    for split in ("test", "dev", "train"):
         rows: list[dict] = []
-        for spec in sources:
-            pairs = _read_source(data_dir, spec, seed)[:limit]
+        for spec in SHIPPED_RECIPE[split]:
+            pairs = [p for p in _read_source(data_dir, spec, seed) if p.target not in used][:limit]
+            used.update(p.target for p in pairs)
             already = sum(1 for r in rows if r["subset"] == spec.subset)
             rows.extend(build_rows(pairs, spec.subset, split, config, seed, start_index=already))
         splits[split] = rows
-    return splits
+    return {split: splits[split] for split in SHIPPED_RECIPE}

@@ -18,6 +18,7 @@ from pesc.lattice import Unit, decode, segment
 from pesc.lexicon import Lexicon, default_lexicon
 
 _MAX_SPLIT_COMBINATIONS = 16
+_SPELLING_WINDOW = 6  # characters on each side of a suspect character that the language model sees
 
 
 class SpellChecker:
@@ -168,12 +169,16 @@ class SpellChecker:
 
     def _best_replacement(self, clause: list[str], offset: int) -> str | None:
         lexicon = self.lexicon
-        text = "".join(clause)
-        base_score, words = segment(lexicon, text)
+        # the language model is scored on a window around the character: the gain is local, and a window keeps
+        # the cost linear in the length of the text
+        low = max(0, offset - _SPELLING_WINDOW)
+        window = "".join(clause[low : offset + _SPELLING_WINDOW + 1])
+        at = offset - low
+        base_score, words = segment(lexicon, window)
         # only a character the segmentation leaves on its own is suspect: a misspelling breaks its word apart
         position = 0
         for word in words:
-            if position == offset:
+            if position == at:
                 if len(word) > 1:
                     return None
                 break
@@ -182,7 +187,7 @@ class SpellChecker:
         for candidate in confusable(clause[offset], self.config.confusion_sets):
             if not HAN.match(candidate):
                 continue
-            gain = segment(lexicon, text[:offset] + candidate + text[offset + 1 :])[0] - base_score
+            gain = segment(lexicon, window[:at] + candidate + window[at + 1 :])[0] - base_score
             if gain > best_gain:
                 best, best_gain = candidate, gain
         return best

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pesc import Correction, Edit, apply_edits
+from pesc.config import CheckerConfig
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("我今天很gaoxing", "我今天很高兴"),
+        ("我们明天qu北京", "我们明天去北京"),
+        ("这个pingguo手机", "这个苹果手机"),
+        ("wm明天见", "我们明天见"),
+        ("我很gao兴", "我很高兴"),
+        ("我很GaoXing！", "我很高兴！"),
+        ("women去吃fan吧", "我们去吃饭吧"),
+        ("我今天很 gaoxing。", "我今天很高兴。"),  # the space typed before the Latin run goes too
+        ("我们 zai jia 吃饭", "我们在家吃饭"),
+        ("行政机关实施行政管理都应当公开，这是程序正档原则的要求", "行政机关实施行政管理都应当公开，这是程序正当原则的要求"),
+    ],
+)
+def test_realistic_errors_are_corrected(checker, text, expected):
+    result = checker.correct(text)
+    assert result.text == expected
+    assert apply_edits(text, result.edits) == expected
+
+
+def test_edits_describe_the_change(checker):
+    result = checker.correct("我今天很gaoxing，这是程序正档原则")
+    assert result.edits == (
+        Edit(4, 11, "gaoxing", "高兴", "pinyin"),
+        Edit(17, 18, "档", "当", "spelling"),
+    )
+    assert result.changed
+    assert result.to_dict()["edits"][0] == {"start": 4, "end": 11, "original": "gaoxing", "replacement": "高兴",
+                                            "kind": "pinyin"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我用Python写代码，运行pip install torch即可。",
+        "这个iPhone的CPU很快",
+        "请访问https://example.com/women查看，或发邮件到wo.men@example.com",
+        "我买了5kg苹果，花了20元。",
+        "他说：“OK，没问题！”",
+        "全角标点：，。！？（）；半角标点: ,.!?();",
+        "我听说，你找到新工作，我很高兴。",
+        "",
+    ],
+)
+def test_correct_text_english_code_and_punctuation_come_back_unchanged(checker, text):
+    result = checker.correct(text)
+    assert result.text == text
+    assert result.edits == ()
+
+
+def test_correct_batch_keeps_order(checker):
+    texts = ["我今天很gaoxing", "没有错误的句子。", "wm明天见"]
+    results = checker.correct_batch(texts)
+    assert [r.source for r in results] == texts
+    assert [r.text for r in results] == [checker.correct(t).text for t in texts]
+
+
+def test_spelling_can_be_switched_off(checker):
+    from pesc import SpellChecker
+
+    pinyin_only = SpellChecker(CheckerConfig(correct_spelling=False), lexicon=checker.lexicon)
+    assert pinyin_only.correct("程序正档原则qu").text == "程序正档原则去"
+
+
+def test_non_string_input():
+    from pesc import SpellChecker
+
+    with pytest.raises(TypeError, match="text must be a str, got bytes"):
+        SpellChecker().correct(b"abc")
+
+
+def test_apply_edits_rejects_overlaps_and_mismatches():
+    with pytest.raises(ValueError, match="overlaps"):
+        apply_edits("abcdef", [Edit(0, 3, "abc", "x", "pinyin"), Edit(2, 4, "cd", "y", "pinyin")])
+    with pytest.raises(ValueError, match="does not match"):
+        apply_edits("abcdef", [Edit(0, 2, "xx", "y", "pinyin")])
+
+
+_MIXED_TEXT = st.lists(
+    st.one_of(
+        st.characters(codec="utf-8", exclude_categories=("Cs",)),  # any Unicode: emoji, combining marks, ...
+        st.sampled_from(list("我们今天很高兴去北京程序正档原则，。！ ")),
+        st.sampled_from(["gaoxing", "qu", "wm", "women", "Python", "http://x.cn", "5kg", "GaoXing"]),
+    ),
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=_MIXED_TEXT)
+def test_never_raises_and_changes_only_what_the_edits_say(checker, text):
+    result = checker.correct(text)
+    assert isinstance(result, Correction)
+    # apply_edits copies everything between the edits verbatim and checks each edit's original against the
+    # source, so equality means nothing outside the reported edits changed
+    assert apply_edits(text, result.edits) == result.text
+    for edit in result.edits:
+        assert edit.kind in ("pinyin", "spelling")
+        assert edit.original != edit.replacement
+
+
+def test_very_long_input_is_linear_and_exact(checker):
+    text = "我今天很gaoxing，这是程序正档原则。😀\u0301" * 300
+    result = checker.correct(text)
+    assert result.text == "我今天很高兴，这是程序正当原则。😀\u0301" * 300
+    assert len(result.edits) == 600

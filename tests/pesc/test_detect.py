@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import pytest
+
+from pesc.detect import find_pinyin_runs
+
+
+@pytest.mark.parametrize(
+    ("text", "runs"),
+    [
+        ("我今天很gaoxing", [("gaoxing", "full")]),
+        ("我们明天qu北京", [("qu", "full")]),
+        ("这个pingguo手机", [("pingguo", "full")]),
+        ("wm明天见", [("wm", "initials")]),
+        ("我很gao兴", [("gao", "full")]),
+        ("我很GaoXing", [("GaoXing", "full")]),
+        ("我很Gaoxing", [("Gaoxing", "full")]),
+        ("我们 zai jia 吃饭", [("zai jia", "full")]),
+        ("xi'an是个好地方", [("xi'an", "full")]),
+    ],
+)
+def test_pinyin_is_found(text, runs):
+    assert [(r.text, r.kind) for r in find_pinyin_runs(text)] == runs
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我用Python写代码",
+        "这个iPhone很贵",
+        "CPU占用率很高",
+        "GDP增长了",
+        "请访问https://example.com/gaoxing查看",
+        "访问www.baidu.com即可",
+        "发邮件到gao.xing@example.com",
+        "运行pip install torch即可",
+        "调用os.path.join函数",
+        "变量gao_xing的值",
+        "代码`women = 1`有错",
+        "我买了5kg苹果",
+        "x86架构",
+        "他说OK",
+        "open source软件",
+        "Hello world",
+        "他喜欢吃banana",
+        "A股大跌",
+        "维生素c",
+        "版本v2发布",
+    ],
+)
+def test_english_names_urls_code_and_units_are_not_pinyin(text):
+    assert find_pinyin_runs(text) == []
