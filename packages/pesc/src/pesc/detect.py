@@ -25,7 +25,9 @@ _PROTECTED = re.compile(
     r"|[A-Za-z0-9_]*_[A-Za-z0-9_]*"  # snake_case identifiers
     r"|[A-Za-z][A-Za-z0-9]*(?:\.[A-Za-z][A-Za-z0-9]*)+(?:\(\))?"  # dotted names: os.path, numpy.array()
 )
-_CODE_NEIGHBOURS = set("0123456789._/@\\#$%&=+*<>[]{}()|~^-:")
+_CODE_NEIGHBOURS = set("._/@\\#$%&=+*<>[]{}()|~^-:")
+# Units written after numbers that also read as pinyin; initials-like units (kg, cm, ms) never pass anyway.
+_UNITS = frozenset(["min", "mol", "bar", "pa", "lun", "mi"])
 _INITIAL_LETTERS = set("bcdfghjklmnpqrstwxyzaoe")  # letters a syllable can start with (no i, u, v)
 # Common English words that also split into valid pinyin; left alone when they stand on their own.
 ENGLISH_STOPLIST = frozenset(
@@ -34,7 +36,6 @@ ENGLISH_STOPLIST = frozenset(
         "an",
         "ah",
         "am",
-        "he",
         "me",
         "she",
         "pie",
@@ -134,11 +135,14 @@ def find_pinyin_runs(text: str) -> list[PinyinRun]:
         after = text[end] if end < len(text) else ""
         if before in _CODE_NEIGHBOURS or after in _CODE_NEIGHBOURS or _inside(protected, start, end):
             continue
+        next_to_digit = before.isdigit() or after.isdigit()
         if (before.isalpha() and not HAN.match(before)) or (after.isalpha() and not HAN.match(after)):
             continue  # glued to other letters (accented Latin, Cyrillic, ...)
         classified = _classify(match.group())
         if classified is None:
             continue
         kind, splits = classified
+        if next_to_digit and (kind == "initials" or match.group().lower() in _UNITS):
+            continue  # a unit or an identifier: 5kg, x86, v2, 10min
         runs.append(PinyinRun(start, end, match.group(), kind, splits))
     return runs

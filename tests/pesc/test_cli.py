@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lmcommon.data import read_jsonl, write_jsonl
+from pesc.cli import main
+
+DATA = Path(__file__).resolve().parents[2] / "data" / "csc"
+GOLD = [
+    {"id": "1", "source": "我qu北京", "target": "我去北京", "kind": "pinyin", "subset": "synthetic"},
+    {"id": "2", "source": "朋唷来了", "target": "朋友来了", "kind": "spelling", "subset": "human"},
+    {"id": "3", "source": "没有错", "target": "没有错", "kind": "none", "subset": "human"},
+]
+
+
+def test_evaluate_predictions_against_gold(tmp_path, capsys):
+    write_jsonl(tmp_path / "gold.jsonl", GOLD)
+    (tmp_path / "pred.txt").write_text("我去北京\n朋唷来了\n没有错\n", encoding="utf-8")
+    report = tmp_path / "report.json"
+    assert main(["evaluate", "--predictions", str(tmp_path / "pred.txt"), "--gold", str(tmp_path / "gold.jsonl"),
+                 "--output", str(report)]) == 0
+    out = capsys.readouterr().out
+    assert "| pinyin | 1 | 1.000 | 1.000 | 1.000 | 1.000 | 1.000 | 1.000 |" in out
+    assert json.loads(report.read_text())["by_kind"]["all"]["correction"]["recall"] == 0.5
+
+
+def test_evaluate_reports_a_short_prediction_file(tmp_path, capsys):
+    write_jsonl(tmp_path / "gold.jsonl", GOLD)
+    write_jsonl(tmp_path / "pred.jsonl", [{"prediction": "我去北京"}])
+    assert main(["evaluate", "--predictions", str(tmp_path / "pred.jsonl"), "--gold", str(tmp_path / "gold.jsonl")]) == 2
+    assert "pred.jsonl: 1 predictions for 3 gold rows" in capsys.readouterr().err
+
+
+def test_evaluate_bad_gold_row(tmp_path, capsys):
+    (tmp_path / "gold.jsonl").write_text('{"source": "a", "target": "a", "kind": "none", "subset": "x"}\n{"source": "b"}\n')
+    (tmp_path / "pred.txt").write_text("a\nb\n")
+    assert main(["evaluate", "--predictions", str(tmp_path / "pred.txt"), "--gold", str(tmp_path / "gold.jsonl")]) == 2
+    assert "gold.jsonl:2: field 'target': missing required field" in capsys.readouterr().err
+
+
+def test_evaluate_default_checker_on_data(tmp_path, capsys, checker):
+    write_jsonl(tmp_path / "gold.jsonl", GOLD)
+    predictions = tmp_path / "pred.jsonl"
+    assert main(["evaluate", "--checker", "default", "--data", str(tmp_path / "gold.jsonl"),
+                 "--save-predictions", str(predictions)]) == 0
+    assert [r["prediction"] for r in read_jsonl(predictions)][0] == "我去北京"
+    assert "sentences/s" in capsys.readouterr().out
+
+
+def test_correct_from_arguments_and_as_json(capsys, checker):
+    assert main(["correct", "我今天很gaoxing", "这个iPhone很贵"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["我今天很高兴", "这个iPhone很贵"]
+    assert main(["correct", "--json", "wm明天见"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["text"] == "我们明天见"
+    assert record["edits"] == [{"start": 0, "end": 2, "original": "wm", "replacement": "我们", "kind": "pinyin"}]
+
+
+def test_correct_from_stdin_and_file(tmp_path, monkeypatch, capsys, checker):
+    monkeypatch.setattr(sys, "stdin", io.StringIO("我们明天qu北京\n\n"))
+    assert main(["correct"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["我们明天去北京", ""]
+    path = tmp_path / "in.txt"
+    path.write_text("这个pingguo手机\n", encoding="utf-8")
+    assert main(["correct", "--input", str(path)]) == 0
+    assert capsys.readouterr().out.splitlines() == ["这个苹果手机"]
+
+
+def test_build_benchmark_small(tmp_path, capsys):
+    assert main(["build-benchmark", "--data-dir", str(DATA), "--output", str(tmp_path), "--limit", "5"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["build_config.json", "dev.jsonl", "test.jsonl", "train.jsonl"]
+    assert len(read_jsonl(tmp_path / "test.jsonl")) == 5 * 4  # four test sources, five rows each
+
+
+def test_build_benchmark_missing_data_dir(tmp_path, capsys):
+    assert main(["build-benchmark", "--data-dir", str(tmp_path / "nope"), "--output", str(tmp_path / "o")]) == 2
+    assert "missing; --data-dir must be the CSC data folder" in capsys.readouterr().err
+
+
+def test_unknown_checker(capsys):
+    assert main(["correct", "--checker", "/some/dir", "好"]) == 2
+    assert "only 'default' is available" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["build-benchmark", "evaluate", "correct", "tune", "demo"])
+def test_every_subcommand_has_help(command, capsys):
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"])
+    assert info.value.code == 0
+    assert f"usage: pesc {command}" in capsys.readouterr().out
+
+
+def test_import_loads_no_lexicon_and_no_torch():
+    code = (
+        "import sys, pesc;"
+        "heavy = [m for m in ('torch', 'jieba', 'pypinyin', 'opencc', 'transformers') if m in sys.modules];"
+        "assert not heavy, heavy"
+    )
+    # the time import takes is measured in bench/pesc_speed.py; this checks what it loads
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
