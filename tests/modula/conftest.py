@@ -27,38 +27,29 @@ def make_tokenizer() -> PreTrainedTokenizerFast:
     return tokenizer
 
 
+# the lm_head is frozen; with the default initializer_range of 0.02 its logits stay near uniform whatever the
+# adapters do, so the toy tasks could not be learnt
+_TINY = {
+    "hidden_size": 16,
+    "intermediate_size": 32,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "num_hidden_layers": 2,
+    "vocab_size": len(VOCAB),
+    "pad_token_id": 0,
+    "eos_token_id": 2,
+    "initializer_range": 0.3,
+}
+
+
 def make_llama(seed: int = 0) -> LlamaForCausalLM:
     torch.manual_seed(seed)
-    config = LlamaConfig(
-        hidden_size=16,
-        intermediate_size=32,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        num_hidden_layers=2,
-        vocab_size=len(VOCAB),
-        pad_token_id=0,
-        eos_token_id=2,
-        # the lm_head is frozen; with the default 0.02 its logits stay near uniform whatever the adapters do
-        initializer_range=0.3,
-    )
-    return LlamaForCausalLM(config)
+    return LlamaForCausalLM(LlamaConfig(**_TINY))
 
 
 def make_qwen2(seed: int = 0) -> Qwen2ForCausalLM:
     torch.manual_seed(seed)
-    config = Qwen2Config(
-        hidden_size=16,
-        intermediate_size=32,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        num_hidden_layers=2,
-        vocab_size=len(VOCAB),
-        pad_token_id=0,
-        eos_token_id=2,
-        # the lm_head is frozen; with the default 0.02 its logits stay near uniform whatever the adapters do
-        initializer_range=0.3,
-    )
-    return Qwen2ForCausalLM(config)
+    return Qwen2ForCausalLM(Qwen2Config(**_TINY))
 
 
 @pytest.fixture(scope="session")

@@ -73,6 +73,14 @@ def test_spelling_can_be_switched_off(checker):
     assert pinyin_only.correct("程序正档原则qu").text == "程序正档原则去"
 
 
+def test_lexicon_loads_once_and_lazily():
+    from pesc import SpellChecker
+
+    first, second = SpellChecker(), SpellChecker()
+    assert first._lexicon is None  # nothing loads before the first correction
+    assert first.lexicon is second.lexicon
+
+
 def test_non_string_input():
     from pesc import SpellChecker
 
