@@ -24,8 +24,10 @@ def main() -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core, children included
 
-    imports = [float(subprocess.run([sys.executable, "-c", _IMPORT], capture_output=True, text=True, check=True).stdout)
-               for _ in range(5)]
+    imports = [
+        float(subprocess.run([sys.executable, "-c", _IMPORT], capture_output=True, text=True, check=True).stdout)
+        for _ in range(5)
+    ]
 
     from lmcommon.data import read_jsonl
     from pesc import SpellChecker

@@ -81,8 +81,9 @@ def test_injected_pinyin_is_found_by_the_detector():
 def test_human_pairs_keep_their_misspellings_as_spelling_edits():
     pair = Pair("我跟我朋唷去法国", "我跟我朋友去法国", "sighan")
     row = make_row(pair, "human", "h1", InjectionConfig(pinyin_sentence_rate=0.0), 1)
-    assert row["edits"] == [{"start": 4, "end": 5, "original": "唷", "replacement": "友", "kind": "spelling",
-                             "form": "human"}]
+    assert row["edits"] == [
+        {"start": 4, "end": 5, "original": "唷", "replacement": "友", "kind": "spelling", "form": "human"}
+    ]
     assert row["kind"] == "spelling"
 
 

@@ -20,7 +20,10 @@ from pesc.config import CheckerConfig
         ("women去吃fan吧", "我们去吃饭吧"),
         ("我今天很 gaoxing。", "我今天很高兴。"),  # the space typed before the Latin run goes too
         ("我们 zai jia 吃饭", "我们在家吃饭"),
-        ("行政机关实施行政管理都应当公开，这是程序正档原则的要求", "行政机关实施行政管理都应当公开，这是程序正当原则的要求"),
+        (
+            "行政机关实施行政管理都应当公开，这是程序正档原则的要求",
+            "行政机关实施行政管理都应当公开，这是程序正当原则的要求",
+        ),
     ],
 )
 def test_realistic_errors_are_corrected(checker, text, expected):
@@ -36,8 +39,13 @@ def test_edits_describe_the_change(checker):
         Edit(17, 18, "档", "当", "spelling"),
     )
     assert result.changed
-    assert result.to_dict()["edits"][0] == {"start": 4, "end": 11, "original": "gaoxing", "replacement": "高兴",
-                                            "kind": "pinyin"}
+    assert result.to_dict()["edits"][0] == {
+        "start": 4,
+        "end": 11,
+        "original": "gaoxing",
+        "replacement": "高兴",
+        "kind": "pinyin",
+    }
 
 
 @pytest.mark.parametrize(

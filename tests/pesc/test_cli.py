@@ -23,8 +23,20 @@ def test_evaluate_predictions_against_gold(tmp_path, capsys):
     write_jsonl(tmp_path / "gold.jsonl", GOLD)
     (tmp_path / "pred.txt").write_text("我去北京\n朋唷来了\n没有错\n", encoding="utf-8")
     report = tmp_path / "report.json"
-    assert main(["evaluate", "--predictions", str(tmp_path / "pred.txt"), "--gold", str(tmp_path / "gold.jsonl"),
-                 "--output", str(report)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--predictions",
+                str(tmp_path / "pred.txt"),
+                "--gold",
+                str(tmp_path / "gold.jsonl"),
+                "--output",
+                str(report),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "| pinyin | 1 | 1.000 | 1.000 | 1.000 | 1.000 | 1.000 | 1.000 |" in out
     assert json.loads(report.read_text())["by_kind"]["all"]["correction"]["recall"] == 0.5
@@ -33,12 +45,16 @@ def test_evaluate_predictions_against_gold(tmp_path, capsys):
 def test_evaluate_reports_a_short_prediction_file(tmp_path, capsys):
     write_jsonl(tmp_path / "gold.jsonl", GOLD)
     write_jsonl(tmp_path / "pred.jsonl", [{"prediction": "我去北京"}])
-    assert main(["evaluate", "--predictions", str(tmp_path / "pred.jsonl"), "--gold", str(tmp_path / "gold.jsonl")]) == 2
+    assert (
+        main(["evaluate", "--predictions", str(tmp_path / "pred.jsonl"), "--gold", str(tmp_path / "gold.jsonl")]) == 2
+    )
     assert "pred.jsonl: 1 predictions for 3 gold rows" in capsys.readouterr().err
 
 
 def test_evaluate_bad_gold_row(tmp_path, capsys):
-    (tmp_path / "gold.jsonl").write_text('{"source": "a", "target": "a", "kind": "none", "subset": "x"}\n{"source": "b"}\n')
+    (tmp_path / "gold.jsonl").write_text(
+        '{"source": "a", "target": "a", "kind": "none", "subset": "x"}\n{"source": "b"}\n'
+    )
     (tmp_path / "pred.txt").write_text("a\nb\n")
     assert main(["evaluate", "--predictions", str(tmp_path / "pred.txt"), "--gold", str(tmp_path / "gold.jsonl")]) == 2
     assert "gold.jsonl:2: field 'target': missing required field" in capsys.readouterr().err
@@ -47,8 +63,20 @@ def test_evaluate_bad_gold_row(tmp_path, capsys):
 def test_evaluate_default_checker_on_data(tmp_path, capsys, checker):
     write_jsonl(tmp_path / "gold.jsonl", GOLD)
     predictions = tmp_path / "pred.jsonl"
-    assert main(["evaluate", "--checker", "default", "--data", str(tmp_path / "gold.jsonl"),
-                 "--save-predictions", str(predictions)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--checker",
+                "default",
+                "--data",
+                str(tmp_path / "gold.jsonl"),
+                "--save-predictions",
+                str(predictions),
+            ]
+        )
+        == 0
+    )
     assert [r["prediction"] for r in read_jsonl(predictions)][0] == "我去北京"
     assert "sentences/s" in capsys.readouterr().out
 
@@ -74,7 +102,12 @@ def test_correct_from_stdin_and_file(tmp_path, monkeypatch, capsys, checker):
 
 def test_build_benchmark_small(tmp_path, capsys):
     assert main(["build-benchmark", "--data-dir", str(DATA), "--output", str(tmp_path), "--limit", "5"]) == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["build_config.json", "dev.jsonl", "test.jsonl", "train.jsonl"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "build_config.json",
+        "dev.jsonl",
+        "test.jsonl",
+        "train.jsonl",
+    ]
     assert len(read_jsonl(tmp_path / "test.jsonl")) == 5 * 4  # four test sources, five rows each
 
 

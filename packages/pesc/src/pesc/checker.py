@@ -108,16 +108,20 @@ class SpellChecker:
                 if best is None or score > best[0]:
                     best = (score, words, owner)
             _, words, owner = best
-            decoded = {index: [] for index in range(len(region))}
-            run_logp = {index: 0.0 for index in range(len(region))}
+            decoded: dict[int, list[str]] = {index: [] for index in range(len(region))}
+            run_logp = dict.fromkeys(range(len(region)), 0.0)
+            in_word = dict.fromkeys(range(len(region)), False)  # part of a word of two or more characters
             for first, end, word in words:
                 for position in range(first, end):
                     if owner[position] is not None:
                         decoded[owner[position]].append(word[position - first])
                         run_logp[owner[position]] += self.lexicon.word_logp(word) / (end - first)
+                        in_word[owner[position]] |= end - first > 1
             for index, run in enumerate(region):
                 if run_logp[index] / len(decoded[index]) < self.config.pinyin_min_logp:
                     continue  # no likely Chinese words: probably not pinyin at all
+                if len(decoded[index]) > 1 and not in_word[index]:
+                    continue  # several syllables that make no word (Elena, banana, open): a name or English
                 edits.append(self._pinyin_edit(text, run, "".join(decoded[index])))
         return edits
 

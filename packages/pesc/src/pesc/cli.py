@@ -13,6 +13,7 @@ from lmcommon.data import read_jsonl, write_json, write_jsonl
 from lmcommon.errors import DataError
 
 from pesc import __version__
+from pesc.tune import DEFAULT_GRID
 
 ROW_FIELDS = ("source", "target", "kind", "subset")
 
@@ -112,7 +113,7 @@ def _tune(args: argparse.Namespace) -> int:
     rows = read_jsonl(args.dev, required=ROW_FIELDS)
     if args.limit:
         rows = rows[: args.limit]
-    config, trials = tune_spelling_threshold(rows, min_unchanged=args.min_unchanged)
+    config, trials = tune_spelling_threshold(rows, grid=args.grid, min_unchanged=args.min_unchanged)
     for trial in trials:
         print(json.dumps(trial))
     config.save(args.output)
@@ -199,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--output", required=True, help="where to write the tuned CheckerConfig JSON")
     tune.add_argument("--min-unchanged", type=float, default=0.985, help="share of correct sentences to keep")
     tune.add_argument("--limit", type=int, help="use only the first N rows")
+    tune.add_argument("--grid", type=float, nargs="+", default=list(DEFAULT_GRID), help="thresholds to try")
     tune.set_defaults(func=_tune)
 
     demo = commands.add_parser(
