@@ -29,7 +29,7 @@ def test_every_recorded_edit_turns_the_source_into_the_target(small_benchmark):
         for row in rows:
             assert apply_edits(row["source"], _as_edits(row)) == row["target"], row["id"]
             kinds = {e["kind"] for e in row["edits"]}
-            assert row["kind"] == ({"pinyin", "spelling"} == kinds and "both" or (kinds.pop() if kinds else "none"))
+            assert row["kind"] == (({"pinyin", "spelling"} == kinds and "both") or (kinds.pop() if kinds else "none"))
             assert (row["source"] == row["target"]) == (row["kind"] == "none")
 
 

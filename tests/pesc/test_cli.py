@@ -77,7 +77,7 @@ def test_evaluate_default_checker_on_data(tmp_path, capsys, checker):
         )
         == 0
     )
-    assert [r["prediction"] for r in read_jsonl(predictions)][0] == "我去北京"
+    assert read_jsonl(predictions)[0]["prediction"] == "我去北京"
     assert "sentences/s" in capsys.readouterr().out
 
 

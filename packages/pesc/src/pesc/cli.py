@@ -11,7 +11,6 @@ from pathlib import Path
 from lmcommon.cli import make_parser, run
 from lmcommon.data import read_jsonl, write_json, write_jsonl
 from lmcommon.errors import DataError
-
 from pesc import __version__
 from pesc.tune import DEFAULT_GRID
 
