@@ -20,10 +20,10 @@ from pesc.config import CheckerConfig
         ("women去吃fan吧", "我们去吃饭吧"),
         ("我今天很 gaoxing。", "我今天很高兴。"),  # the space typed before the Latin run goes too
         ("我们 zai jia 吃饭", "我们在家吃饭"),
-        (
-            "行政机关实施行政管理都应当公开，这是程序正档原则的要求",
-            "行政机关实施行政管理都应当公开，这是程序正当原则的要求",
-        ),
+        ("他每天都很努历地学习", "他每天都很努力地学习"),
+        ("我们要保护环竟。", "我们要保护环境。"),
+        ("真的不好以思。", "真的不好意思。"),
+        ("wm要保护环竟", "我们要保护环境"),  # both kinds in one sentence
     ],
 )
 def test_realistic_errors_are_corrected(checker, text, expected):
@@ -33,10 +33,10 @@ def test_realistic_errors_are_corrected(checker, text, expected):
 
 
 def test_edits_describe_the_change(checker):
-    result = checker.correct("我今天很gaoxing，这是程序正档原则")
+    result = checker.correct("我今天很gaoxing，我们要保护环竟")
     assert result.edits == (
         Edit(4, 11, "gaoxing", "高兴", "pinyin"),
-        Edit(17, 18, "档", "当", "spelling"),
+        Edit(18, 19, "竟", "境", "spelling"),
     )
     assert result.changed
     assert result.to_dict()["edits"][0] == {
@@ -78,7 +78,16 @@ def test_spelling_can_be_switched_off(checker):
     from pesc import SpellChecker
 
     pinyin_only = SpellChecker(CheckerConfig(correct_spelling=False), lexicon=checker.lexicon)
-    assert pinyin_only.correct("程序正档原则qu").text == "程序正档原则去"
+    assert pinyin_only.correct("保护环竟qu").text == "保护环竟去"
+
+
+def test_spelling_threshold_trades_recall_for_precision(checker):
+    from pesc import SpellChecker
+
+    text = "这是程序正档原则的要求"
+    assert checker.correct(text).text == text  # the default threshold is not sure enough
+    eager = SpellChecker(CheckerConfig(spelling_threshold=6.0), lexicon=checker.lexicon)
+    assert eager.correct(text).text == "这是程序正当原则的要求"
 
 
 def test_lexicon_loads_once_and_lazily():
@@ -127,7 +136,7 @@ def test_never_raises_and_changes_only_what_the_edits_say(checker, text):
 
 
 def test_very_long_input_is_linear_and_exact(checker):
-    text = "我今天很gaoxing，这是程序正档原则。😀\u0301" * 300
+    text = "我今天很gaoxing，我们要保护环竟。😀\u0301" * 300
     result = checker.correct(text)
-    assert result.text == "我今天很高兴，这是程序正当原则。😀\u0301" * 300
+    assert result.text == "我今天很高兴，我们要保护环境。😀\u0301" * 300
     assert len(result.edits) == 600

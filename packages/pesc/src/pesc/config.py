@@ -11,10 +11,11 @@ from lmcommon.data import write_json
 
 @dataclass
 class CheckerConfig:
-    """Knobs of :class:`pesc.SpellChecker`. The two thresholds come from ``pesc tune`` on the dev split."""
+    """Knobs of :class:`pesc.SpellChecker`. ``spelling_threshold`` comes from ``pesc tune`` on the dev split;
+    ``pinyin_min_logp`` is a guard against converting Latin words that decode to nothing likely."""
 
     spelling_threshold: float = field(
-        default=6.0,
+        default=12.0,  # `pesc tune --dev data/pesc/dev.jsonl`: best correction F1 keeping >= 98.5% correct text
         metadata={
             "help": "log-probability gain (nats) a confusion-set replacement must bring to be accepted; "
             "higher keeps more correct text unchanged"
