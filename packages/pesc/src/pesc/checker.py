@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pesc.config import CheckerConfig
 from pesc.confusion import confusable
 from pesc.detect import HAN, PinyinRun, find_pinyin_runs
-from pesc.edits import Correction, Edit, apply_edits
+from pesc.edits import Correction, Edit, apply_edits, pinyin_edit
 from pesc.lattice import Unit, decode, segment
 from pesc.lexicon import Lexicon, default_lexicon
 
@@ -35,6 +35,18 @@ class SpellChecker:
     def __init__(self, config: CheckerConfig | None = None, lexicon: Lexicon | None = None):
         self.config = config or CheckerConfig()
         self._lexicon = lexicon
+
+    @classmethod
+    def from_pretrained(cls, directory, device: str | None = None, batch_size: int = 32):
+        """A trained neural checker (``pesc train``) with the same ``correct`` / ``correct_batch`` API.
+
+        Needs the ``pesc[neural]`` extra (torch, transformers).
+        """
+        try:
+            from pesc.neural.checker import NeuralSpellChecker
+        except ImportError as error:
+            raise ImportError(f"the neural checker needs pesc[neural]: pip install 'pesc[neural]' ({error})") from None
+        return NeuralSpellChecker.from_pretrained(directory, device=device, batch_size=batch_size)
 
     @property
     def lexicon(self) -> Lexicon:
@@ -122,18 +134,8 @@ class SpellChecker:
                     continue  # no likely Chinese words: probably not pinyin at all
                 if len(decoded[index]) > 1 and not in_word[index]:
                     continue  # several syllables that make no word (Elena, banana, open): a name or English
-                edits.append(self._pinyin_edit(text, run, "".join(decoded[index])))
+                edits.append(pinyin_edit(text, run, "".join(decoded[index])))
         return edits
-
-    @staticmethod
-    def _pinyin_edit(text: str, run: PinyinRun, replacement: str) -> Edit:
-        start, end = run.start, run.end
-        # a space typed between Chinese and the Latin run goes with the run ("很 gaoxing" -> "很高兴")
-        if start >= 2 and text[start - 1] == " " and HAN.match(text[start - 2]):
-            start -= 1
-        if end + 1 < len(text) and text[end] == " " and HAN.match(text[end + 1]):
-            end += 1
-        return Edit(start, end, text[start:end], replacement, "pinyin")
 
     # -- misspellings ---------------------------------------------------------------------------------------
     def _fix_spelling(self, text: str, pinyin_edits: list[Edit]) -> list[Edit]:

@@ -21,9 +21,65 @@ def _load_checker(name: str, config_path: str | None = None):
     from pesc.checker import SpellChecker
     from pesc.config import CheckerConfig
 
-    if name != "default":
-        raise ValueError(f"checker {name!r}: only 'default' is available; neural checkers need pesc[neural]")
-    return SpellChecker(CheckerConfig.load(config_path) if config_path else None)
+    if name == "default":
+        return SpellChecker(CheckerConfig.load(config_path) if config_path else None)
+    if not Path(name).is_dir():
+        raise ValueError(f"checker {name!r}: give 'default' or the folder of a model trained with `pesc train`")
+    return SpellChecker.from_pretrained(name)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from transformers import TrainingArguments
+
+    from pesc.neural import PESCConfig
+    from pesc.neural.checker import NeuralSpellChecker, slot_accuracy
+    from pesc.neural.train import InjectedDataset, build_model, encode_rows, train_pesc
+
+    train_rows = read_jsonl(args.train, required=ROW_FIELDS) if args.train else []
+    clean = (
+        [line.strip() for line in Path(args.clean).read_text(encoding="utf-8").splitlines() if line.strip()]
+        if args.clean
+        else []
+    )
+    if not train_rows and not clean:
+        raise ValueError("give --train FILE (benchmark rows) and/or --clean FILE (sentences for on-the-fly injection)")
+    dev_rows = read_jsonl(args.dev, required=ROW_FIELDS) if args.dev else []
+    config = PESCConfig(backbone=args.backbone, max_length=args.max_length)
+    texts = [r[k] for r in train_rows for k in ("source", "target")] + clean
+    model, vocab = build_model(config, texts)
+    if clean:
+        import torch
+
+        data = InjectedDataset(clean, vocab, config, seed=args.seed)
+        if train_rows:
+            data = torch.utils.data.ConcatDataset([data, encode_rows(train_rows, vocab, config)])
+    else:
+        data = encode_rows(train_rows, vocab, config)
+    training_args = TrainingArguments(
+        output_dir=str(Path(args.output) / "checkpoints"),
+        num_train_epochs=args.epochs,
+        max_steps=args.max_steps,
+        per_device_train_batch_size=args.batch_size,
+        gradient_accumulation_steps=args.grad_accum,
+        learning_rate=args.lr,
+        warmup_steps=args.warmup_steps,
+        logging_steps=args.logging_steps,
+        save_strategy="steps",
+        save_steps=args.save_steps,
+        save_total_limit=2,
+        seed=args.seed,
+        report_to=[],
+        dataloader_pin_memory=False,
+    )
+    metrics = train_pesc(
+        model, vocab, data, training_args, resume_from_checkpoint=True if args.resume else None, save_to=args.output
+    )
+    summary = {"output": args.output, "vocab": len(vocab), **metrics}
+    if dev_rows and training_args.process_index == 0:
+        checker = NeuralSpellChecker(model, vocab)
+        summary["dev_slot_accuracy"] = slot_accuracy(checker, dev_rows)
+    print(json.dumps(summary))
+    return 0
 
 
 def _build_benchmark(args: argparse.Namespace) -> int:
@@ -171,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--predictions", help="JSONL with 'prediction' per row, or a text file, one line per row")
     evaluate.add_argument("--gold", help="benchmark JSONL the predictions answer")
-    evaluate.add_argument("--checker", help="'default' (the lexicon checker)")
+    evaluate.add_argument("--checker", help="'default' (the lexicon checker) or the folder of a trained model")
     evaluate.add_argument("--config", help="a CheckerConfig JSON (from `pesc tune`)")
     evaluate.add_argument("--data", help="benchmark JSONL to run the checker on")
     evaluate.add_argument("--output", help="write the full report as JSON here")
@@ -186,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     correct.add_argument("text", nargs="*", help="texts to correct (default: --input or standard input)")
     correct.add_argument("--input", help="a UTF-8 file, one text per line")
     correct.add_argument("--json", action="store_true", help="print JSON with the edits instead of the text")
-    correct.add_argument("--checker", default="default")
+    correct.add_argument("--checker", default="default", help="'default' or the folder of a trained model")
     correct.add_argument("--config", help="a CheckerConfig JSON (from `pesc tune`)")
     correct.set_defaults(func=_correct)
 
@@ -201,6 +257,34 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--limit", type=int, help="use only the first N rows")
     tune.add_argument("--grid", type=float, nargs="+", default=list(DEFAULT_GRID), help="thresholds to try")
     tune.set_defaults(func=_tune)
+
+    train = commands.add_parser(
+        "train",
+        help="train the pinyin-enhanced neural checker (needs pesc[neural])",
+        description="Train PESC on benchmark rows and/or clean sentences with injected errors.",
+    )
+    train.add_argument(
+        "--backbone",
+        default="tiny",
+        help="'tiny' (small random BERT over the data's characters) or "
+        "a Hugging Face BERT checkpoint, e.g. hfl/chinese-macbert-base",
+    )
+    train.add_argument("--train", help="benchmark JSONL (rows with recorded edits)")
+    train.add_argument("--clean", help="a text file of correct sentences; errors are injected on the fly")
+    train.add_argument("--dev", help="benchmark JSONL for the slot accuracy printed at the end")
+    train.add_argument("--output", required=True, help="folder of the trained model (and its checkpoints)")
+    train.add_argument("--max-length", type=int, default=128, help="longest unit sequence")
+    train.add_argument("--epochs", type=float, default=3.0)
+    train.add_argument("--max-steps", type=int, default=-1, help="overrides --epochs when > 0")
+    train.add_argument("--batch-size", type=int, default=32)
+    train.add_argument("--grad-accum", type=int, default=1)
+    train.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (use ~5e-5 for a pretrained BERT)")
+    train.add_argument("--warmup-steps", type=int, default=0)
+    train.add_argument("--logging-steps", type=int, default=50)
+    train.add_argument("--save-steps", type=int, default=500)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--resume", action="store_true", help="resume from the last checkpoint in OUTPUT/checkpoints")
+    train.set_defaults(func=_train)
 
     demo = commands.add_parser(
         "demo",

@@ -52,3 +52,22 @@ def apply_edits(source: str, edits: Iterable[Edit]) -> str:
         position = edit.end
     pieces.append(source[position:])
     return "".join(pieces)
+
+
+def pinyin_edit(text: str, run, replacement: str) -> Edit:
+    """The edit that replaces a pinyin run (anything with ``start``/``end``) by its characters.
+
+    A space typed between Chinese and the Latin run goes with the run (``很 gaoxing`` -> ``很高兴``).
+    """
+    start, end = run.start, run.end
+    if start >= 2 and text[start - 1] == " " and _is_han(text[start - 2]):
+        start -= 1
+    if end + 1 < len(text) and text[end] == " " and _is_han(text[end + 1]):
+        end += 1
+    return Edit(start, end, text[start:end], replacement, "pinyin")
+
+
+def _is_han(ch: str) -> bool:
+    from pesc.detect import HAN
+
+    return HAN.match(ch) is not None
