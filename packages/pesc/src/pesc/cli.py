@@ -41,6 +41,8 @@ def _train(args: argparse.Namespace) -> int:
         if args.clean
         else []
     )
+    if args.reinject:
+        clean += [row["target"] for row in train_rows]
     if not train_rows and not clean:
         raise ValueError("give --train FILE (benchmark rows) and/or --clean FILE (sentences for on-the-fly injection)")
     dev_rows = read_jsonl(args.dev, required=ROW_FIELDS) if args.dev else []
@@ -271,6 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--train", help="benchmark JSONL (rows with recorded edits)")
     train.add_argument("--clean", help="a text file of correct sentences; errors are injected on the fly")
+    train.add_argument("--reinject", action="store_true",
+                       help="also inject fresh errors into the --train targets each time they are drawn")
     train.add_argument("--dev", help="benchmark JSONL for the slot accuracy printed at the end")
     train.add_argument("--output", required=True, help="folder of the trained model (and its checkpoints)")
     train.add_argument("--max-length", type=int, default=128, help="longest unit sequence")
