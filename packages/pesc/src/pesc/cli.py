@@ -273,8 +273,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--train", help="benchmark JSONL (rows with recorded edits)")
     train.add_argument("--clean", help="a text file of correct sentences; errors are injected on the fly")
-    train.add_argument("--reinject", action="store_true",
-                       help="also inject fresh errors into the --train targets each time they are drawn")
+    train.add_argument(
+        "--reinject",
+        action="store_true",
+        help="also inject fresh errors into the --train targets each time they are drawn",
+    )
     train.add_argument("--dev", help="benchmark JSONL for the slot accuracy printed at the end")
     train.add_argument("--output", required=True, help="folder of the trained model (and its checkpoints)")
     train.add_argument("--max-length", type=int, default=128, help="longest unit sequence")
