@@ -60,3 +60,20 @@ def test_core_imports_stay_light():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
+
+
+def test_shared_training_flags_make_trainer_arguments(tmp_path):
+    from lmcommon.cli import add_training_arguments, training_arguments
+
+    parser, _ = make_parser("tool", "a test tool", "1.0")
+    add_training_arguments(parser, epochs=2.0, batch_size=4, lr=1e-3, save_steps=7, logging_steps=3)
+    args = parser.parse_args(["--max-steps", "5", "--grad-accum", "2"])
+    trainer_args = training_arguments(args, tmp_path / "out")
+    assert (trainer_args.max_steps, trainer_args.num_train_epochs, trainer_args.gradient_accumulation_steps) == (
+        5,
+        2.0,
+        2,
+    )
+    assert (trainer_args.per_device_train_batch_size, trainer_args.learning_rate) == (4, 1e-3)
+    assert (trainer_args.save_steps, trainer_args.save_total_limit, trainer_args.logging_steps) == (7, 2, 3)
+    assert trainer_args.output_dir == str(tmp_path / "out") and not args.resume

@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from lmcommon.errors import DataError, MissingModelPackageError
 from lmcommon.logs import setup_logging
@@ -24,6 +25,56 @@ def make_parser(
     parser.add_argument("--debug", action="store_true", help="show full tracebacks for errors")
     subcommands = parser.add_subparsers(title="commands", metavar="COMMAND")
     return parser, subcommands
+
+
+def add_training_arguments(
+    parser: argparse.ArgumentParser,
+    *,
+    epochs: float,
+    batch_size: int,
+    lr: float,
+    save_steps: int,
+    logging_steps: int,
+) -> argparse._ArgumentGroup:
+    """The Trainer flags every training command shares (defaults differ per method); see
+    :func:`training_arguments`."""
+    group = parser.add_argument_group("training")
+    group.add_argument("--epochs", type=float, default=epochs, help="passes over the data (ignored with --max-steps)")
+    group.add_argument("--max-steps", type=int, default=-1, help="optimizer steps; overrides --epochs when > 0")
+    group.add_argument("--batch-size", type=int, default=batch_size, help="examples per device per step")
+    group.add_argument("--grad-accum", type=int, default=1, help="gradient accumulation steps")
+    group.add_argument("--lr", type=float, default=lr, help="peak learning rate")
+    group.add_argument("--warmup-steps", type=int, default=0, help="steps of linear learning-rate warm-up")
+    group.add_argument("--seed", type=int, default=0)
+    group.add_argument("--save-steps", type=int, default=save_steps, help="checkpoint every N steps (resumable)")
+    group.add_argument("--logging-steps", type=int, default=logging_steps)
+    group.add_argument("--resume", action="store_true", help="resume from the last checkpoint")
+    return group
+
+
+def training_arguments(args: argparse.Namespace, output_dir: str | Path):
+    """Hugging Face ``TrainingArguments`` from the flags of :func:`add_training_arguments`: step checkpoints
+    (two kept), bf16 on GPUs that support it, no external loggers. Needs transformers."""
+    import torch
+    from transformers import TrainingArguments
+
+    return TrainingArguments(
+        output_dir=str(output_dir),
+        num_train_epochs=args.epochs,
+        max_steps=args.max_steps,
+        per_device_train_batch_size=args.batch_size,
+        gradient_accumulation_steps=args.grad_accum,
+        learning_rate=args.lr,
+        warmup_steps=args.warmup_steps,
+        logging_steps=args.logging_steps,
+        save_strategy="steps",
+        save_steps=args.save_steps,
+        save_total_limit=2,
+        seed=args.seed,
+        report_to=[],
+        bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
+        dataloader_pin_memory=torch.cuda.is_available(),
+    )
 
 
 def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> int:

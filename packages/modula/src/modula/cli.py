@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from lmcommon.cli import make_parser, run
+from lmcommon.cli import add_training_arguments, make_parser, run, training_arguments
 from modula import __version__
 from modula.config import CONFIG_NAME, MoDULAConfig
 
@@ -28,46 +28,13 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_training_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("training")
-    group.add_argument("--epochs", type=float, default=1.0, help="passes over the data (ignored with --max-steps)")
-    group.add_argument("--max-steps", type=int, default=-1, help="optimizer steps; overrides --epochs when > 0")
-    group.add_argument("--batch-size", type=int, default=8, help="examples per device per step")
-    group.add_argument("--grad-accum", type=int, default=1, help="gradient accumulation steps")
-    group.add_argument("--lr", type=float, default=2e-4, help="peak learning rate")
-    group.add_argument("--warmup-steps", type=int, default=0, help="steps of linear learning-rate warm-up")
+    group = add_training_arguments(parser, epochs=1.0, batch_size=8, lr=2e-4, save_steps=200, logging_steps=10)
     group.add_argument("--max-length", type=int, default=512, help="longest tokenised example")
-    group.add_argument("--seed", type=int, default=0)
-    group.add_argument("--save-steps", type=int, default=200, help="checkpoint every N steps (resumable)")
-    group.add_argument("--logging-steps", type=int, default=10)
-    group.add_argument("--resume", action="store_true", help="resume from the stage's last checkpoint")
     group.add_argument(
         "--samples-per-domain",
         type=int,
         default=None,
         help="router stage: rows per domain in the balanced mix (default: the largest domain's count)",
-    )
-
-
-def _training_arguments(args: argparse.Namespace, output_dir: Path):
-    import torch
-    from transformers import TrainingArguments
-
-    return TrainingArguments(
-        output_dir=str(output_dir),
-        num_train_epochs=args.epochs,
-        max_steps=args.max_steps,
-        per_device_train_batch_size=args.batch_size,
-        gradient_accumulation_steps=args.grad_accum,
-        learning_rate=args.lr,
-        warmup_steps=args.warmup_steps,
-        logging_steps=args.logging_steps,
-        save_strategy="steps",
-        save_steps=args.save_steps,
-        save_total_limit=2,
-        seed=args.seed,
-        report_to=[],
-        bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
-        dataloader_pin_memory=torch.cuda.is_available(),
     )
 
 
@@ -107,7 +74,7 @@ def _run_stage(model, tokenizer, stage, domain, rows, args, output: Path) -> Non
     from modula.train import train_stage
 
     label = stage if domain is None else f"{stage}-{domain}"
-    training_args = _training_arguments(args, output / "checkpoints" / label)
+    training_args = training_arguments(args, output / "checkpoints" / label)
     report = train_stage(
         model,
         stage,

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from lmcommon.cli import make_parser, run
+from lmcommon.cli import add_training_arguments, make_parser, run, training_arguments
 from lmcommon.data import read_jsonl, write_json, write_jsonl
 from lmcommon.errors import DataError
 from pesc import __version__
@@ -29,8 +29,6 @@ def _load_checker(name: str, config_path: str | None = None):
 
 
 def _train(args: argparse.Namespace) -> int:
-    from transformers import TrainingArguments
-
     from pesc.neural import PESCConfig
     from pesc.neural.checker import NeuralSpellChecker, slot_accuracy
     from pesc.neural.train import InjectedDataset, build_model, encode_rows, train_pesc
@@ -57,22 +55,7 @@ def _train(args: argparse.Namespace) -> int:
             data = torch.utils.data.ConcatDataset([data, encode_rows(train_rows, vocab, config)])
     else:
         data = encode_rows(train_rows, vocab, config)
-    training_args = TrainingArguments(
-        output_dir=str(Path(args.output) / "checkpoints"),
-        num_train_epochs=args.epochs,
-        max_steps=args.max_steps,
-        per_device_train_batch_size=args.batch_size,
-        gradient_accumulation_steps=args.grad_accum,
-        learning_rate=args.lr,
-        warmup_steps=args.warmup_steps,
-        logging_steps=args.logging_steps,
-        save_strategy="steps",
-        save_steps=args.save_steps,
-        save_total_limit=2,
-        seed=args.seed,
-        report_to=[],
-        dataloader_pin_memory=False,
-    )
+    training_args = training_arguments(args, Path(args.output) / "checkpoints")
     metrics = train_pesc(
         model, vocab, data, training_args, resume_from_checkpoint=True if args.resume else None, save_to=args.output
     )
@@ -281,16 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--dev", help="benchmark JSONL for the slot accuracy printed at the end")
     train.add_argument("--output", required=True, help="folder of the trained model (and its checkpoints)")
     train.add_argument("--max-length", type=int, default=128, help="longest unit sequence")
-    train.add_argument("--epochs", type=float, default=3.0)
-    train.add_argument("--max-steps", type=int, default=-1, help="overrides --epochs when > 0")
-    train.add_argument("--batch-size", type=int, default=32)
-    train.add_argument("--grad-accum", type=int, default=1)
-    train.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (use ~5e-5 for a pretrained BERT)")
-    train.add_argument("--warmup-steps", type=int, default=0)
-    train.add_argument("--logging-steps", type=int, default=50)
-    train.add_argument("--save-steps", type=int, default=500)
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--resume", action="store_true", help="resume from the last checkpoint in OUTPUT/checkpoints")
+    add_training_arguments(train, epochs=3.0, batch_size=32, lr=2e-3, save_steps=500, logging_steps=50)
     train.set_defaults(func=_train)
 
     demo = commands.add_parser(
