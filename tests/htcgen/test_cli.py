@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from htcgen.cli import main
+from lmcommon.data import read_jsonl
+
+HWV = Path(__file__).resolve().parents[2] / "data" / "htc" / "hwv"
+
+
+def test_prepare_data_and_mine_without_encoder(tmp_path, capsys):
+    assert (
+        main(
+            [
+                "prepare-data",
+                "--data",
+                str(HWV / "hwv_val.json.gz"),
+                "--taxonomy",
+                str(HWV / "hwv.taxonomy"),
+                "--output",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
+    train = read_jsonl(tmp_path / "train.jsonl", required=("id", "text", "labels"))
+    assert len(train) + len(read_jsonl(tmp_path / "dev.jsonl")) + len(read_jsonl(tmp_path / "test.jsonl")) == 1602
+    output = tmp_path / "phrases.json"
+    assert (
+        main(
+            [
+                "mine",
+                "--data",
+                str(tmp_path / "train.jsonl"),
+                "--taxonomy",
+                str(HWV / "hwv.taxonomy"),
+                "--output",
+                str(output),
+                "--encoder",
+                "none",
+                "--top-k",
+                "5",
+            ]
+        )
+        == 0
+    )
+    phrases = json.loads(output.read_text())
+    assert len(phrases["Mathematics (Root)"]["own"]) == 5
+    assert (
+        phrases["Fungi"]["inherited"][: len(phrases["Biological and health sciences"]["own"])]
+        == phrases["Biological and health sciences"]["own"]
+    )
+
+
+def test_bad_taxonomy_line(tmp_path, capsys):
+    (tmp_path / "t.taxonomy").write_text("Root\tA\nA\n", encoding="utf-8")
+    (tmp_path / "d.jsonl").write_text('{"text": "x", "labels": ["A"]}\n', encoding="utf-8")
+    assert (
+        main(
+            [
+                "prepare-data",
+                "--data",
+                str(tmp_path / "d.jsonl"),
+                "--taxonomy",
+                str(tmp_path / "t.taxonomy"),
+                "--output",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 2
+    )
+    assert "t.taxonomy:2: parent 'A' has no children" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["prepare-data", "mine"])
+def test_subcommands_have_help(command, capsys):
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"])
+    assert info.value.code == 0 and f"usage: htcgen {command}" in capsys.readouterr().out
