@@ -41,7 +41,7 @@ class TfidfHierarchyClassifier:
         self.binarizer = MultiLabelBinarizer()
         targets = self.binarizer.fit_transform([d["labels"] for d in documents])
         self.labels = list(self.binarizer.classes_)
-        self.model = OneVsRestClassifier(LogisticRegression(C=self.C, max_iter=1000))
+        self.model = OneVsRestClassifier(LogisticRegression(C=self.C, max_iter=1000), n_jobs=-1)
         self.model.fit(features, targets)
         return self
 
