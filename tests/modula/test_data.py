@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from lmcommon.errors import DataError
-from modula.data import IGNORE_INDEX, ChatCollator, balanced_mix, read_chat_rows, tokenize_example, tokenize_rows
+from lmcommon.sft import IGNORE_INDEX, ChatCollator, tokenize_example, tokenize_rows
+from modula.data import balanced_mix, read_chat_rows
 
 
 def test_loss_only_on_the_response(tokenizer):

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from lmcommon.models import load_causal_lm
+from lmcommon.sft import IGNORE_INDEX, tokenize_example
 from modula import MoDULAConfig, MoDULAModel
-from modula.data import IGNORE_INDEX, tokenize_example
 
 
 @pytest.fixture(scope="module")

@@ -1,24 +1,16 @@
-"""Chat-formatted prompt/response examples: reading, tokenising with loss on the response only, padding, and
-the balanced domain mix of the router stage."""
+"""Prompt/response rows for MoDULA: reading them and the balanced domain mix of the router stage (tokenising
+with the loss on the response only is :mod:`lmcommon.sft`)."""
 
 from __future__ import annotations
 
-import logging
 import random
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from lmcommon.data import read_jsonl
 from lmcommon.errors import DataError
-
-logger = logging.getLogger(__name__)
-
-IGNORE_INDEX = -100  # label of a position the loss skips (prompt and padding)
 
 
 def read_chat_rows(path: str | Path, *, require_domain: bool = False) -> list[dict[str, Any]]:
@@ -38,53 +30,6 @@ def read_chat_rows(path: str | Path, *, require_domain: bool = False) -> list[di
                     f"must be a string, got {type(row[field]).__name__}", path=path, line=line, field=field
                 )
     return rows
-
-
-def _prompt_and_full_text(tokenizer, prompt: str, response: str) -> tuple[str, str]:
-    if getattr(tokenizer, "chat_template", None):
-        user = [{"role": "user", "content": prompt}]
-        prompt_text = tokenizer.apply_chat_template(user, tokenize=False, add_generation_prompt=True)
-        full_text = tokenizer.apply_chat_template([*user, {"role": "assistant", "content": response}], tokenize=False)
-        if full_text.startswith(prompt_text):
-            return prompt_text, full_text
-        # templates that rewrite earlier turns (rare): fall back to plain concatenation
-        return prompt_text, prompt_text + response + (tokenizer.eos_token or "")
-    prompt_text = prompt + "\n"
-    return prompt_text, prompt_text + response + (tokenizer.eos_token or "")
-
-
-def tokenize_example(tokenizer, prompt: str, response: str, max_length: int) -> dict[str, list[int]]:
-    """Token ids of the chat-formatted pair, with labels only on the response (and its end-of-turn tokens).
-
-    Prompt and response are tokenised separately so that no token straddles the boundary; a pair longer than
-    ``max_length`` is cut at the end.
-    """
-    prompt_text, full_text = _prompt_and_full_text(tokenizer, prompt, response)
-    prompt_ids = tokenizer(prompt_text, add_special_tokens=False)["input_ids"]
-    response_ids = tokenizer(full_text[len(prompt_text) :], add_special_tokens=False)["input_ids"]
-    input_ids = (prompt_ids + response_ids)[:max_length]
-    labels = ([IGNORE_INDEX] * len(prompt_ids) + response_ids)[:max_length]
-    return {"input_ids": input_ids, "labels": labels, "attention_mask": [1] * len(input_ids)}
-
-
-def tokenize_rows(tokenizer, rows: Sequence[dict[str, Any]], max_length: int) -> list[dict[str, list[int]]]:
-    """Tokenises rows; rows whose response falls entirely beyond ``max_length`` are dropped (nothing to learn).
-
-    Raises:
-        ValueError: every row was dropped.
-    """
-    examples = [tokenize_example(tokenizer, row["prompt"], row["response"], max_length) for row in rows]
-    kept = [e for e in examples if any(label != IGNORE_INDEX for label in e["labels"])]
-    if not kept:
-        raise ValueError(f"every example's prompt is longer than max_length={max_length}; raise max_length")
-    if len(kept) < len(examples):
-        logger.warning(
-            "%d of %d examples dropped: their prompt fills max_length=%d",
-            len(examples) - len(kept),
-            len(examples),
-            max_length,
-        )
-    return kept
 
 
 def balanced_mix(
@@ -122,22 +67,3 @@ def balanced_mix(
         mix.extend(pool[:count])
     generator.shuffle(mix)
     return mix
-
-
-@dataclass
-class ChatCollator:
-    """Right-pads input ids with the pad token and labels with IGNORE_INDEX."""
-
-    pad_token_id: int
-
-    def __call__(self, features: list[dict[str, list[int]]]) -> dict[str, torch.Tensor]:
-        width = max(len(f["input_ids"]) for f in features)
-
-        def pad(key: str, value: int) -> torch.Tensor:
-            return torch.tensor([f[key] + [value] * (width - len(f[key])) for f in features], dtype=torch.long)
-
-        return {
-            "input_ids": pad("input_ids", self.pad_token_id),
-            "labels": pad("labels", IGNORE_INDEX),
-            "attention_mask": pad("attention_mask", 0),
-        }

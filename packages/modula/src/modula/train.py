@@ -13,7 +13,8 @@ from typing import Any
 from transformers import Trainer, TrainingArguments
 
 from lmcommon.data import write_json
-from modula.data import ChatCollator, balanced_mix, tokenize_rows
+from lmcommon.sft import ChatCollator, tokenize_rows
+from modula.data import balanced_mix
 from modula.model import MoDULAModel
 
 logger = logging.getLogger(__name__)
