@@ -1,0 +1,63 @@
+"""Generator prompts: the label path (semantic-level information) and a random subset of the document's
+phrases (phrase-level information), and the training pairs prompt -> document."""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Sequence
+
+from htcgen.semantic import SEPARATOR
+
+MODES = ("full", "path", "phrases")  # both kinds of information, the label path only, phrases only
+
+
+def build_prompt(path: Sequence[str], phrases: Sequence[str], mode: str = "full") -> str:
+    """The instruction for one document.
+
+    Args:
+        path: the target label path.
+        phrases: phrases the document should use.
+        mode: "full" (path and phrases), "path" (semantic-level only) or "phrases" (phrase-level only).
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    parts = ["Write the introduction of an encyclopedia article."]
+    if mode in ("full", "path"):
+        parts.append(f"Category: {SEPARATOR.join(path)}.")
+    if mode in ("full", "phrases") and phrases:
+        parts.append(f"Use these phrases: {', '.join(phrases)}.")
+    return " ".join(parts)
+
+
+def document_phrases(text: str, path: Sequence[str], phrase_table: dict) -> list[str]:
+    """The mined phrases of the labels on ``path`` (own and inherited) that occur in ``text``."""
+    lowered = text.lower()
+    found = []
+    for label in path:
+        for phrase, _ in phrase_table.get(label, {}).get("own", []):
+            if phrase not in found and re.search(rf"\b{re.escape(phrase)}\b", lowered):
+                found.append(phrase)
+    return found
+
+
+def training_pairs(
+    documents: Sequence[dict], phrase_table: dict, *, max_phrases: int = 5, mode: str = "full", seed: int = 0
+) -> list[dict]:
+    """``{"prompt", "response", "labels"}`` per document: the response is the document itself, the prompt its
+    path and a random subset (1 to ``max_phrases``) of the phrases it contains, drawn anew per document."""
+    if max_phrases < 1:
+        raise ValueError(f"max_phrases must be >= 1, got {max_phrases}")
+    rng = random.Random(seed)
+    pairs = []
+    for document in documents:
+        phrases = document_phrases(document["text"], document["labels"], phrase_table)
+        subset = rng.sample(phrases, rng.randint(1, min(max_phrases, len(phrases)))) if phrases else []
+        pairs.append(
+            {
+                "prompt": build_prompt(document["labels"], subset, mode),
+                "response": document["text"],
+                "labels": document["labels"],
+            }
+        )
+    return pairs

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import pytest
+from tokenizers import Tokenizer, models, pre_tokenizers
+from transformers import PreTrainedTokenizerFast
+
+from htcgen.prompts import build_prompt, document_phrases, training_pairs
+from lmcommon.sft import IGNORE_INDEX, tokenize_example
+
+PHRASES = {
+    "Sports": {"own": [["match", 0.5]], "inherited": []},
+    "Football": {"own": [["striker", 0.9], ["penalty area", 0.8], ["racket", 0.1]], "inherited": [["match", 0.5]]},
+}
+DOCUMENT = {"text": "The striker scored from the penalty area to win the match.", "labels": ["Sports", "Football"]}
+
+
+def test_prompt_modes():
+    assert build_prompt(["Sports", "Football"], ["striker"]) == (
+        "Write the introduction of an encyclopedia article. Category: Sports > Football. Use these phrases: striker."
+    )
+    assert "Use these phrases" not in build_prompt(["Sports"], ["striker"], mode="path")
+    assert "Category" not in build_prompt(["Sports"], ["striker"], mode="phrases")
+    with pytest.raises(ValueError, match="mode must be one of"):
+        build_prompt(["Sports"], [], mode="both")
+
+
+def test_document_phrases_are_the_path_phrases_the_text_contains():
+    assert document_phrases(DOCUMENT["text"], DOCUMENT["labels"], PHRASES) == ["match", "striker", "penalty area"]
+
+
+def test_training_pairs_draw_random_subsets_and_keep_the_document():
+    pairs = training_pairs([DOCUMENT] * 30, PHRASES, max_phrases=2, seed=3)
+    assert all(p["response"] == DOCUMENT["text"] and "Sports > Football" in p["prompt"] for p in pairs)
+    assert len({p["prompt"] for p in pairs}) > 1  # different subsets: diversity
+    assert all("racket" not in p["prompt"] for p in pairs)  # a phrase absent from the document is never offered
+    assert training_pairs([DOCUMENT] * 30, PHRASES, max_phrases=2, seed=3) == pairs
+
+
+def test_loss_falls_on_the_document_only():
+    words = [
+        "<pad>",
+        "<unk>",
+        "</s>",
+        "user",
+        "assistant",
+        ":",
+        *build_prompt(["Sports", "Football"], ["striker"]).split(),
+        *DOCUMENT["text"].split(),
+    ]
+    backend = Tokenizer(models.WordLevel({w: i for i, w in enumerate(dict.fromkeys(words))}, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend, unk_token="<unk>", eos_token="</s>", pad_token="<pad>"
+    )
+    tokenizer.chat_template = (
+        "{% for m in messages %}{{ m['role'] }} : {{ m['content'] }} </s> {% endfor %}"
+        "{% if add_generation_prompt %}assistant : {% endif %}"
+    )
+    pair = training_pairs([DOCUMENT], PHRASES, max_phrases=1, seed=0)[0]
+    example = tokenize_example(tokenizer, pair["prompt"], pair["response"], max_length=256)
+    labelled = [t for t, label in zip(example["input_ids"], example["labels"], strict=True) if label != IGNORE_INDEX]
+    assert tokenizer.decode(labelled) == DOCUMENT["text"] + " </s>"
