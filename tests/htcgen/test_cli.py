@@ -80,3 +80,67 @@ def test_subcommands_have_help(command, capsys):
     with pytest.raises(SystemExit) as info:
         main([command, "--help"])
     assert info.value.code == 0 and f"usage: htcgen {command}" in capsys.readouterr().out
+
+
+def test_train_generator_then_generate(tmp_path, capsys):
+    from lmcommon.data import write_json, write_jsonl
+
+    from .test_generator import DOCUMENTS, PHRASES, _tiny
+
+    model, tokenizer, _ = _tiny()
+    model.save_pretrained(tmp_path / "base")
+    tokenizer.save_pretrained(tmp_path / "base")
+    (tmp_path / "t.taxonomy").write_text("Root\tSports\nSports\tFootball\tTennis\n", encoding="utf-8")
+    write_jsonl(tmp_path / "docs.jsonl", DOCUMENTS)
+    write_json(tmp_path / "phrases.json", PHRASES)
+    common = [
+        "--data",
+        str(tmp_path / "docs.jsonl"),
+        "--taxonomy",
+        str(tmp_path / "t.taxonomy"),
+        "--phrases",
+        str(tmp_path / "phrases.json"),
+        "--model",
+        str(tmp_path / "base"),
+    ]
+    assert (
+        main(
+            [
+                "train-generator",
+                *common,
+                "--output",
+                str(tmp_path / "gen"),
+                "--max-steps",
+                "3",
+                "--batch-size",
+                "2",
+                "--lr",
+                "1e-2",
+                "--rank",
+                "4",
+            ]
+        )
+        == 0
+    )
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["pairs"] == 10
+    assert (
+        main(
+            [
+                "generate",
+                *common,
+                "--adapter",
+                str(tmp_path / "gen"),
+                "--num",
+                "3",
+                "--max-new-tokens",
+                "4",
+                "--output",
+                str(tmp_path / "samples.jsonl"),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
+    samples = read_jsonl(tmp_path / "samples.jsonl", required=("text", "labels", "prompt"))
+    assert len(samples) == 3 and all(s["labels"][0] == "Sports" for s in samples)

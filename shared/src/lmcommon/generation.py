@@ -51,7 +51,7 @@ def generate_replies(
             texts = [format_chat_prompt(tokenizer, p) for p in prompts[start : start + batch_size]]
             # the chat template already holds the special tokens
             batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
-            sampling = {"do_sample": True, "temperature": temperature, "top_p": top_p} if do_sample else {}
+            sampling = {"temperature": temperature, "top_p": top_p} if do_sample else {}
             with torch.inference_mode():
                 output = model.generate(
                     **batch,

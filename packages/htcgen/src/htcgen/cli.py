@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from htcgen import __version__
-from lmcommon.cli import make_parser, run
+from lmcommon.cli import add_training_arguments, make_parser, run, training_arguments
 from lmcommon.data import write_json, write_jsonl
 
 
@@ -45,6 +45,73 @@ def _mine(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_phrases(path: str) -> dict:
+    import json
+
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: invalid JSON ({error}); make it with `htcgen mine`") from None
+
+
+def _train_generator(args: argparse.Namespace) -> int:
+    import json
+
+    from htcgen.data import read_documents
+    from htcgen.generator import add_lora, train_generator
+    from htcgen.prompts import training_pairs
+    from htcgen.taxonomy import Taxonomy
+    from lmcommon.models import load_causal_lm
+
+    documents = read_documents(args.data, Taxonomy.from_file(args.taxonomy))
+    pairs = training_pairs(
+        documents, _read_phrases(args.phrases), max_phrases=args.max_phrases, mode=args.mode, seed=args.seed
+    )
+    model, tokenizer = load_causal_lm(args.model, device="cpu")  # the Trainer places it
+    model = add_lora(model, rank=args.rank)
+    output = Path(args.output)
+    metrics = train_generator(
+        model,
+        tokenizer,
+        pairs,
+        training_arguments(args, output / "checkpoints"),
+        max_length=args.max_length,
+        resume_from_checkpoint=True if args.resume else None,
+        save_to=str(output),
+    )
+    print(json.dumps({"output": str(output), "pairs": len(pairs), **metrics}))
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from htcgen.data import read_documents
+    from htcgen.generator import generate_documents, plan_samples
+    from htcgen.taxonomy import Taxonomy
+    from lmcommon.models import load_causal_lm
+
+    documents = read_documents(args.data, Taxonomy.from_file(args.taxonomy))
+    requests = plan_samples(
+        documents, _read_phrases(args.phrases), args.num, max_phrases=args.max_phrases, mode=args.mode, seed=args.seed
+    )
+    model, tokenizer = load_causal_lm(args.model, device=args.device)
+    if args.adapter:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, args.adapter).eval()
+    samples = generate_documents(
+        model,
+        tokenizer,
+        requests,
+        max_new_tokens=args.max_new_tokens,
+        temperature=args.temperature,
+        top_p=args.top_p,
+        batch_size=args.batch_size,
+    )
+    write_jsonl(args.output, samples)
+    print(f"{len(samples)} documents -> {args.output}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser, commands = make_parser(
         "htcgen", "Labelled data generation for hierarchical text classification.", __version__
@@ -77,6 +144,43 @@ def build_parser() -> argparse.ArgumentParser:
         help="encoder for phrase-label similarity: 'default' (packaged MiniLM), a name, or 'none'",
     )
     mine.set_defaults(func=_mine)
+
+    for name, func, text in [
+        ("train-generator", _train_generator, "fine-tune the generator (LoRA) on label path + phrases -> document"),
+        ("generate", _generate, "sample labelled documents, favouring rare label paths"),
+    ]:
+        sub = commands.add_parser(name, help=text, description=text)
+        sub.add_argument(
+            "--data", required=True, help="training documents (JSONL): label paths and phrases come from them"
+        )
+        sub.add_argument("--taxonomy", required=True, help="parent<TAB>children file")
+        sub.add_argument("--phrases", required=True, help="phrases.json from `htcgen mine`")
+        sub.add_argument("--model", default="default", help="causal LM: 'default' (packaged SmolLM2) or a name/path")
+        sub.add_argument(
+            "--mode",
+            default="full",
+            choices=["full", "path", "phrases"],
+            help="condition on path and phrases, the path only, or the phrases only",
+        )
+        sub.add_argument("--max-phrases", type=int, default=5)
+        if name == "train-generator":
+            sub.add_argument("--output", required=True, help="adapter folder (and its checkpoints)")
+            sub.add_argument("--rank", type=int, default=16, help="LoRA rank")
+            sub.add_argument("--max-length", type=int, default=512)
+            add_training_arguments(sub, epochs=1.0, batch_size=4, lr=2e-4, save_steps=200, logging_steps=10)
+        else:
+            sub.add_argument(
+                "--adapter", help="a LoRA adapter from `htcgen train-generator` (default: prompt the model)"
+            )
+            sub.add_argument("--num", type=int, required=True, help="documents to generate")
+            sub.add_argument("--output", required=True, help="JSONL of generated documents")
+            sub.add_argument("--temperature", type=float, default=0.9)
+            sub.add_argument("--top-p", type=float, default=0.95)
+            sub.add_argument("--max-new-tokens", type=int, default=200)
+            sub.add_argument("--batch-size", type=int, default=8)
+            sub.add_argument("--seed", type=int, default=0)
+            sub.add_argument("--device", default=None)
+        sub.set_defaults(func=func)
     return parser
 
 

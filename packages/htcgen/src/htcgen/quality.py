@@ -1,0 +1,58 @@
+"""Generation quality: label consistency rate, distinct-n, self-similarity and phrase coverage."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+
+def distinct_n(texts: Sequence[str], n: int) -> float:
+    """Distinct n-grams over all n-grams of the texts (lower-cased words); 0.0 when there are none."""
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    grams = [
+        tuple(words[i : i + n])
+        for text in texts
+        for words in [text.lower().split()]
+        for i in range(len(words) - n + 1)
+    ]
+    return len(set(grams)) / len(grams) if grams else 0.0
+
+
+def self_similarity(texts: Sequence[str]) -> float:
+    """Mean TF-IDF cosine similarity over all pairs of texts (lower is more diverse); 0.0 for fewer than two."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    if len(texts) < 2:
+        return 0.0
+    vectors = TfidfVectorizer().fit_transform(texts)
+    similarity = (vectors @ vectors.T).toarray()
+    n = len(texts)
+    return float((similarity.sum() - similarity.trace()) / (n * (n - 1)))
+
+
+def phrase_coverage(samples: Sequence[dict]) -> float:
+    """Share of the prompted phrases (``sample["phrases"]``) that appear in the generated text."""
+    asked = found = 0
+    for sample in samples:
+        text = sample["text"].lower()
+        for phrase in sample.get("phrases", []):
+            asked += 1
+            found += re.search(rf"\b{re.escape(phrase.lower())}\b", text) is not None
+    return found / asked if asked else 0.0
+
+
+def quality_report(samples: Sequence[dict], classifier=None, threshold: float = 0.5) -> dict[str, float]:
+    """All four measures; label consistency needs a classifier trained on real data."""
+    texts = [s["text"] for s in samples]
+    report = {
+        "samples": float(len(samples)),
+        "distinct_1": distinct_n(texts, 1),
+        "distinct_2": distinct_n(texts, 2),
+        "self_similarity": self_similarity(texts),
+        "phrase_coverage": phrase_coverage(samples),
+    }
+    if classifier is not None and samples:
+        probabilities = classifier.path_probabilities(texts, [s["labels"] for s in samples])
+        report["label_consistency"] = sum(min(p) >= threshold for p in probabilities) / len(samples)
+    return report
