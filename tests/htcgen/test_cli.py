@@ -82,12 +82,15 @@ def test_subcommands_have_help(command, capsys):
     assert info.value.code == 0 and f"usage: htcgen {command}" in capsys.readouterr().out
 
 
-def test_train_generator_then_generate(tmp_path, capsys):
+def test_train_generator_then_generate(tmp_path, capsys, chat_tokenizer, tiny_llama):
+    from htcgen.prompts import training_pairs
     from lmcommon.data import write_json, write_jsonl
 
-    from .test_generator import DOCUMENTS, PHRASES, _tiny
+    from .test_generator import DOCUMENTS, PHRASES
 
-    model, tokenizer, _ = _tiny()
+    pairs = training_pairs(DOCUMENTS, PHRASES, seed=0)
+    tokenizer = chat_tokenizer(sorted({w for p in pairs for w in (p["prompt"] + " " + p["response"]).split()}))
+    model = tiny_llama(len(tokenizer))
     model.save_pretrained(tmp_path / "base")
     tokenizer.save_pretrained(tmp_path / "base")
     (tmp_path / "t.taxonomy").write_text("Root\tSports\nSports\tFootball\tTennis\n", encoding="utf-8")

@@ -2,17 +2,11 @@ from __future__ import annotations
 
 from collections import Counter
 
-import torch
-from tokenizers import Tokenizer, models, pre_tokenizers
-from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast, TrainingArguments
+from transformers import TrainingArguments
 
 from htcgen.generator import add_lora, generate_documents, plan_samples, rare_path_weights, train_generator
-from htcgen.prompts import training_pairs
 
-DOCUMENTS = [{"text": "the striker scored a goal", "labels": ["Sports", "Football"]}] * 9 + [
-    {"text": "the racket hit an ace", "labels": ["Sports", "Tennis"]}
-]
-PHRASES = {"Football": {"own": [["striker", 1.0], ["goal", 0.5]]}, "Tennis": {"own": [["racket", 1.0], ["ace", 0.4]]}}
+from .conftest import DOCUMENTS, PHRASES
 
 
 def test_rare_paths_are_favoured():
@@ -30,40 +24,8 @@ def test_requests_carry_phrases_of_their_own_path():
     assert all(r["phrases"] == [] for r in plan_samples(DOCUMENTS, PHRASES, 5, mode="path"))
 
 
-def _tiny():
-    pairs = training_pairs(DOCUMENTS, PHRASES, seed=0)
-    words = sorted(
-        {w for p in pairs for w in (p["prompt"] + " " + p["response"]).split()} | {"user", "assistant", ":"}
-    )
-    vocab = ["<pad>", "<unk>", "</s>", *words]
-    backend = Tokenizer(models.WordLevel({w: i for i, w in enumerate(vocab)}, unk_token="<unk>"))
-    backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend, unk_token="<unk>", eos_token="</s>", pad_token="<pad>"
-    )
-    tokenizer.chat_template = (
-        "{% for m in messages %}{{ m['role'] }} : {{ m['content'] }} </s> {% endfor %}"
-        "{% if add_generation_prompt %}assistant : {% endif %}"
-    )
-    torch.manual_seed(0)
-    model = LlamaForCausalLM(
-        LlamaConfig(
-            hidden_size=32,
-            intermediate_size=64,
-            num_attention_heads=4,
-            num_key_value_heads=2,
-            num_hidden_layers=2,
-            vocab_size=len(vocab),
-            pad_token_id=0,
-            eos_token_id=2,
-            initializer_range=0.3,
-        )
-    )
-    return model, tokenizer, pairs
-
-
-def test_lora_generator_learns_and_samples(tmp_path):
-    model, tokenizer, pairs = _tiny()
+def test_lora_generator_learns_and_samples(tmp_path, tiny):
+    model, tokenizer, pairs = tiny
     model = add_lora(model, rank=8, dropout=0.0)
     trainable = {n for n, p in model.named_parameters() if p.requires_grad}
     assert trainable and all("lora_" in n for n in trainable)

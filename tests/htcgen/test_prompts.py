@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 import pytest
-from tokenizers import Tokenizer, models, pre_tokenizers
-from transformers import PreTrainedTokenizerFast
 
 from htcgen.prompts import build_prompt, document_phrases, training_pairs
 from lmcommon.sft import IGNORE_INDEX, tokenize_example
@@ -36,27 +34,9 @@ def test_training_pairs_draw_random_subsets_and_keep_the_document():
     assert training_pairs([DOCUMENT] * 30, PHRASES, max_phrases=2, seed=3) == pairs
 
 
-def test_loss_falls_on_the_document_only():
-    words = [
-        "<pad>",
-        "<unk>",
-        "</s>",
-        "user",
-        "assistant",
-        ":",
-        *build_prompt(["Sports", "Football"], ["striker"]).split(),
-        *DOCUMENT["text"].split(),
-    ]
-    backend = Tokenizer(models.WordLevel({w: i for i, w in enumerate(dict.fromkeys(words))}, unk_token="<unk>"))
-    backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend, unk_token="<unk>", eos_token="</s>", pad_token="<pad>"
-    )
-    tokenizer.chat_template = (
-        "{% for m in messages %}{{ m['role'] }} : {{ m['content'] }} </s> {% endfor %}"
-        "{% if add_generation_prompt %}assistant : {% endif %}"
-    )
+def test_loss_falls_on_the_document_only(chat_tokenizer):
     pair = training_pairs([DOCUMENT], PHRASES, max_phrases=1, seed=0)[0]
+    tokenizer = chat_tokenizer((pair["prompt"] + " " + pair["response"]).split())
     example = tokenize_example(tokenizer, pair["prompt"], pair["response"], max_length=256)
     labelled = [t for t, label in zip(example["input_ids"], example["labels"], strict=True) if label != IGNORE_INDEX]
     assert tokenizer.decode(labelled) == DOCUMENT["text"] + " </s>"

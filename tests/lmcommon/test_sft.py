@@ -5,12 +5,10 @@ import torch
 
 from lmcommon.sft import IGNORE_INDEX, ChatCollator, tokenize_example, tokenize_rows
 
-from .test_generation import _tiny
-
 
 @pytest.fixture
-def tokenizer():
-    return _tiny()[1]
+def tokenizer(chat_tokenizer):
+    return chat_tokenizer(["hello", "world", "a", "b"])
 
 
 def test_loss_only_on_the_response(tokenizer):

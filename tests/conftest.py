@@ -1,0 +1,57 @@
+"""Builders of tiny in-process models shared by the test suites (no model hub)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pytest
+import torch
+from tokenizers import Tokenizer, models, pre_tokenizers
+from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+CHAT_TEMPLATE = (
+    "{% for m in messages %}{{ m['role'] }} : {{ m['content'] }} </s> {% endfor %}"
+    "{% if add_generation_prompt %}assistant : {% endif %}"
+)
+SPECIAL = ["<pad>", "<unk>", "</s>", "user", "assistant", ":"]
+
+
+def make_chat_tokenizer(words: Iterable[str]) -> PreTrainedTokenizerFast:
+    """A whitespace word-level tokenizer over ``words`` (plus pad, unk, eos and the chat words) with a chat
+    template: ``user : PROMPT </s> assistant : RESPONSE </s>``."""
+    vocabulary = list(dict.fromkeys([*SPECIAL, *words]))
+    backend = Tokenizer(models.WordLevel({w: i for i, w in enumerate(vocabulary)}, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend, unk_token="<unk>", eos_token="</s>", pad_token="<pad>"
+    )
+    tokenizer.chat_template = CHAT_TEMPLATE
+    return tokenizer
+
+
+def make_tiny_llama(vocab_size: int, seed: int = 0, **overrides) -> LlamaForCausalLM:
+    """A two-layer Llama, 32 wide; ``initializer_range`` 0.3 so a frozen lm_head can still express a toy task."""
+    torch.manual_seed(seed)
+    config = {
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "num_hidden_layers": 2,
+        "vocab_size": vocab_size,
+        "pad_token_id": 0,
+        "eos_token_id": 2,
+        "initializer_range": 0.3,
+        **overrides,
+    }
+    return LlamaForCausalLM(LlamaConfig(**config))
+
+
+@pytest.fixture
+def chat_tokenizer():
+    return make_chat_tokenizer
+
+
+@pytest.fixture
+def tiny_llama():
+    return make_tiny_llama
