@@ -8,21 +8,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lmcommon.generation import format_chat_prompt
+
 logger = logging.getLogger(__name__)
 
 IGNORE_INDEX = -100  # label of a position the loss skips (prompt and padding)
 
 
 def _prompt_and_full_text(tokenizer, prompt: str, response: str) -> tuple[str, str]:
+    prompt_text = format_chat_prompt(tokenizer, prompt)  # exactly what generation will feed the model
     if getattr(tokenizer, "chat_template", None):
-        user = [{"role": "user", "content": prompt}]
-        prompt_text = tokenizer.apply_chat_template(user, tokenize=False, add_generation_prompt=True)
-        full_text = tokenizer.apply_chat_template([*user, {"role": "assistant", "content": response}], tokenize=False)
+        conversation = [{"role": "user", "content": prompt}, {"role": "assistant", "content": response}]
+        full_text = tokenizer.apply_chat_template(conversation, tokenize=False)
         if full_text.startswith(prompt_text):
             return prompt_text, full_text
         # templates that rewrite earlier turns (rare): fall back to plain concatenation
-        return prompt_text, prompt_text + response + (tokenizer.eos_token or "")
-    prompt_text = prompt + "\n"
     return prompt_text, prompt_text + response + (tokenizer.eos_token or "")
 
 

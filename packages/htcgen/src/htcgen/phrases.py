@@ -5,6 +5,7 @@ phrases."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -15,6 +16,11 @@ from htcgen.taxonomy import Taxonomy
 
 # phrase, label -> similarity in [-1, 1] (default: none, every similarity 0)
 Similarity = Callable[[list[str], str], list[float]]
+
+
+def contains_phrase(text: str, phrase: str) -> bool:
+    """Whether ``phrase`` occurs in ``text`` as whole words, ignoring case."""
+    return re.search(rf"\b{re.escape(phrase.lower())}\b", text.lower()) is not None
 
 
 @dataclass

@@ -4,9 +4,9 @@ phrases (phrase-level information), and the training pairs prompt -> document.""
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Sequence
 
+from htcgen.phrases import contains_phrase
 from htcgen.semantic import SEPARATOR
 
 MODES = ("full", "path", "phrases")  # both kinds of information, the label path only, phrases only
@@ -32,11 +32,10 @@ def build_prompt(path: Sequence[str], phrases: Sequence[str], mode: str = "full"
 
 def document_phrases(text: str, path: Sequence[str], phrase_table: dict) -> list[str]:
     """The mined phrases of the labels on ``path`` (own and inherited) that occur in ``text``."""
-    lowered = text.lower()
     found = []
     for label in path:
         for phrase, _ in phrase_table.get(label, {}).get("own", []):
-            if phrase not in found and re.search(rf"\b{re.escape(phrase)}\b", lowered):
+            if phrase not in found and contains_phrase(text, phrase):
                 found.append(phrase)
     return found
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
+
+from htcgen.phrases import contains_phrase
 
 
 def distinct_n(texts: Sequence[str], n: int) -> float:
@@ -35,10 +36,9 @@ def phrase_coverage(samples: Sequence[dict]) -> float:
     """Share of the prompted phrases (``sample["phrases"]``) that appear in the generated text."""
     asked = found = 0
     for sample in samples:
-        text = sample["text"].lower()
         for phrase in sample.get("phrases", []):
             asked += 1
-            found += re.search(rf"\b{re.escape(phrase.lower())}\b", text) is not None
+            found += contains_phrase(sample["text"], phrase)
     return found / asked if asked else 0.0
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
+from pesc.detect import HAN
+
 EDIT_KINDS = ("pinyin", "spelling")
 
 
@@ -60,14 +62,8 @@ def pinyin_edit(text: str, run, replacement: str) -> Edit:
     A space typed between Chinese and the Latin run goes with the run (``很 gaoxing`` -> ``很高兴``).
     """
     start, end = run.start, run.end
-    if start >= 2 and text[start - 1] == " " and _is_han(text[start - 2]):
+    if start >= 2 and text[start - 1] == " " and HAN.match(text[start - 2]):
         start -= 1
-    if end + 1 < len(text) and text[end] == " " and _is_han(text[end + 1]):
+    if end + 1 < len(text) and text[end] == " " and HAN.match(text[end + 1]):
         end += 1
     return Edit(start, end, text[start:end], replacement, "pinyin")
-
-
-def _is_han(ch: str) -> bool:
-    from pesc.detect import HAN
-
-    return HAN.match(ch) is not None

@@ -3,7 +3,6 @@ API and edits as the default checker, with decoding constrained by pinyin."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -32,6 +31,7 @@ class NeuralSpellChecker:
         self.vocab = vocab
         self.config = model.config
         self.batch_size = batch_size
+        self._allowed: dict[str, torch.Tensor] = {}  # pinyin -> vocabulary ids of the characters it allows
         self._han_ids = torch.tensor([i for i, t in enumerate(vocab.tokens) if len(t) == 1 and HAN.match(t)])
 
     @classmethod
@@ -39,11 +39,11 @@ class NeuralSpellChecker:
         model, vocab = load_pesc(directory)
         return cls(model, vocab, device=device, batch_size=batch_size)
 
-    @functools.lru_cache(maxsize=4096)  # noqa: B019 - one cache per checker is what we want
     def _allowed_ids(self, pinyin: str) -> torch.Tensor:
-        return torch.tensor(
-            sorted(self.vocab.ids[c] for c in allowed_characters(pinyin) if c in self.vocab), dtype=torch.long
-        )
+        if pinyin not in self._allowed:
+            ids = sorted(self.vocab.ids[c] for c in allowed_characters(pinyin) if c in self.vocab)
+            self._allowed[pinyin] = torch.tensor(ids, dtype=torch.long)
+        return self._allowed[pinyin]
 
     def _chunks(self, units: list[Unit]) -> list[list[Unit]]:
         size = self.config.max_length

@@ -46,6 +46,15 @@ def primary_reading(ch: str) -> str:
     return toneless(toned.split(",")[0]) if toned else ""
 
 
+def char_unit(ch: str, position: int = -1) -> Unit:
+    """The unit of one source character: Chinese (with its reading) or copied through."""
+    return (
+        Unit("han", ch, primary_reading(ch), None, position)
+        if HAN.match(ch)
+        else Unit("other", ch, "", None, position)
+    )
+
+
 def units_for(text: str, runs: list[Run]) -> list[Unit]:
     """The unit sequence of ``text`` with ``runs`` as pinyin slots."""
     units: list[Unit] = []
@@ -57,12 +66,7 @@ def units_for(text: str, runs: list[Run]) -> list[Unit]:
             units.extend(Unit("slot", text[run.start : run.end], s, index, run.start) for s in run.syllables)
             position = run.end
             continue
-        ch = text[position]
-        units.append(
-            Unit("han", ch, primary_reading(ch), None, position)
-            if HAN.match(ch)
-            else Unit("other", ch, "", None, position)
-        )
+        units.append(char_unit(text[position], position))
         position += 1
     return units
 
@@ -100,7 +104,7 @@ def gold_alignment(row: dict) -> tuple[list[Unit], list[str]] | None:
     for edit in sorted(row["edits"], key=lambda e: e["start"]):
         while s < edit["start"]:
             ch = source[s]
-            units.append(Unit("han", ch, primary_reading(ch)) if HAN.match(ch) else Unit("other", ch, ""))
+            units.append(char_unit(ch, s))
             labels.append(target[t] if HAN.match(ch) else "")
             s, t = s + 1, t + 1
         replacement = edit["replacement"]
@@ -137,7 +141,7 @@ def gold_alignment(row: dict) -> tuple[list[Unit], list[str]] | None:
         s, t = edit["end"], t + len(replacement)
     while s < len(source):
         ch = source[s]
-        units.append(Unit("han", ch, primary_reading(ch)) if HAN.match(ch) else Unit("other", ch, ""))
+        units.append(char_unit(ch, s))
         labels.append(target[t] if HAN.match(ch) else "")
         s, t = s + 1, t + 1
     return units, labels
