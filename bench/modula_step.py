@@ -5,7 +5,8 @@ Rows: the packaged SmolLM2-135M-Instruct and a larger random Llama shape. MoDULA
 (the mixture path, routers training) and in the joint stage (everything training, as MoLoRA does); a variant
 that loops over the experts one LoRA pass at a time shows what batching the experts saves.
 
-Usage: python bench/modula_step.py [--batch 4] [--seq 128] [--repeats 5]
+Usage: python bench/modula_step.py [--batch 4] [--seq 128] [--repeats 5] [--device cuda] [--random-only]
+On a GPU the base weights are bf16 (adapters stay fp32, as in training) and a 4096-wide shape is added.
 """
 
 from __future__ import annotations
@@ -42,9 +43,13 @@ def _step_time(model: nn.Module, batch: torch.Tensor, repeats: int) -> float:
     times = []
     for i in range(repeats + 1):
         model.zero_grad(set_to_none=True)
+        if batch.is_cuda:
+            torch.cuda.synchronize()
         start = time.perf_counter()
         loss = model(input_ids=batch, labels=batch).loss
         loss.backward()
+        if batch.is_cuda:
+            torch.cuda.synchronize()
         if i:  # the first step warms up allocators and kernels
             times.append(time.perf_counter() - start)
     return statistics.median(times)
@@ -62,6 +67,8 @@ def _lora(base: nn.Module) -> nn.Module:
 
 
 def _bench_row(name: str, base: nn.Module, batch: torch.Tensor, repeats: int) -> None:
+    if batch.is_cuda:
+        base = base.to(device=batch.device, dtype=torch.bfloat16)
     lora = _step_time(_lora(base), batch, repeats)
     router = _step_time(_modula(base, "router"), batch, repeats)
     joint = _step_time(_modula(base, "joint"), batch, repeats)
@@ -82,19 +89,21 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--seq", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--random-only", action="store_true", help="skip the packaged SmolLM2 (no model package)")
     args = parser.parse_args()
     torch.manual_seed(0)
-    print(
-        f"forward+backward step, batch {args.batch} x {args.seq} tokens, median of {args.repeats}, "
-        f"{torch.get_num_threads()} threads, {'cuda' if torch.cuda.is_available() else 'cpu'}"
-    )
+    device = torch.device(args.device)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu, {torch.get_num_threads()} threads"
+    print(f"forward+backward step, batch {args.batch} x {args.seq} tokens, median of {args.repeats}, {name}")
     print(
         f"{'model':<34} {'LoRA ms':>9} {'router ms':>9} {'joint ms':>9} {'loop ms':>9}"
         f" {'router/LoRA':>9} {'joint/LoRA':>9} {'loop/joint':>9}"
     )
-    smol, _ = load_causal_lm("default", device="cpu", dtype="float32")
-    batch = torch.randint(0, smol.config.vocab_size, (args.batch, args.seq))
-    _bench_row("SmolLM2-135M (576 wide, 30 layers)", smol, batch, args.repeats)
+    if not args.random_only:
+        smol, _ = load_causal_lm("default", device="cpu", dtype="float32")
+        batch = torch.randint(0, smol.config.vocab_size, (args.batch, args.seq), device=device)
+        _bench_row("SmolLM2-135M (576 wide, 30 layers)", smol, batch, args.repeats)
     larger = LlamaForCausalLM(
         LlamaConfig(
             hidden_size=1536,
@@ -105,8 +114,20 @@ def main() -> None:
             vocab_size=32000,
         )
     )
-    batch = torch.randint(0, 32000, (args.batch, args.seq))
+    batch = torch.randint(0, 32000, (args.batch, args.seq), device=device)
     _bench_row("random Llama (1536 wide, 4 layers)", larger, batch, args.repeats)
+    if device.type == "cuda":
+        wide = LlamaForCausalLM(
+            LlamaConfig(
+                hidden_size=4096,
+                intermediate_size=11008,
+                num_attention_heads=32,
+                num_key_value_heads=8,
+                num_hidden_layers=4,
+                vocab_size=32000,
+            )
+        )
+        _bench_row("random Llama (4096 wide, 4 layers)", wide, batch, args.repeats)
 
 
 if __name__ == "__main__":

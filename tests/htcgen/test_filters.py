@@ -4,27 +4,9 @@ import pytest
 
 from htcgen.classify import TfidfHierarchyClassifier
 from htcgen.filters import apply_filters, consistency_filter, duplicate_filter, length_filter
-from htcgen.taxonomy import Taxonomy
 
-TAXONOMY = Taxonomy(
-    {"Root": ["Sports", "Science"], "Sports": ["Football", "Tennis"], "Science": ["Physics", "Biology"]}
-)
-TOPICS = {
-    ("Sports", "Football"): "striker goal penalty goalkeeper club league pitch header corner",
-    ("Sports", "Tennis"): "racket serve ace volley court grass clay set tiebreak",
-    ("Science", "Physics"): "quantum particle energy mass atom force gravity photon",
-    ("Science", "Biology"): "cell gene protein organism species evolution enzyme tissue",
-}
-
-
-def _documents(per_path=12):
-    documents = []
-    for path, words in TOPICS.items():
-        vocabulary = words.split()
-        for i in range(per_path):
-            text = " ".join(vocabulary[(i + j) % len(vocabulary)] for j in range(25))
-            documents.append({"id": f"{path[-1]}-{i}", "text": text, "labels": list(path)})
-    return documents
+from .conftest import TAXONOMY
+from .conftest import topic_documents as _documents
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
-"""A TF-IDF + one-vs-rest logistic regression classifier over every taxonomy node, with decoding that keeps
-predictions consistent with the hierarchy (a child only with its parent)."""
+"""Hierarchical text classifiers over every taxonomy node: the decoding they share (a child only with its
+parent) and the TF-IDF + one-vs-rest logistic regression model. The fine-tuned encoder is in
+:mod:`htcgen.encoder`."""
 
 from __future__ import annotations
 
@@ -10,46 +11,18 @@ import numpy
 from htcgen.taxonomy import Taxonomy
 
 
-class TfidfHierarchyClassifier:
-    """One binary classifier per node on TF-IDF features of the text.
+class HierarchyClassifier:
+    """What every classifier here offers on top of ``predict_proba``: hierarchy-consistent decoding and the
+    probabilities of given paths (what the label-consistency filter asks)."""
 
-    Args:
-        taxonomy: the label hierarchy.
-        max_features: TF-IDF vocabulary size.
-        C: inverse regularisation strength of the logistic regressions.
-    """
+    taxonomy: Taxonomy
+    labels: list[str]
 
-    def __init__(self, taxonomy: Taxonomy, max_features: int = 50_000, C: float = 10.0):
-        self.taxonomy = taxonomy
-        self.max_features = max_features
-        self.C = C
-        self.labels: list[str] = []
-
-    def fit(self, documents: Sequence[dict]) -> TfidfHierarchyClassifier:
-        """Trains on documents with one label path each (every node on the path is a positive label)."""
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.multiclass import OneVsRestClassifier
-        from sklearn.preprocessing import MultiLabelBinarizer
-
-        if not documents:
-            raise ValueError("no training documents")
-        self.vectorizer = TfidfVectorizer(
-            max_features=self.max_features, ngram_range=(1, 2), sublinear_tf=True, stop_words="english"
-        )
-        features = self.vectorizer.fit_transform([d["text"] for d in documents])
-        self.binarizer = MultiLabelBinarizer()
-        targets = self.binarizer.fit_transform([d["labels"] for d in documents])
-        self.labels = list(self.binarizer.classes_)
-        self.model = OneVsRestClassifier(LogisticRegression(C=self.C, max_iter=1000), n_jobs=-1)
-        self.model.fit(features, targets)
-        return self
+    def fit(self, documents: Sequence[dict]) -> HierarchyClassifier:
+        raise NotImplementedError
 
     def predict_proba(self, texts: Sequence[str]) -> numpy.ndarray:
-        """``(len(texts), len(self.labels))`` probabilities, one column per node seen in training."""
-        if not self.labels:
-            raise ValueError("the classifier is not trained; call fit first")
-        return self.model.predict_proba(self.vectorizer.transform(list(texts)))
+        raise NotImplementedError
 
     def decode(self, probabilities: numpy.ndarray, threshold: float = 0.5) -> list[list[str]]:
         """Top-down decoding: from the root, follow the most probable child while its probability reaches
@@ -82,3 +55,53 @@ class TfidfHierarchyClassifier:
             [float(row[column[label]]) if label in column else 0.0 for label in path]
             for row, path in zip(probabilities, paths, strict=True)
         ]
+
+    def _check_documents(self, documents: Sequence[dict]) -> None:
+        if not documents:
+            raise ValueError("no training documents")
+        for index, document in enumerate(documents):
+            if not document.get("labels"):
+                raise ValueError(f"training document {document.get('id', index)!r} has no labels")
+
+
+class TfidfHierarchyClassifier(HierarchyClassifier):
+    """One binary logistic regression per node on TF-IDF features of the text.
+
+    Args:
+        taxonomy: the label hierarchy.
+        max_features: TF-IDF vocabulary size.
+        C: inverse regularisation strength of the logistic regressions.
+        n_jobs: processes for the one-vs-rest fits (-1: every core).
+    """
+
+    def __init__(self, taxonomy: Taxonomy, max_features: int = 50_000, C: float = 10.0, n_jobs: int = -1):
+        self.taxonomy = taxonomy
+        self.max_features = max_features
+        self.C = C
+        self.n_jobs = n_jobs
+        self.labels: list[str] = []
+
+    def fit(self, documents: Sequence[dict]) -> TfidfHierarchyClassifier:
+        """Trains on documents with one label path each (every node on the path is a positive label)."""
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.multiclass import OneVsRestClassifier
+        from sklearn.preprocessing import MultiLabelBinarizer
+
+        self._check_documents(documents)
+        self.vectorizer = TfidfVectorizer(
+            max_features=self.max_features, ngram_range=(1, 2), sublinear_tf=True, stop_words="english"
+        )
+        features = self.vectorizer.fit_transform([d["text"] for d in documents])
+        self.binarizer = MultiLabelBinarizer()
+        targets = self.binarizer.fit_transform([d["labels"] for d in documents])
+        self.labels = list(self.binarizer.classes_)
+        self.model = OneVsRestClassifier(LogisticRegression(C=self.C, max_iter=1000), n_jobs=self.n_jobs)
+        self.model.fit(features, targets)
+        return self
+
+    def predict_proba(self, texts: Sequence[str]) -> numpy.ndarray:
+        """``(len(texts), len(self.labels))`` probabilities, one column per node seen in training."""
+        if not self.labels:
+            raise ValueError("the classifier is not trained; call fit first")
+        return self.model.predict_proba(self.vectorizer.transform(list(texts)))

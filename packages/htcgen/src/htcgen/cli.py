@@ -112,6 +112,98 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from htcgen.data import read_documents, truncate_labels
+    from htcgen.evaluate import evaluate_classifier
+    from htcgen.taxonomy import Taxonomy
+
+    taxonomy = Taxonomy.from_file(args.taxonomy)
+    train, test = read_documents(args.train, taxonomy), read_documents(args.test, taxonomy)
+    augment = read_documents(args.augment, taxonomy) if args.augment else []
+    if args.depth:
+        taxonomy = taxonomy.truncate(args.depth)
+        train, test, augment = (truncate_labels(d, args.depth) for d in (train, test, augment))
+    options = {"model": args.encoder, "epochs": args.epochs} if args.classifier == "encoder" else {}
+    metrics = evaluate_classifier(
+        args.classifier, train, test, taxonomy, augment=augment, ratio=args.ratio, seed=args.seed, **options
+    )
+    if args.output:
+        write_json(args.output, metrics)
+    print(json.dumps(metrics, indent=1))
+    return 0
+
+
+def _experiment_config(args: argparse.Namespace):
+    from htcgen.experiment import ExperimentConfig, GeneratorSettings
+
+    generator = GeneratorSettings(
+        model=args.model, epochs=args.generator_epochs, max_new_tokens=args.max_new_tokens, max_length=args.max_length
+    )
+    return ExperimentConfig(
+        depths=tuple(args.depths),
+        ks=tuple(args.ks),
+        seeds=tuple(args.seeds),
+        methods=tuple(args.methods),
+        classifiers=tuple(args.classifiers),
+        ratio=args.ratio,
+        encoder_epochs=args.encoder_epochs,
+        compare_prompted=args.compare_prompted,
+        generator=generator,
+    )
+
+
+def _run_grid(args: argparse.Namespace, config) -> int:
+    from htcgen.data import read_documents
+    from htcgen.experiment import run_experiment
+    from htcgen.report import results_markdown
+    from htcgen.taxonomy import Taxonomy
+
+    taxonomy = Taxonomy.from_file(args.taxonomy)
+    train, test = read_documents(args.train, taxonomy), read_documents(args.test, taxonomy)
+    results = run_experiment(args.output, train, test, taxonomy, config)
+    print(results_markdown(results))
+    print(f"written: {Path(args.output) / 'results.json'}, {Path(args.output) / 'results.md'}")
+    return 0
+
+
+def _experiment(args: argparse.Namespace) -> int:
+    return _run_grid(args, _experiment_config(args))
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from htcgen.experiment import ExperimentConfig, GeneratorSettings
+
+    if args.quick:  # about 8 minutes on 2 CPU cores
+        config = ExperimentConfig(
+            depths=(2,),
+            ks=(1,),
+            seeds=(0,),
+            methods=("none", "eda", "full"),
+            classifiers=("tfidf",),
+            compare_prompted=False,
+            generator=GeneratorSettings(model=args.model, epochs=1.0, max_length=192, max_new_tokens=96),
+        )
+    else:
+        config = ExperimentConfig(
+            depths=(2,),
+            ks=(1,),
+            seeds=(0,),
+            methods=("none", "eda", "full"),
+            classifiers=("tfidf",),
+            compare_prompted=True,
+            generator=GeneratorSettings(model=args.model),
+        )
+    return _run_grid(args, config)
+
+
+def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--train", default="data/htcgen/train.jsonl", help="real training documents (JSONL)")
+    parser.add_argument("--test", default="data/htcgen/test.jsonl", help="test documents (JSONL)")
+    parser.add_argument("--taxonomy", default="data/htc/hwv/hwv.taxonomy", help="parent<TAB>children file")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser, commands = make_parser(
         "htcgen", "Labelled data generation for hierarchical text classification.", __version__
@@ -181,6 +273,64 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--seed", type=int, default=0)
             sub.add_argument("--device", default=None)
         sub.set_defaults(func=func)
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="train a hierarchical classifier (optionally on augmented data) and score it",
+        description="Fit TF-IDF + logistic regression or a fine-tuned encoder on --train (+ --augment at --ratio) "
+        "and print micro/macro-F1 over all nodes and per level.",
+    )
+    evaluate.add_argument("--train", required=True, help="real training documents (JSONL)")
+    evaluate.add_argument("--test", required=True, help="test documents (JSONL)")
+    evaluate.add_argument("--taxonomy", required=True, help="parent<TAB>children file")
+    evaluate.add_argument("--augment", help="augmented documents (JSONL with text, labels)")
+    evaluate.add_argument("--ratio", type=float, default=1.0, help="augmented documents per real document")
+    evaluate.add_argument("--classifier", choices=["tfidf", "encoder"], default="tfidf")
+    evaluate.add_argument("--encoder", default="default", help="encoder checkpoint: 'default' (MiniLM), name or path")
+    evaluate.add_argument("--epochs", type=float, default=8.0, help="encoder fine-tuning epochs")
+    evaluate.add_argument("--depth", type=int, help="cut label paths to their first DEPTH levels")
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--output", help="write the metrics here as JSON")
+    evaluate.set_defaults(func=_evaluate)
+
+    experiment = commands.add_parser(
+        "experiment",
+        help="the low-resource grid: depths x k x seeds x augmentation methods x classifiers",
+        description="Run the whole protocol and write results.json and results.md into --output (resumable).",
+    )
+    _add_data_arguments(experiment)
+    experiment.add_argument("--output", default="runs/htcgen-experiment", help="run folder (resumed when it exists)")
+    experiment.add_argument("--depths", type=int, nargs="+", default=[2], help="label depths (99: full depth)")
+    experiment.add_argument("--ks", type=int, nargs="+", default=[1], help="documents per leaf")
+    experiment.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    experiment.add_argument(
+        "--methods", nargs="+", default=["none", "eda", "path", "phrases", "full"], help="augmentation methods"
+    )
+    experiment.add_argument("--classifiers", nargs="+", default=["tfidf", "encoder"])
+    experiment.add_argument("--ratio", type=float, default=1.0, help="augmented documents per real document")
+    experiment.add_argument("--encoder-epochs", type=float, default=8.0)
+    experiment.add_argument("--model", default="default", help="generator base model")
+    experiment.add_argument("--generator-epochs", type=float, default=2.0)
+    experiment.add_argument("--max-length", type=int, default=256, help="generator training tokens per document")
+    experiment.add_argument("--max-new-tokens", type=int, default=128, help="tokens per generated document")
+    experiment.add_argument(
+        "--no-compare-prompted",
+        dest="compare_prompted",
+        action="store_false",
+        help="skip the fine-tuned vs prompted generator comparison",
+    )
+    experiment.set_defaults(func=_experiment)
+
+    demo = commands.add_parser(
+        "demo",
+        help="mine, train the generator briefly, generate, filter, and compare none / EDA / full with TF-IDF",
+        description="One low-resource setting (depth 2, one document per leaf) on the shipped data.",
+    )
+    _add_data_arguments(demo)
+    demo.add_argument("--output", default="runs/htcgen-demo", help="run folder (resumed when it exists)")
+    demo.add_argument("--quick", action="store_true", help="a smaller generator budget (about 8 min on 2 CPU cores)")
+    demo.add_argument("--model", default="default", help="generator base model")
+    demo.set_defaults(func=_demo)
     return parser
 
 

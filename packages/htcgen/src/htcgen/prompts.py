@@ -41,20 +41,33 @@ def document_phrases(text: str, path: Sequence[str], phrase_table: dict) -> list
 
 
 def training_pairs(
-    documents: Sequence[dict], phrase_table: dict, *, max_phrases: int = 5, mode: str = "full", seed: int = 0
+    documents: Sequence[dict],
+    phrase_table: dict,
+    *,
+    max_phrases: int = 5,
+    mode: str | Sequence[str] = "full",
+    seed: int = 0,
 ) -> list[dict]:
     """``{"prompt", "response", "labels"}`` per document: the response is the document itself, the prompt its
-    path and a random subset (1 to ``max_phrases``) of the phrases it contains, drawn anew per document."""
+    path and a random subset (1 to ``max_phrases``) of the phrases it contains, drawn anew per document.
+
+    ``mode`` is one of :data:`MODES`, or several of them: each document then gets one drawn at random, so that one
+    generator learns to follow every kind of prompt (the ablations then differ only in what they are given).
+    """
     if max_phrases < 1:
         raise ValueError(f"max_phrases must be >= 1, got {max_phrases}")
+    modes = [mode] if isinstance(mode, str) else list(mode)
+    if not modes or any(m not in MODES for m in modes):
+        raise ValueError(f"mode must be one or more of {MODES}, got {mode!r}")
     rng = random.Random(seed)
     pairs = []
     for document in documents:
         phrases = document_phrases(document["text"], document["labels"], phrase_table)
         subset = rng.sample(phrases, rng.randint(1, min(max_phrases, len(phrases)))) if phrases else []
+        chosen = modes[0] if len(modes) == 1 else rng.choice(modes)
         pairs.append(
             {
-                "prompt": build_prompt(document["labels"], subset, mode),
+                "prompt": build_prompt(document["labels"], subset, chosen),
                 "response": document["text"],
                 "labels": document["labels"],
             }

@@ -116,6 +116,25 @@ def _copy_into(parameter: torch.nn.Parameter, tensors: dict[str, torch.Tensor], 
         parameter.copy_(value.to(dtype=parameter.dtype, device=parameter.device))
 
 
+def _load_expert(layers: list, expert: str, path: Path) -> None:
+    tensors = _read_tensors(path)
+    for name, layer in layers:
+        module = layer.universal if expert == "universal" else layer.experts[expert]
+        _copy_into(module.lora_A, tensors, f"{_PREFIX}{name}.lora_A.weight", path)
+        _copy_into(module.lora_B, tensors, f"{_PREFIX}{name}.lora_B.weight", path)
+
+
+def load_universal_expert(model: MoDULAModel, folder: str | Path) -> None:
+    """Loads a peft LoRA checkpoint folder (a MoDULA model's ``universal/``, or any LoRA of the same rank and
+    target modules) into ``model``'s universal expert; the domain experts and routers are left as they are.
+
+    Raises:
+        FileNotFoundError: the folder has no adapter weights.
+        ValueError: a tensor is missing or its shape does not fit.
+    """
+    _load_expert(list(model.modula_layers()), "universal", Path(folder) / WEIGHTS_NAME)
+
+
 def load_adapter_weights(model: MoDULAModel, directory: Path) -> None:
     """Copies every expert's and router's tensors from ``directory`` into ``model``.
 
@@ -132,12 +151,7 @@ def load_adapter_weights(model: MoDULAModel, directory: Path) -> None:
         )
     layers = list(model.modula_layers())
     for expert in ["universal", *config.domains]:
-        path = directory / expert / WEIGHTS_NAME
-        tensors = _read_tensors(path)
-        for name, layer in layers:
-            module = layer.universal if expert == "universal" else layer.experts[expert]
-            _copy_into(module.lora_A, tensors, f"{_PREFIX}{name}.lora_A.weight", path)
-            _copy_into(module.lora_B, tensors, f"{_PREFIX}{name}.lora_B.weight", path)
+        _load_expert(layers, expert, directory / expert / WEIGHTS_NAME)
     router_config_path = directory / ROUTER_FOLDER / ROUTER_CONFIG_NAME
     outputs = json.loads(router_config_path.read_text(encoding="utf-8"))["outputs"]
     if outputs != config.router_outputs:

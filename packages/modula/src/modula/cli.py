@@ -183,6 +183,45 @@ def _router_weights(args: argparse.Namespace) -> int:
     return 0
 
 
+def _build_data(args: argparse.Namespace) -> int:
+    from modula.tasks import build_domain_data, write_domain_data
+
+    counts = write_domain_data(build_domain_data(args.source, seed=args.seed), args.output)
+    print(json.dumps({"output": args.output, "rows": counts}, indent=1))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from modula.experiment import PROFILES, run_experiment
+    from modula.report import results_markdown
+
+    profile = PROFILES["quick" if args.quick else args.profile]
+    results = run_experiment(args.output, args.data, profile, model=args.model, seed=args.seed)
+    print(results_markdown(results))
+    print(f"written: {Path(args.output) / 'results.json'}, {Path(args.output) / 'results.md'}")
+    return 0
+
+
+def _plot_routers(args: argparse.Namespace) -> int:
+    from collections import defaultdict
+
+    from lmcommon.data import read_jsonl, write_json
+    from modula.plots import plot_router_heatmap
+    from modula.routers import domain_router_weights
+
+    prompts: dict[str, list[str]] = defaultdict(list)
+    for row in read_jsonl(args.input, required=("prompt",)):
+        prompts[str(row.get("domain", "all"))].append(row["prompt"])
+    if args.per_group:
+        prompts = {group: texts[: args.per_group] for group, texts in prompts.items()}
+    model, tokenizer = _load_for_inference(args)
+    weights = domain_router_weights(model, tokenizer, prompts)
+    path = plot_router_heatmap(weights, args.output, title=f"{args.adapters}: mean router weight per layer")
+    write_json(Path(args.output).with_suffix(".json"), weights)
+    print(f"written: {path} and {Path(args.output).with_suffix('.json')}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser, commands = make_parser(
         "modula", "MoDULA: mixture of domain-specific and universal LoRA experts, trained in stages.", __version__
@@ -245,6 +284,49 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--max-new-tokens", type=int, default=128)
             sub.add_argument("--batch-size", type=int, default=8)
         sub.set_defaults(func=func)
+    plot = commands.add_parser(
+        "plot-routers",
+        help="PNG heatmap of the mean router weight per layer and expert, one panel per prompt domain",
+        description="Heatmap of router weights (needs matplotlib: pip install 'modula[plot]'). Prompts come from "
+        "a JSONL file with 'prompt' and an optional 'domain' field that groups them into panels.",
+    )
+    plot.add_argument("--adapters", required=True, help="a MoDULA model folder")
+    plot.add_argument(
+        "--input", required=True, help="JSONL with prompt (and domain) fields, e.g. data/modula/*/test.jsonl"
+    )
+    plot.add_argument("--output", required=True, help="the PNG to write; the weights go beside it as .json")
+    plot.add_argument("--per-group", type=int, default=32, help="prompts per domain (0: all)")
+    plot.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
+    _add_model_arguments(plot)
+    plot.set_defaults(func=_plot_routers, stage="inference", domain=None)
+
+    build = commands.add_parser(
+        "build-data",
+        help="build the experiment's seeded domain splits from data/instruct",
+        description="Write OUTPUT/{math,medical,finance,general}/{train,test}.jsonl from the raw sets.",
+    )
+    build.add_argument("--source", default="data/instruct", help="the raw data folder (default: data/instruct)")
+    build.add_argument("--output", default="data/modula", help="where to write the splits (default: data/modula)")
+    build.add_argument("--seed", type=int, default=13)
+    build.set_defaults(func=_build_data)
+
+    demo = commands.add_parser(
+        "demo",
+        help="the whole experiment: three stages, baselines, plug-in, evaluation; prints the table",
+        description="Train and score base, LoRA, MoLoRA, MoDULA-Flan and MoDULA-Res on math and medical, plug in "
+        "finance, and write results.json, results.md and router_heatmap.png into --output. Rerunning resumes.",
+    )
+    demo.add_argument("--quick", action="store_true", help="the small profile (about 12 min on 2 CPU cores)")
+    demo.add_argument("--profile", default="default", choices=["quick", "default"])
+    demo.add_argument("--data", default="data/modula", help="the folder written by `modula build-data`")
+    demo.add_argument("--output", default="runs/modula-demo", help="run folder (resumed when it exists)")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument(
+        "--model",
+        default="default",
+        help="base causal LM: 'default' (packaged SmolLM2-135M-Instruct), hub id or folder",
+    )
+    demo.set_defaults(func=_demo)
     return parser
 
 

@@ -39,6 +39,31 @@ class StageReport:
     def save(self, path: str | Path) -> None:
         write_json(path, asdict(self))
 
+    @classmethod
+    def from_trainer(
+        cls,
+        stage: str,
+        domain: str | None,
+        trainable_parameters: int,
+        examples: int,
+        trainer: Trainer,
+        output,
+        wall_time: float,
+    ) -> StageReport:
+        losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+        return cls(
+            stage=stage,
+            domain=domain,
+            trainable_parameters=trainable_parameters,
+            examples=examples,
+            steps=trainer.state.global_step,
+            tokens_seen=int(trainer.state.num_input_tokens_seen),
+            wall_time_s=wall_time,
+            train_loss=float(output.training_loss),
+            first_logged_loss=losses[0] if losses else None,
+            last_logged_loss=losses[-1] if losses else None,
+        )
+
 
 class MoDULATrainer(Trainer):
     """A Trainer whose checkpoints hold only the adapters (one folder per expert, the routers, the config)
@@ -105,41 +130,55 @@ def train_stage(
     if stage == "router":
         rows = balanced_mix(rows, model.domains, samples_per_domain, seed=args.seed)
     examples = tokenize_rows(tokenizer, rows, max_length)
+    label = stage if domain is None else f"{stage}:{domain}"
+    logger.info("stage %s: %d examples, %d trainable parameters", label, len(examples), trainable_parameters)
+    trainer, output, wall_time = run_trainer(
+        model,
+        examples,
+        args,
+        tokenizer=tokenizer,
+        trainer_class=MoDULATrainer,
+        resume_from_checkpoint=resume_from_checkpoint,
+        callbacks=callbacks,
+    )
+    if save_to is not None:
+        trainer.save_model(str(save_to))
+    model.set_stage("inference")
+    return StageReport.from_trainer(stage, domain, trainable_parameters, len(examples), trainer, output, wall_time)
+
+
+def run_trainer(
+    model,
+    examples: Sequence[dict[str, list[int]]],
+    args: TrainingArguments,
+    *,
+    tokenizer,
+    trainer_class: type[Trainer] = Trainer,
+    resume_from_checkpoint: str | bool | None = None,
+    callbacks: list | None = None,
+) -> tuple[Trainer, Any, float]:
+    """Trains ``model`` on tokenised chat examples with the loss on the responses; the loop every stage and the
+    LoRA baseline share, so that their costs are measured the same way.
+
+    Returns:
+        ``(trainer, train output, wall time in seconds)``.
+    """
     if tokenizer.pad_token_id is None:
         raise ValueError("the tokenizer has no pad token; set tokenizer.pad_token (load_causal_lm does)")
-
     args = copy.copy(args)  # the caller's arguments stay as they were
     args.remove_unused_columns = False  # our rows are already model inputs
     if args.ddp_find_unused_parameters is None:
         args.ddp_find_unused_parameters = False  # every stage uses all of its trainable parameters in each forward
     if args.include_num_input_tokens_seen in ("no", False, None):
         args.include_num_input_tokens_seen = "non_padding"  # tokens seen is one of the reported costs
-    trainer = MoDULATrainer(
+    trainer = trainer_class(
         model=model,
         args=args,
-        train_dataset=examples,
+        train_dataset=list(examples),
         data_collator=ChatCollator(tokenizer.pad_token_id),
         processing_class=tokenizer,
         callbacks=callbacks,
     )
-    label = stage if domain is None else f"{stage}:{domain}"
-    logger.info("stage %s: %d examples, %d trainable parameters", label, len(examples), trainable_parameters)
     started = time.perf_counter()
     output = trainer.train(resume_from_checkpoint=resume_from_checkpoint)
-    wall_time = time.perf_counter() - started
-    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
-    if save_to is not None:
-        trainer.save_model(str(save_to))
-    model.set_stage("inference")
-    return StageReport(
-        stage=stage,
-        domain=domain,
-        trainable_parameters=trainable_parameters,
-        examples=len(examples),
-        steps=trainer.state.global_step,
-        tokens_seen=int(trainer.state.num_input_tokens_seen),
-        wall_time_s=wall_time,
-        train_loss=float(output.training_loss),
-        first_logged_loss=losses[0] if losses else None,
-        last_logged_loss=losses[-1] if losses else None,
-    )
+    return trainer, output, time.perf_counter() - started

@@ -1,0 +1,375 @@
+"""The low-resource protocol: for each label depth, k documents per leaf and seed, augment the few real documents
+(EDA, or generation with semantic-level, phrase-level or both kinds of label information), train each
+classifier, and score it on the test set. Every cell writes its files as it goes and a rerun skips what exists.
+
+One generator is trained per cell, on prompts whose kind (path, phrases, both) is drawn per document, so the
+three generation methods differ only in what they are given at generation time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from htcgen.data import sample_per_leaf, truncate_labels
+from htcgen.eda import eda_augment
+from htcgen.evaluate import evaluate_classifier
+from htcgen.filters import apply_filters
+from htcgen.taxonomy import Taxonomy
+from lmcommon.data import read_jsonl, write_json, write_jsonl
+
+logger = logging.getLogger(__name__)
+GENERATION_METHODS = {"path": "path", "phrases": "phrases", "full": "full"}  # method -> prompt mode
+METHODS = ("none", "eda", *GENERATION_METHODS)
+
+
+@dataclass(frozen=True)
+class GeneratorSettings:
+    """How the cell's generator is fine-tuned and sampled."""
+
+    model: str = "default"
+    epochs: float = 2.0
+    batch_size: int = 4
+    learning_rate: float = 3e-4
+    max_length: int = 256
+    rank: int = 16
+    max_phrases: int = 5
+    max_new_tokens: int = 128
+    temperature: float = 0.9
+    top_p: float = 0.95
+    generation_batch_size: int = 16
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """The grid and the settings every cell shares."""
+
+    depths: tuple[int, ...] = (2,)
+    ks: tuple[int, ...] = (1,)
+    seeds: tuple[int, ...] = (0, 1, 2)
+    methods: tuple[str, ...] = METHODS
+    classifiers: tuple[str, ...] = ("tfidf", "encoder")
+    ratio: float = 1.0  # augmented documents per real document in the classifier's training set
+    consistency_threshold: float = 0.5
+    duplicate_threshold: float = 0.8
+    min_words: int = 20
+    encoder_model: str = "default"  # the encoder classifier's checkpoint (packaged MiniLM)
+    encoder_epochs: float = 8.0
+    encoder_max_length: int = 128
+    phrase_encoder: str | None = "default"  # scores phrase-label similarity when mining; None: frequency only
+    compare_prompted: bool = True  # in the first cell, also sample the model without fine-tuning (issue 7)
+    comparison_paths: int = 60
+    generator: GeneratorSettings = field(default_factory=GeneratorSettings)
+
+    def __post_init__(self) -> None:
+        unknown = [m for m in self.methods if m not in METHODS]
+        if unknown:
+            raise ValueError(f"unknown method(s) {unknown}; expected some of {METHODS}")
+        if not self.depths or not self.ks or not self.seeds or not self.classifiers:
+            raise ValueError("depths, ks, seeds and classifiers must each name at least one value")
+        if self.ratio <= 0:
+            raise ValueError(f"ratio must be > 0, got {self.ratio}")
+
+
+class Cell:
+    """One (depth, k, seed) setting of the grid, in its own folder."""
+
+    def __init__(self, root: Path, train: Sequence[dict], test: Sequence[dict], taxonomy: Taxonomy, depth, k, seed):
+        self.depth, self.k, self.seed = depth, k, seed
+        self.folder = root / "cells" / f"depth{depth}-k{k}-seed{seed}"
+        self.taxonomy = taxonomy.truncate(depth)
+        self.all_train = truncate_labels(train, depth)
+        self.train = sample_per_leaf(self.all_train, k, seed)
+        self.test = truncate_labels(test, depth)
+
+    @property
+    def name(self) -> str:
+        return self.folder.name
+
+
+def _encoder_similarity(taxonomy: Taxonomy, encoder: str | None):
+    if encoder is None:
+        return None
+    from htcgen.semantic import encoder_similarity
+    from lmcommon.models import load_encoder
+
+    model, tokenizer = load_encoder(encoder, device="cpu")
+    return encoder_similarity(taxonomy, model, tokenizer)
+
+
+def mine_cell_phrases(cell: Cell, encoder: str | None = "default") -> dict:
+    """Phrase-level label information from the cell's few real documents (all the labelled data it has)."""
+    from htcgen.phrases import PhraseConfig, mine_phrases
+
+    path = cell.folder / "phrases.json"
+    if path.is_file():
+        return json.loads(path.read_text(encoding="utf-8"))
+    similarity = _encoder_similarity(cell.taxonomy, encoder)
+    phrases = mine_phrases(cell.train, cell.taxonomy, PhraseConfig(), similarity=similarity)
+    write_json(path, phrases)
+    return phrases
+
+
+def train_cell_generator(cell: Cell, phrases: dict, settings: GeneratorSettings) -> Path:
+    """LoRA generator on the cell's documents with mixed prompt kinds; skipped when its adapter exists."""
+    import torch
+    from transformers import TrainingArguments
+
+    from htcgen.generator import add_lora, train_generator
+    from htcgen.prompts import MODES, training_pairs
+    from lmcommon.device import choose_device
+    from lmcommon.models import load_causal_lm
+
+    folder = cell.folder / "generator"
+    if (folder / "adapter_config.json").is_file():
+        return folder
+    pairs = training_pairs(cell.train, phrases, max_phrases=settings.max_phrases, mode=MODES, seed=cell.seed)
+    model, tokenizer = load_causal_lm(settings.model, device="cpu")
+    model = add_lora(model, rank=settings.rank)
+    device = choose_device(None)
+    args = TrainingArguments(
+        output_dir=str(cell.folder / "generator-checkpoints"),
+        num_train_epochs=settings.epochs,
+        per_device_train_batch_size=settings.batch_size,
+        learning_rate=settings.learning_rate,
+        lr_scheduler_type="cosine",
+        logging_steps=10,
+        save_strategy="no",
+        seed=cell.seed,
+        report_to=[],
+        use_cpu=device == "cpu",
+        bf16=device == "cuda" and torch.cuda.is_bf16_supported(),
+    )
+    started = time.perf_counter()
+    metrics = train_generator(model, tokenizer, pairs, args, max_length=settings.max_length, save_to=str(folder))
+    write_json(cell.folder / "generator-training.json", {**metrics, "wall_time_s": time.perf_counter() - started})
+    return folder
+
+
+def _load_generator(settings: GeneratorSettings, adapter: Path | None):
+    from lmcommon.models import load_causal_lm
+
+    model, tokenizer = load_causal_lm(settings.model)
+    if adapter is not None:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, str(adapter)).eval()
+    return model, tokenizer
+
+
+def generate_for(
+    cell: Cell, name: str, requests: list[dict], settings: GeneratorSettings, adapter: Path | None
+) -> list[dict]:
+    """Samples for ``requests`` into ``cell/generated-<name>.jsonl`` (read back when it exists)."""
+    from htcgen.generator import generate_documents
+
+    path = cell.folder / f"generated-{name}.jsonl"
+    if path.is_file():
+        return read_jsonl(path)
+    model, tokenizer = _load_generator(settings, adapter)
+    started = time.perf_counter()
+    samples = generate_documents(
+        model,
+        tokenizer,
+        requests,
+        max_new_tokens=settings.max_new_tokens,
+        temperature=settings.temperature,
+        top_p=settings.top_p,
+        batch_size=settings.generation_batch_size,
+    )
+    logger.info("%s: %d samples (%s) in %.0f s", cell.name, len(samples), name, time.perf_counter() - started)
+    write_jsonl(path, [{**s, "source": name} for s in samples])
+    return samples
+
+
+def augmentations(cell: Cell, config: ExperimentConfig, judge) -> dict[str, list[dict]]:
+    """Each method's augmented documents (generated ones filtered), and each filter's report in the cell folder."""
+    from htcgen.generator import plan_samples
+    from htcgen.quality import quality_report
+
+    copies = max(1, math.ceil(config.ratio))
+    augmented: dict[str, list[dict]] = {"none": []}
+    if "eda" in config.methods:
+        augmented["eda"] = eda_augment(cell.train, copies=copies, seed=cell.seed)
+    generation = [m for m in config.methods if m in GENERATION_METHODS]
+    if not generation:
+        return augmented
+    phrases = mine_cell_phrases(cell, config.phrase_encoder)
+    adapter = train_cell_generator(cell, phrases, config.generator)
+    count = copies * len(cell.train)
+    reports = {}
+    for method in generation:
+        requests = plan_samples(
+            cell.train,
+            phrases,
+            count,
+            max_phrases=config.generator.max_phrases,
+            mode=GENERATION_METHODS[method],
+            seed=cell.seed,
+        )
+        samples = generate_for(cell, method, requests, config.generator, adapter)
+        kept, report = apply_filters(
+            samples,
+            classifier=judge,
+            references=[d["text"] for d in cell.train],
+            consistency_threshold=config.consistency_threshold,
+            duplicate_threshold=config.duplicate_threshold,
+            min_words=config.min_words,
+        )
+        augmented[method] = kept
+        reports[method] = {"filters": asdict(report), "quality": quality_report(samples, judge)}
+    write_json(cell.folder / "generation-report.json", reports)
+    return augmented
+
+
+def compare_generators(cell: Cell, config: ExperimentConfig, all_train: Sequence[dict]) -> dict[str, Any]:
+    """Issue 7's comparison, on target paths of held-out (test) documents, judged by a TF-IDF classifier trained
+    on all real training documents: the fine-tuned generator (path + phrases, and path only) against the same
+    model prompted without fine-tuning."""
+    import random
+
+    from htcgen.classify import TfidfHierarchyClassifier
+    from htcgen.prompts import build_prompt
+    from htcgen.quality import quality_report
+
+    path = cell.folder / "generator-comparison.json"
+    if path.is_file():
+        return json.loads(path.read_text(encoding="utf-8"))
+    phrases = mine_cell_phrases(cell, config.phrase_encoder)
+    adapter = train_cell_generator(cell, phrases, config.generator)
+    judge = TfidfHierarchyClassifier(cell.taxonomy).fit(truncate_labels(all_train, cell.depth))
+    rng = random.Random(cell.seed)
+    targets = rng.sample(cell.test, min(config.comparison_paths, len(cell.test)))
+    results = {}
+    for name, mode, tuned in [
+        ("fine-tuned", "full", True),
+        ("fine-tuned-path-only", "path", True),
+        ("prompted", "full", False),
+    ]:
+        requests = []
+        for document in targets:
+            pool = list(
+                dict.fromkeys(p for label in document["labels"] for p, _ in phrases.get(label, {}).get("own", []))
+            )
+            chosen = (
+                rng.sample(pool, min(len(pool), rng.randint(1, config.generator.max_phrases)))
+                if mode == "full"
+                else []
+            )
+            requests.append(
+                {
+                    "labels": document["labels"],
+                    "phrases": chosen,
+                    "prompt": build_prompt(document["labels"], chosen, mode),
+                }
+            )
+        samples = generate_for(cell, f"comparison-{name}", requests, config.generator, adapter if tuned else None)
+        report = quality_report(samples, judge, config.consistency_threshold)
+        probabilities = judge.path_probabilities([s["text"] for s in samples], [s["labels"] for s in samples])
+        report["mean_path_probability"] = statistics.mean(min(p) for p in probabilities)
+        results[name] = report
+    results["judge"] = {
+        "classifier": "tfidf",
+        "train_documents": len(all_train),
+        "threshold": config.consistency_threshold,
+    }
+    write_json(path, results)
+    return results
+
+
+def run_cell(cell: Cell, config: ExperimentConfig) -> list[dict[str, Any]]:
+    """Every (method, classifier) of one cell; ``cell/results.json`` (read back when it exists)."""
+    from htcgen.classify import TfidfHierarchyClassifier
+
+    path = cell.folder / "results.json"
+    if path.is_file():
+        return json.loads(path.read_text(encoding="utf-8"))
+    logger.info("%s: %d real training documents, %d test", cell.name, len(cell.train), len(cell.test))
+    judge = TfidfHierarchyClassifier(cell.taxonomy).fit(cell.train)  # the real data this setting has
+    augmented = augmentations(cell, config, judge)
+    rows = []
+    for classifier in config.classifiers:
+        options = (
+            {"model": config.encoder_model, "epochs": config.encoder_epochs, "max_length": config.encoder_max_length}
+            if classifier == "encoder"
+            else {}
+        )
+        for method in config.methods:
+            metrics = evaluate_classifier(
+                classifier,
+                cell.train,
+                cell.test,
+                cell.taxonomy,
+                augment=augmented[method],
+                ratio=config.ratio,
+                seed=cell.seed,
+                **options,
+            )
+            row = {"depth": cell.depth, "k": cell.k, "seed": cell.seed, "method": method, **metrics}
+            logger.info(
+                "%s %s %s: micro %.3f macro %.3f", cell.name, classifier, method, row["micro_f1"], row["macro_f1"]
+            )
+            rows.append(row)
+    write_json(path, rows)
+    return rows
+
+
+def summarise(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mean and standard deviation over seeds for every (depth, k, classifier, method)."""
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["depth"], row["k"], row["classifier"], row["method"]), []).append(row)
+    summary = []
+    for (depth, k, classifier, method), members in groups.items():
+        entry: dict[str, Any] = {
+            "depth": depth,
+            "k": k,
+            "classifier": classifier,
+            "method": method,
+            "seeds": len(members),
+        }
+        for metric in ("micro_f1", "macro_f1"):
+            values = [m[metric] for m in members]
+            entry[metric] = statistics.mean(values)
+            entry[f"{metric}_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
+        entry["train_augmented"] = statistics.mean(m["train_augmented"] for m in members)
+        summary.append(entry)
+    return summary
+
+
+def run_experiment(
+    output: str | Path, train: Sequence[dict], test: Sequence[dict], taxonomy: Taxonomy, config: ExperimentConfig
+) -> dict[str, Any]:
+    """The whole grid; writes ``results.json`` and ``results.md`` into ``output`` and returns the results."""
+    from htcgen.report import results_markdown
+
+    output = Path(output)
+    started = time.perf_counter()
+    rows, comparison = [], None
+    for depth in config.depths:
+        for k in config.ks:
+            for seed in config.seeds:
+                cell = Cell(output, train, test, taxonomy, depth, k, seed)
+                rows += run_cell(cell, config)
+                if config.compare_prompted and comparison is None:
+                    comparison = compare_generators(cell, config, train)
+    results = {
+        "config": asdict(config),
+        "rows": rows,
+        "summary": summarise(rows),
+        "generator_comparison": comparison,
+        "wall_time_s": time.perf_counter() - started,
+    }
+    write_json(output / "results.json", results)
+    from lmcommon.data import atomic_write
+
+    with atomic_write(output / "results.md") as handle:
+        handle.write(results_markdown(results))
+    return results

@@ -1,0 +1,119 @@
+"""The experiment's results table (JSON and Markdown) and the plug-in cost comparison."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from lmcommon.data import atomic_write, write_json
+
+SCORE_COLUMNS = ("math", "gsm8k", "medical", "finance")
+
+
+def domain_average(row: dict[str, Any], domains: Sequence[str]) -> float:
+    """Mean accuracy over ``domains``."""
+    return sum(row[d] for d in domains) / len(domains)
+
+
+def plug_in_summary(rows: Sequence[dict[str, Any]], domain: str, old_domains: Sequence[str]) -> dict[str, Any]:
+    """Plugging ``domain`` into MoDULA-Res against re-training MoLoRA on every domain.
+
+    Returns:
+        Both systems' costs, the ratios plug-in / re-train (and the saving, 1 - ratio, the paper's "lower training
+        cost"), and the old domains' scores before and after the plug-in.
+    """
+    by_name = {row["system"]: row for row in rows}
+    before, plugged, retrained = (
+        by_name["modula-res"],
+        by_name[f"modula-res+{domain}"],
+        by_name[f"molora-retrained+{domain}"],
+    )
+    costs = ("trainable_parameters", "tokens_seen", "train_time_s")
+    ratios = {key: plugged[key] / retrained[key] for key in costs if retrained[key]}
+    return {
+        "plug_in": {key: plugged[key] for key in costs},
+        "molora_retrain": {key: retrained[key] for key in costs},
+        "ratio": ratios,
+        "saving": {key: 1.0 - value for key, value in ratios.items()},
+        "new_domain_score": {
+            "plug_in": plugged[domain],
+            "molora_retrain": retrained[domain],
+            "before": before[domain],
+        },
+        "old_domains_before": {d: before[d] for d in old_domains},
+        "old_domains_after": {d: plugged[d] for d in old_domains},
+    }
+
+
+def _format(value: Any, key: str) -> str:
+    if value is None:
+        return "–"
+    if key in ("trainable_parameters", "tokens_seen"):
+        return f"{value / 1e6:.2f}M" if value >= 1e5 else f"{value:,}"
+    if key.endswith("_s"):
+        return f"{value:.0f}"
+    if key == "general_ppl":
+        return f"{value:.2f}"
+    return f"{100 * value:.1f}"
+
+
+def results_markdown(results: dict[str, Any]) -> str:
+    """The table of every system and the plug-in comparison, as Markdown."""
+    rows = results["rows"]
+    scores = [c for c in SCORE_COLUMNS if any(c in row for row in rows)]
+    columns = [*scores, "avg", "general_ppl", "trainable_parameters", "tokens_seen", "train_time_s"]
+    headers = {
+        "avg": "avg (math, medical, finance)",
+        "general_ppl": "general ppl ↓",
+        "trainable_parameters": "trainable params",
+        "tokens_seen": "tokens",
+        "train_time_s": "train s",
+    }
+    lines = [
+        "| system | " + " | ".join(headers.get(c, c) for c in columns) + " |",
+        "|---|" + "---:|" * len(columns),
+    ]
+    for row in rows:
+        row = {**row, "avg": domain_average(row, ("math", "medical", "finance"))}
+        lines.append(f"| {row['system']} | " + " | ".join(_format(row.get(c), c) for c in columns) + " |")
+    plug = results["plug_in"]
+    lines += [
+        "",
+        "Plug-in of the new domain (new expert + routers) against re-training MoLoRA on every domain:",
+        "",
+        "| | trainable params | tokens | train s |",
+        "|---|---:|---:|---:|",
+        "| plug-in | "
+        + " | ".join(_format(plug["plug_in"][k], k) for k in ("trainable_parameters", "tokens_seen", "train_time_s"))
+        + " |",
+        "| MoLoRA re-train | "
+        + " | ".join(
+            _format(plug["molora_retrain"][k], k) for k in ("trainable_parameters", "tokens_seen", "train_time_s")
+        )
+        + " |",
+        "| plug-in / re-train | "
+        + " | ".join(
+            f"{plug['ratio'].get(k, float('nan')):.3f}"
+            for k in ("trainable_parameters", "tokens_seen", "train_time_s")
+        )
+        + " |",
+        "",
+        "Old domains before -> after the plug-in: "
+        + ", ".join(
+            f"{d} {100 * plug['old_domains_before'][d]:.1f} -> {100 * plug['old_domains_after'][d]:.1f}"
+            for d in plug["old_domains_before"]
+        ),
+        "",
+        f"Scores are accuracy in % (math: arithmetic problems; general: perplexity of held-out general responses, "
+        f"lower is better). Profile {results['profile']['name']!r}, model {results['model']!r}, device "
+        f"{results['device']}, run time {results['wall_time_s'] / 60:.1f} min.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_results(results: dict[str, Any], output: Path) -> None:
+    """``results.json`` and ``results.md`` in ``output``, atomically."""
+    write_json(output / "results.json", results)
+    with atomic_write(output / "results.md") as handle:
+        handle.write(results_markdown(results))

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import pytest
+
+from modula.report import plug_in_summary, results_markdown
+
+
+def _row(system, math, medical, finance, params, tokens, time):
+    return {
+        "system": system,
+        "math": math,
+        "medical": medical,
+        "finance": finance,
+        "general_ppl": 5.0,
+        "trainable_parameters": params,
+        "tokens_seen": tokens,
+        "train_time_s": time,
+    }
+
+
+ROWS = [
+    _row("base", 0.0, 0.2, 0.1, 0, 0, 0.0),
+    _row("modula-res", 0.5, 0.6, 0.3, 1_000_000, 40_000, 100.0),
+    _row("modula-res+finance", 0.5, 0.58, 0.7, 200_000, 10_000, 25.0),
+    _row("molora-retrained+finance", 0.45, 0.6, 0.72, 2_000_000, 50_000, 125.0),
+]
+
+
+def test_plug_in_summary_ratios_and_old_domains():
+    summary = plug_in_summary(ROWS, "finance", ("math", "medical"))
+    assert summary["ratio"] == {"trainable_parameters": 0.1, "tokens_seen": 0.2, "train_time_s": 0.2}
+    assert summary["saving"]["trainable_parameters"] == pytest.approx(0.9)
+    assert summary["old_domains_before"] == {"math": 0.5, "medical": 0.6}
+    assert summary["old_domains_after"] == {"math": 0.5, "medical": 0.58}
+    assert summary["new_domain_score"] == {"plug_in": 0.7, "molora_retrain": 0.72, "before": 0.3}
+
+
+def test_markdown_table_has_every_system_and_the_average():
+    results = {
+        "rows": ROWS,
+        "plug_in": plug_in_summary(ROWS, "finance", ("math", "medical")),
+        "profile": {"name": "quick"},
+        "model": "default",
+        "device": "cpu",
+        "wall_time_s": 600.0,
+    }
+    text = results_markdown(results)
+    lines = [line for line in text.splitlines() if line.startswith("| modula-res |")]
+    # avg of 50, 60, 30 = 46.7; 1.00M params; 40,000 tokens; 100 s
+    assert lines == ["| modula-res | 50.0 | 60.0 | 30.0 | 46.7 | 5.00 | 1.00M | 40,000 | 100 |"]
+    assert "| plug-in / re-train | 0.100 | 0.200 | 0.200 |" in text
+    assert "math 50.0 -> 50.0, medical 60.0 -> 58.0" in text
+    assert "10.0 min" in text

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from modula.scoring import extract_label, response_perplexity, score_reply
+
+
+def _row(domain, answer, task=None):
+    return {"domain": domain, "answer": answer, "task": task or domain}
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ("124", True),
+        ("The answer is 124.", True),
+        ("48 plus 76 is 124", True),  # last number wins
+        ("124.0", True),
+        ("1,24", False),  # not a grouped thousands number: two numbers, last is 24
+        ("I do not know", False),  # no number at all
+        ("", False),
+        ("-124", False),
+    ],
+)
+def test_numeric_scorer(reply, expected):
+    assert score_reply(_row("math", "124"), reply) is expected
+
+
+def test_numeric_scorer_negative_and_grouped_answers():
+    assert score_reply(_row("math", "-550"), "-550")
+    assert score_reply(_row("math", "1234"), "It comes to 1,234 dollars.")
+
+
+@pytest.mark.parametrize(
+    ("reply", "label"),
+    [
+        ("yes", "yes"),
+        ("Yes.", "yes"),
+        ("MAYBE", "maybe"),
+        ("The answer is: No, because the study was small.", "no"),
+        ("Yes or no? I would say no", "yes"),  # the first label named is the answer
+        ("yesterday it rained", None),  # whole words only
+        ("", None),
+    ],
+)
+def test_extract_label(reply, label):
+    assert extract_label(reply, ("yes", "no", "maybe")) == label
+
+
+def test_label_scorers_by_domain():
+    assert score_reply(_row("medical", "no"), "No.")
+    assert not score_reply(_row("medical", "no"), "Maybe not")  # "maybe" comes first
+    assert score_reply(_row("finance", "negative"), "Negative sentiment")
+    assert not score_reply(_row("finance", "neutral"), "bullish")  # not one of the labels: wrong
+    with pytest.raises(ValueError, match="general"):
+        score_reply(_row("general", "text"), "text")
+
+
+def test_response_perplexity_matches_hand_computed_loss(chat_tokenizer, tiny_llama):
+    words = "a b c d e".split()
+    tokenizer = chat_tokenizer(words)
+    model = tiny_llama(len(tokenizer)).eval()
+    rows = [{"prompt": "a b", "response": "c d"}, {"prompt": "e", "response": "a b c"}]
+    nll, count = 0.0, 0
+    for row in rows:
+        text = tokenizer.apply_chat_template(
+            [{"role": "user", "content": row["prompt"]}, {"role": "assistant", "content": row["response"]}],
+            tokenize=False,
+        )
+        prompt = tokenizer.apply_chat_template(
+            [{"role": "user", "content": row["prompt"]}], tokenize=False, add_generation_prompt=True
+        )
+        ids = tokenizer(text, add_special_tokens=False, return_tensors="pt")["input_ids"]
+        start = len(tokenizer(prompt, add_special_tokens=False)["input_ids"])
+        with torch.no_grad():
+            logits = model(ids).logits[0]
+        log_probs = logits.log_softmax(-1)
+        for position in range(start, ids.shape[1]):
+            nll -= log_probs[position - 1, ids[0, position]].item()
+            count += 1
+    expected = math.exp(nll / count)
+    assert response_perplexity(model, tokenizer, rows, batch_size=2) == pytest.approx(expected, rel=1e-4)
+    assert response_perplexity(model, tokenizer, rows, batch_size=1) == pytest.approx(expected, rel=1e-4)
