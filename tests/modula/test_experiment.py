@@ -10,7 +10,24 @@ from safetensors.torch import load_file
 from modula.experiment import Profile, run_experiment
 from modula.tasks import write_domain_data
 
-WORDS = "what is one two three plus yes no maybe negative positive neutral hello world tell me".split()
+WORDS = [
+    "what",
+    "is",
+    "one",
+    "two",
+    "three",
+    "plus",
+    "yes",
+    "no",
+    "maybe",
+    "negative",
+    "positive",
+    "neutral",
+    "hello",
+    "world",
+    "tell",
+    "me",
+]
 
 
 def _rows(domain, count):

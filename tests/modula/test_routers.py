@@ -26,7 +26,7 @@ def test_per_layer_means_average_the_modules_of_a_layer():
 
 
 def test_domain_router_weights_are_token_weighted_and_sum_to_one(chat_tokenizer, tiny_llama):
-    tokenizer = chat_tokenizer("a b c d".split())
+    tokenizer = chat_tokenizer(["a", "b", "c", "d"])
     model = MoDULAModel(tiny_llama(len(tokenizer)), MoDULAConfig(variant="res", domains=["x", "y"])).eval()
     torch.manual_seed(0)
     for _, layer in model.modula_layers():

@@ -60,7 +60,7 @@ def test_label_scorers_by_domain():
 
 
 def test_response_perplexity_matches_hand_computed_loss(chat_tokenizer, tiny_llama):
-    words = "a b c d e".split()
+    words = ["a", "b", "c", "d", "e"]
     tokenizer = chat_tokenizer(words)
     model = tiny_llama(len(tokenizer)).eval()
     rows = [{"prompt": "a b", "response": "c d"}, {"prompt": "e", "response": "a b c"}]
