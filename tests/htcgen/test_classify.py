@@ -40,3 +40,14 @@ def test_decoding_stops_below_the_threshold_and_follows_the_best_child():
     row = numpy.array([[0.3, 0.2, 0.9, 0.1, 0.4, 0.45]])
     assert classifier.decode(row, threshold=0.5) == [["A", "A1"]]  # A is taken below threshold: level 1 always is
     assert classifier.decode(row, threshold=0.4) == [["A", "A1", "A1y"]]
+
+
+def test_agreement_needs_the_path_ranked_first_and_above_the_threshold():
+    labels = ["A", "B", "A1", "A2"]
+    classifier = FixedProbabilities(labels)
+    classifier.predict_proba = lambda texts: numpy.array([[0.4, 0.3, 0.2, 0.1]] * len(texts))
+    texts = ["t"] * 3
+    paths = [["A", "A1"], ["A", "A2"], ["B"]]
+    assert classifier.agrees(texts, paths, threshold=0.0) == [True, False, False]
+    assert classifier.agrees(texts, paths, threshold=0.3) == [False, False, False]  # A1 has only 0.2
+    assert classifier.agrees(["t"], [["A"]], threshold=0.4) == [True]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -145,5 +146,7 @@ def test_train_generator_then_generate(tmp_path, capsys, chat_tokenizer, tiny_ll
         )
         == 0
     )
+    kept, dropped = re.search(r"(\d+) documents -> .* \((\d+) empty", capsys.readouterr().out).groups()
+    assert int(kept) + int(dropped) == 3
     samples = read_jsonl(tmp_path / "samples.jsonl", required=("text", "labels", "prompt"))
-    assert len(samples) == 3 and all(s["labels"][0] == "Sports" for s in samples)
+    assert len(samples) == int(kept) and all(s["labels"][0] == "Sports" for s in samples)

@@ -62,11 +62,12 @@ def test_grid_runs_every_method_and_classifier_and_resumes(tmp_path, generator_f
     assert report["full"]["filters"]["received"] == 8
     assert set(report["full"]["filters"]["dropped"]) == {"length", "near_duplicate", "label_consistency"}
     comparison = results["generator_comparison"]
-    assert set(comparison) == {"fine-tuned", "fine-tuned-path-only", "prompted", "judge"}
+    assert set(comparison) == {"fine-tuned", "fine-tuned-path-only", "prompted", "real held-out documents", "judge"}
     assert comparison["prompted"]["samples"] == 4
     assert "| 2 | 2 | encoder | generated: semantic + phrase (full) |" in (output / "results.md").read_text()
 
     caplog.set_level("INFO", logger="htcgen.experiment")
+    caplog.clear()
     again = run_experiment(output, train, test, TAXONOMY, config)
     assert again["rows"] == json.loads(json.dumps(results["rows"]))
     assert not [r for r in caplog.records if "samples" in r.message]  # nothing generated the second time

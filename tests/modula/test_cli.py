@@ -161,3 +161,38 @@ def test_every_subcommand_has_help(capsys):
             main([command, "--help"])
         assert info.value.code == 0
         assert f"usage: modula {command}" in capsys.readouterr().out
+
+
+def test_plot_routers_writes_png_and_weights(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    from modula.config import MoDULAConfig
+    from modula.model import MoDULAModel
+
+    model_dir = tmp_path / "base"
+    make_llama().save_pretrained(model_dir)
+    make_tokenizer().save_pretrained(model_dir)
+    adapters = tmp_path / "adapters"
+    model = MoDULAModel(make_llama(), MoDULAConfig(variant="flan", domains=["alpha", "beta"]))
+    for _, layer in model.modula_layers():
+        torch.nn.init.normal_(layer.router.weight)
+    model.save_pretrained(adapters)
+    prompts = tmp_path / "prompts.jsonl"
+    write_jsonl(prompts, [{"prompt": "alpha a b", "domain": "alpha"}, {"prompt": "beta c d", "domain": "beta"}] * 2)
+    png = tmp_path / "routers.png"
+    args = ["plot-routers", "--adapters", str(adapters), "--input", str(prompts), "--output", str(png)]
+    assert main([*args, "--model", str(model_dir), "--device", "cpu"]) == 0
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    weights = json.loads(png.with_suffix(".json").read_text())
+    assert weights["outputs"] == ["universal", "alpha", "beta"] and set(weights["groups"]) == {"alpha", "beta"}
+    assert len(weights["groups"]["alpha"]) == len(weights["layers"]) == 2
+
+
+def test_build_data_writes_every_split(tmp_path, capsys):
+    from pathlib import Path
+
+    source = Path(__file__).resolve().parents[2] / "data" / "instruct"
+    assert main(["build-data", "--source", str(source), "--output", str(tmp_path / "out")]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert set(rows) == {f"{d}/{p}" for d in ("math", "medical", "finance", "general") for p in ("train", "test")}
+    assert rows["medical/test"] == 500
+    assert (tmp_path / "out" / "finance" / "test.jsonl").is_file()

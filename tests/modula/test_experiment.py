@@ -114,6 +114,7 @@ def test_experiment_runs_every_system_and_resumes(setup, caplog):
 
     # a rerun reads every system's results instead of training again
     caplog.set_level("INFO", logger="modula.experiment")
+    caplog.clear()
     again = run_experiment(output, root / "data", profile, model=model_dir)
     assert again["rows"] == results["rows"]
     assert sum("done in an earlier run" in r.message for r in caplog.records) == len(systems)

@@ -56,6 +56,20 @@ class HierarchyClassifier:
             for row, path in zip(probabilities, paths, strict=True)
         ]
 
+    def agrees(self, texts: Sequence[str], paths: Sequence[Sequence[str]], threshold: float = 0.5) -> list[bool]:
+        """For each text, whether the classifier agrees with its given path: at every level the path's label is the
+        most probable of its siblings, and has at least ``threshold``. With a threshold of 0 only the ranking counts,
+        which suits classifiers trained on a few documents per class, whose probabilities stay low."""
+        probabilities = self.predict_proba(texts)
+        predicted = self.decode(probabilities, threshold=0.0)  # always down to a leaf: the argmax path
+        column = {label: i for i, label in enumerate(self.labels)}
+        verdicts = []
+        for row, path, guess in zip(probabilities, paths, predicted, strict=True):
+            ranked_first = list(guess[: len(path)]) == list(path)
+            confident = all(label in column and row[column[label]] >= threshold for label in path)
+            verdicts.append(ranked_first and confident)
+        return verdicts
+
     def _check_documents(self, documents: Sequence[dict]) -> None:
         if not documents:
             raise ValueError("no training documents")

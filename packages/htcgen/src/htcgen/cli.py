@@ -107,8 +107,10 @@ def _generate(args: argparse.Namespace) -> int:
         top_p=args.top_p,
         batch_size=args.batch_size,
     )
-    write_jsonl(args.output, samples)
-    print(f"{len(samples)} documents -> {args.output}")
+    # a sampled document can be empty (end of text drawn first); it would only fail later readers
+    kept = [s for s in samples if s["text"].strip()]
+    write_jsonl(args.output, kept)
+    print(f"{len(kept)} documents -> {args.output} ({len(samples) - len(kept)} empty samples dropped)")
     return 0
 
 

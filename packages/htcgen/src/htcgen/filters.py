@@ -24,11 +24,13 @@ def length_filter(samples: Sequence[dict], min_words: int = 20, max_words: int =
 
 
 def consistency_filter(samples: Sequence[dict], classifier, threshold: float = 0.5) -> list[dict]:
-    """Keeps a sample only if the classifier gives every label of its target path at least ``threshold``."""
+    """Keeps a sample only if the classifier agrees with its whole target path (see
+    :meth:`htcgen.classify.HierarchyClassifier.agrees`: the path's label ranks first among its siblings at every
+    level, with at least ``threshold``)."""
     if not samples:
         return []
-    probabilities = classifier.path_probabilities([s["text"] for s in samples], [s["labels"] for s in samples])
-    return [s for s, probs in zip(samples, probabilities, strict=True) if min(probs) >= threshold]
+    verdicts = classifier.agrees([s["text"] for s in samples], [s["labels"] for s in samples], threshold)
+    return [s for s, keep in zip(samples, verdicts, strict=True) if keep]
 
 
 def duplicate_filter(samples: Sequence[dict], references: Sequence[str] = (), threshold: float = 0.8) -> list[dict]:

@@ -53,6 +53,6 @@ def quality_report(samples: Sequence[dict], classifier=None, threshold: float = 
         "phrase_coverage": phrase_coverage(samples),
     }
     if classifier is not None and samples:
-        probabilities = classifier.path_probabilities(texts, [s["labels"] for s in samples])
-        report["label_consistency"] = sum(min(p) >= threshold for p in probabilities) / len(samples)
+        verdicts = classifier.agrees(texts, [s["labels"] for s in samples], threshold)
+        report["label_consistency"] = sum(verdicts) / len(samples)
     return report
