@@ -64,7 +64,7 @@ class ExperimentConfig:
     min_words: int = 20
     encoder_model: str = "default"  # the encoder classifier's checkpoint (packaged MiniLM)
     encoder_epochs: float = 8.0
-    encoder_max_length: int = 128
+    encoder_max_length: int = 96  # a Wikipedia lead's first sentences name its topic
     phrase_encoder: str | None = "default"  # scores phrase-label similarity when mining; None: frequency only
     compare_prompted: bool = True  # in the first cell, also sample the model without fine-tuning (issue 7)
     comparison_paths: int = 60

@@ -57,19 +57,19 @@ class Profile:
 
 
 PROFILES = {
-    # a smoke run of every step (about 12 minutes on 2 CPU cores); too little training to compare systems
+    # a smoke run of every step (about 11 minutes on 2 CPU cores); far too little training to compare systems
     "quick": Profile(
         "quick",
-        universal_examples=16,
-        expert_examples=32,
+        universal_examples=8,
+        expert_examples=24,
         router_examples_per_domain=8,
         train_gsm8k=False,
-        eval_arithmetic=28,
-        eval_medical=30,
-        eval_finance=30,
-        eval_general=12,
+        eval_arithmetic=21,
+        eval_medical=20,
+        eval_finance=20,
+        eval_general=8,
     ),
-    # the README's figures (about 50 minutes on 2 CPU cores)
+    # the README's figures (about 85 minutes on 2 CPU cores)
     "default": Profile(
         "default",
         universal_examples=96,
