@@ -3,6 +3,7 @@ trained with binary cross-entropy on the Hugging Face Trainer."""
 
 from __future__ import annotations
 
+import math
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,9 +22,12 @@ class EncoderConfig:
 
     model: str = field(default="default", metadata={"help": "'default' (packaged MiniLM), a hub id or a folder"})
     max_length: int = field(default=128, metadata={"help": "tokens per document; the lead carries the label"})
-    epochs: float = field(default=10.0, metadata={"help": "passes over the (small) training set"})
+    epochs: float = field(default=12.0, metadata={"help": "passes over the (small) training set"})
     batch_size: int = field(default=16, metadata={"help": "documents per step"})
-    learning_rate: float = field(default=1e-4, metadata={"help": "peak learning rate (encoder and head)"})
+    learning_rate: float = field(default=1e-4, metadata={"help": "peak learning rate of the encoder"})
+    # the head starts from random weights and sees few positives per node (BCE over every node of the taxonomy):
+    # at the encoder's rate it stays near "everything is negative" for the few steps a small training set gives
+    head_learning_rate: float = field(default=3e-3, metadata={"help": "peak learning rate of the classification head"})
     dropout: float = field(default=0.1, metadata={"help": "dropout on the pooled embedding"})
     seed: int = field(default=0, metadata={"help": "head initialisation and data order"})
 
@@ -31,9 +35,10 @@ class EncoderConfig:
         for name in ("max_length", "batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"EncoderConfig.{name} must be >= 1, got {getattr(self, name)}")
-        if self.epochs <= 0 or self.learning_rate <= 0:
+        if self.epochs <= 0 or self.learning_rate <= 0 or self.head_learning_rate <= 0:
             raise ValueError(
-                f"EncoderConfig.epochs and learning_rate must be > 0, got {self.epochs}, {self.learning_rate}"
+                "EncoderConfig.epochs, learning_rate and head_learning_rate must be > 0, got "
+                f"{self.epochs}, {self.learning_rate}, {self.head_learning_rate}"
             )
         if not 0 <= self.dropout < 1:
             raise ValueError(f"EncoderConfig.dropout must be in [0, 1), got {self.dropout}")
@@ -87,7 +92,7 @@ class EncoderHierarchyClassifier(HierarchyClassifier):
 
     def fit(self, documents: Sequence[dict]) -> EncoderHierarchyClassifier:
         """Fine-tunes the encoder and the head on documents with one label path each."""
-        from transformers import Trainer, TrainingArguments
+        from transformers import Trainer, TrainingArguments, get_linear_schedule_with_warmup
 
         from lmcommon.device import choose_device
         from lmcommon.models import load_encoder
@@ -132,8 +137,20 @@ class EncoderHierarchyClassifier(HierarchyClassifier):
                 bf16=device == "cuda" and torch.cuda.is_bf16_supported(),
                 disable_tqdm=True,
             )
+            optimizer = torch.optim.AdamW(
+                [
+                    {"params": self.model.encoder.parameters(), "lr": config.learning_rate},
+                    {"params": self.model.head.parameters(), "lr": config.head_learning_rate},
+                ],
+                weight_decay=0.0,
+            )
+            total_steps = math.ceil(math.ceil(len(dataset) / config.batch_size) * config.epochs)
             trainer = Trainer(
-                model=self.model, args=args, train_dataset=dataset, data_collator=_Collator(self.tokenizer)
+                model=self.model,
+                args=args,
+                train_dataset=dataset,
+                data_collator=_Collator(self.tokenizer),
+                optimizers=(optimizer, get_linear_schedule_with_warmup(optimizer, 0, total_steps)),
             )
             trainer.train()
         self.loss_history = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]

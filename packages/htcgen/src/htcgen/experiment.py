@@ -63,7 +63,7 @@ class ExperimentConfig:
     duplicate_threshold: float = 0.8
     min_words: int = 20
     encoder_model: str = "default"  # the encoder classifier's checkpoint (packaged MiniLM)
-    encoder_epochs: float = 8.0
+    encoder_epochs: float = 12.0
     encoder_max_length: int = 96  # a Wikipedia lead's first sentences name its topic
     phrase_encoder: str | None = "default"  # scores phrase-label similarity when mining; None: frequency only
     compare_prompted: bool = True  # in the first cell, also sample the model without fine-tuning (issue 7)
@@ -226,7 +226,10 @@ def augmentations(cell: Cell, config: ExperimentConfig, judge) -> dict[str, list
             min_words=config.min_words,
         )
         augmented[method] = kept
-        reports[method] = {"filters": asdict(report), "quality": quality_report(samples, judge)}
+        reports[method] = {
+            "filters": asdict(report),
+            "quality": quality_report(samples, judge, config.consistency_threshold),
+        }
     write_json(cell.folder / "generation-report.json", reports)
     return augmented
 
