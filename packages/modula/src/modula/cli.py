@@ -316,7 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train and score base, LoRA, MoLoRA, MoDULA-Flan and MoDULA-Res on math and medical, plug in "
         "finance, and write results.json, results.md and router_heatmap.png into --output. Rerunning resumes.",
     )
-    demo.add_argument("--quick", action="store_true", help="a smoke run of every step (about 11 min on 2 CPU cores)")
+    demo.add_argument("--quick", action="store_true", help="a smoke run of every step (about 13 min on 2 CPU cores)")
     demo.add_argument("--profile", default="default", choices=["quick", "default"])
     demo.add_argument("--data", default="data/modula", help="the folder written by `modula build-data`")
     demo.add_argument("--output", default="runs/modula-demo", help="run folder (resumed when it exists)")

