@@ -234,6 +234,16 @@ def augmentations(cell: Cell, config: ExperimentConfig, judge) -> dict[str, list
     return augmented
 
 
+def judged_quality(samples: Sequence[dict], judge, threshold: float) -> dict[str, Any]:
+    """The quality report plus the judge's mean probability of each sample's weakest target-path label."""
+    from htcgen.quality import quality_report
+
+    report = quality_report(samples, judge, threshold)
+    probabilities = judge.path_probabilities([s["text"] for s in samples], [s["labels"] for s in samples])
+    report["mean_path_probability"] = statistics.mean(min(p) for p in probabilities)
+    return report
+
+
 def compare_generators(cell: Cell, config: ExperimentConfig, all_train: Sequence[dict]) -> dict[str, Any]:
     """Issue 7's comparison, on target paths of held-out (test) documents, judged by a TF-IDF classifier trained
     on all real training documents: the fine-tuned generator (path + phrases, and path only) against the same
@@ -242,7 +252,6 @@ def compare_generators(cell: Cell, config: ExperimentConfig, all_train: Sequence
 
     from htcgen.classify import TfidfHierarchyClassifier
     from htcgen.prompts import build_prompt
-    from htcgen.quality import quality_report
 
     path = cell.folder / "generator-comparison.json"
     if path.is_file():
@@ -276,15 +285,10 @@ def compare_generators(cell: Cell, config: ExperimentConfig, all_train: Sequence
                 }
             )
         samples = generate_for(cell, f"comparison-{name}", requests, config.generator, adapter if tuned else None)
-        report = quality_report(samples, judge, config.consistency_threshold)
-        probabilities = judge.path_probabilities([s["text"] for s in samples], [s["labels"] for s in samples])
-        report["mean_path_probability"] = statistics.mean(min(p) for p in probabilities)
-        results[name] = report
+        results[name] = judged_quality(samples, judge, config.consistency_threshold)
     # the same measures on the held-out documents themselves: what real text scores with this judge
     real = [{**d, "phrases": []} for d in targets]
-    results["real held-out documents"] = quality_report(real, judge, config.consistency_threshold)
-    real_probabilities = judge.path_probabilities([d["text"] for d in real], [d["labels"] for d in real])
-    results["real held-out documents"]["mean_path_probability"] = statistics.mean(min(p) for p in real_probabilities)
+    results["real held-out documents"] = judged_quality(real, judge, config.consistency_threshold)
     results["judge"] = {
         "classifier": "tfidf",
         "train_documents": len(all_train),
