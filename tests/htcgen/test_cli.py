@@ -76,7 +76,7 @@ def test_bad_taxonomy_line(tmp_path, capsys):
     assert "t.taxonomy:2: parent 'A' has no children" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["prepare-data", "mine"])
+@pytest.mark.parametrize("command", ["prepare-data", "mine", "compare-generators"])
 def test_subcommands_have_help(command, capsys):
     with pytest.raises(SystemExit) as info:
         main([command, "--help"])
@@ -122,6 +122,9 @@ def test_train_generator_then_generate(tmp_path, capsys, chat_tokenizer, tiny_ll
                 "1e-2",
                 "--rank",
                 "4",
+                "--mode",
+                "full",
+                "path",
             ]
         )
         == 0

@@ -30,3 +30,20 @@ def test_phrase_coverage_and_report():
     report = quality_report(samples)
     assert report["samples"] == 2 and "label_consistency" not in report
     assert 0 < report["distinct_2"] <= 1
+
+
+def test_within_path_diversity_hand_computed():
+    from htcgen.quality import within_path_diversity
+
+    samples = [
+        {"text": "aa bb aa bb", "labels": ["X"]},
+        {"text": "aa bb cc", "labels": ["X"]},  # path X: bigrams ab ba ab | ab bc -> 3 of 5
+        {"text": "dd ee", "labels": ["Y"]},
+        {"text": "dd ee", "labels": ["Y"]},  # path Y: de | de -> 1 of 2, and the two texts are identical
+        {"text": "alone here", "labels": ["Z"]},  # one sample: no pair, left out
+    ]
+    diversity = within_path_diversity(samples)
+    assert diversity["distinct_2_within_path"] == pytest.approx((3 / 5 + 1 / 2) / 2)
+    # Y's pair has cosine 1; X's pair shares "aa", "bb" but not "cc", so the mean lies strictly between
+    assert 0.5 < diversity["self_similarity_within_path"] < 1.0
+    assert within_path_diversity(samples[4:]) == {"distinct_2_within_path": None, "self_similarity_within_path": None}

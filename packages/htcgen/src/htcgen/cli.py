@@ -85,19 +85,14 @@ def _train_generator(args: argparse.Namespace) -> int:
 
 def _generate(args: argparse.Namespace) -> int:
     from htcgen.data import read_documents
-    from htcgen.generator import generate_documents, plan_samples
+    from htcgen.generator import generate_documents, load_generator, plan_samples
     from htcgen.taxonomy import Taxonomy
-    from lmcommon.models import load_causal_lm
 
     documents = read_documents(args.data, Taxonomy.from_file(args.taxonomy))
     requests = plan_samples(
         documents, _read_phrases(args.phrases), args.num, max_phrases=args.max_phrases, mode=args.mode, seed=args.seed
     )
-    model, tokenizer = load_causal_lm(args.model, device=args.device)
-    if args.adapter:
-        from peft import PeftModel
-
-        model = PeftModel.from_pretrained(model, args.adapter).eval()
+    model, tokenizer = load_generator(args.model, args.adapter, device=args.device)
     samples = generate_documents(
         model,
         tokenizer,
@@ -111,6 +106,39 @@ def _generate(args: argparse.Namespace) -> int:
     kept = [s for s in samples if s["text"].strip()]
     write_jsonl(args.output, kept)
     print(f"{len(kept)} documents -> {args.output} ({len(samples) - len(kept)} empty samples dropped)")
+    return 0
+
+
+def _compare_generators(args: argparse.Namespace) -> int:
+    from htcgen.comparison import ComparisonConfig, compare_generators
+    from htcgen.data import read_documents
+    from htcgen.generator import GeneratorSettings
+    from htcgen.report import comparison_markdown
+    from htcgen.taxonomy import Taxonomy
+
+    taxonomy = Taxonomy.from_file(args.taxonomy)
+    train, test = read_documents(args.train, taxonomy), read_documents(args.test, taxonomy)
+    settings = GeneratorSettings(
+        model=args.model,
+        max_phrases=args.max_phrases,
+        max_new_tokens=args.max_new_tokens,
+        temperature=args.temperature,
+        top_p=args.top_p,
+        generation_batch_size=args.batch_size,
+    )
+    config = ComparisonConfig(
+        paths=args.paths, samples_per_path=args.samples_per_path, judge_depth=args.judge_depth, seed=args.seed
+    )
+    results = compare_generators(
+        args.output, train, test, taxonomy, _read_phrases(args.phrases), args.adapter, settings, config
+    )
+    table = comparison_markdown(results)
+    from lmcommon.data import atomic_write
+
+    with atomic_write(Path(args.output) / "comparison.md") as handle:
+        handle.write(table)
+    print(table)
+    print(f"written: {Path(args.output) / 'comparison.json'}, {Path(args.output) / 'comparison.md'}")
     return 0
 
 
@@ -138,7 +166,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _experiment_config(args: argparse.Namespace):
-    from htcgen.experiment import ExperimentConfig, GeneratorSettings
+    from htcgen.experiment import ExperimentConfig
+    from htcgen.generator import GeneratorSettings
 
     generator = GeneratorSettings(
         model=args.model, epochs=args.generator_epochs, max_new_tokens=args.max_new_tokens, max_length=args.max_length
@@ -151,7 +180,6 @@ def _experiment_config(args: argparse.Namespace):
         classifiers=tuple(args.classifiers),
         ratio=args.ratio,
         encoder_epochs=args.encoder_epochs,
-        compare_prompted=args.compare_prompted,
         generator=generator,
     )
 
@@ -175,10 +203,11 @@ def _experiment(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from htcgen.experiment import ExperimentConfig, GeneratorSettings
+    from htcgen.experiment import ExperimentConfig
+    from htcgen.generator import GeneratorSettings
 
     # one setting (depth 2, one document per leaf, one seed), TF-IDF, no augmentation / EDA / the full method;
-    # --quick trains and samples less (5.1 minutes measured on 2 CPU cores) and skips the prompted-model comparison
+    # --quick trains and samples less (5.1 minutes measured on 2 CPU cores)
     generator = (
         GeneratorSettings(model=args.model, epochs=1.0, max_length=192, max_new_tokens=96)
         if args.quick
@@ -190,7 +219,6 @@ def _demo(args: argparse.Namespace) -> int:
         seeds=(0,),
         methods=("none", "eda", "full"),
         classifiers=("tfidf",),
-        compare_prompted=not args.quick,
         generator=generator,
     )
     return _run_grid(args, config)
@@ -246,14 +274,17 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--taxonomy", required=True, help="parent<TAB>children file")
         sub.add_argument("--phrases", required=True, help="phrases.json from `htcgen mine`")
         sub.add_argument("--model", default="default", help="causal LM: 'default' (packaged SmolLM2) or a name/path")
+        training = name == "train-generator"
         sub.add_argument(
             "--mode",
-            default="full",
+            default=["full"] if training else "full",
+            nargs="+" if training else None,
             choices=["full", "path", "phrases"],
-            help="condition on path and phrases, the path only, or the phrases only",
+            help="condition on path and phrases, the path only, or the phrases only"
+            + ("; several: one drawn per document, so one generator follows each kind" if training else ""),
         )
         sub.add_argument("--max-phrases", type=int, default=5)
-        if name == "train-generator":
+        if training:
             sub.add_argument("--output", required=True, help="adapter folder (and its checkpoints)")
             sub.add_argument("--rank", type=int, default=16, help="LoRA rank")
             sub.add_argument("--max-length", type=int, default=512)
@@ -271,6 +302,29 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--seed", type=int, default=0)
             sub.add_argument("--device", default=None)
         sub.set_defaults(func=func)
+
+    text = (
+        "sample the fine-tuned generator (path + phrases, path only) and the base model without it for held-out "
+        "label paths, and judge label consistency and diversity"
+    )
+    compare = commands.add_parser("compare-generators", help=text, description=text)
+    _add_data_arguments(compare)
+    compare.add_argument("--phrases", required=True, help="phrases.json from `htcgen mine` (on the training data)")
+    compare.add_argument(
+        "--adapter", required=True, help="a LoRA adapter from `htcgen train-generator --mode full path`"
+    )
+    compare.add_argument("--model", default="default", help="the adapter's base model")
+    compare.add_argument("--output", required=True, help="folder for the samples and comparison.json / .md")
+    compare.add_argument("--paths", type=int, default=80, help="held-out label paths to sample")
+    compare.add_argument("--samples-per-path", type=int, default=3)
+    compare.add_argument("--judge-depth", type=int, default=2, help="levels of each path the judge scores")
+    compare.add_argument("--max-phrases", type=int, default=5)
+    compare.add_argument("--temperature", type=float, default=0.9)
+    compare.add_argument("--top-p", type=float, default=0.95)
+    compare.add_argument("--max-new-tokens", type=int, default=128)
+    compare.add_argument("--batch-size", type=int, default=16)
+    compare.add_argument("--seed", type=int, default=0)
+    compare.set_defaults(func=_compare_generators)
 
     evaluate = commands.add_parser(
         "evaluate",
@@ -311,12 +365,6 @@ def build_parser() -> argparse.ArgumentParser:
     experiment.add_argument("--generator-epochs", type=float, default=2.0)
     experiment.add_argument("--max-length", type=int, default=256, help="generator training tokens per document")
     experiment.add_argument("--max-new-tokens", type=int, default=128, help="tokens per generated document")
-    experiment.add_argument(
-        "--no-compare-prompted",
-        dest="compare_prompted",
-        action="store_false",
-        help="skip the fine-tuned vs prompted generator comparison",
-    )
     experiment.set_defaults(func=_experiment)
 
     demo = commands.add_parser(

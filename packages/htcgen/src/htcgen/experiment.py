@@ -22,29 +22,13 @@ from htcgen.data import sample_per_leaf, truncate_labels
 from htcgen.eda import eda_augment
 from htcgen.evaluate import evaluate_classifier
 from htcgen.filters import apply_filters
+from htcgen.generator import GeneratorSettings, generate_to_file
 from htcgen.taxonomy import Taxonomy
-from lmcommon.data import read_jsonl, write_json, write_jsonl
+from lmcommon.data import write_json
 
 logger = logging.getLogger(__name__)
 GENERATION_METHODS = {"path": "path", "phrases": "phrases", "full": "full"}  # method -> prompt mode
 METHODS = ("none", "eda", *GENERATION_METHODS)
-
-
-@dataclass(frozen=True)
-class GeneratorSettings:
-    """How the cell's generator is fine-tuned and sampled."""
-
-    model: str = "default"
-    epochs: float = 2.0
-    batch_size: int = 4
-    learning_rate: float = 3e-4
-    max_length: int = 256
-    rank: int = 16
-    max_phrases: int = 5
-    max_new_tokens: int = 128
-    temperature: float = 0.9
-    top_p: float = 0.95
-    generation_batch_size: int = 16
 
 
 @dataclass(frozen=True)
@@ -66,8 +50,6 @@ class ExperimentConfig:
     encoder_epochs: float = 12.0
     encoder_max_length: int = 96  # a Wikipedia lead's first sentences name its topic
     phrase_encoder: str | None = "default"  # scores phrase-label similarity when mining; None: frequency only
-    compare_prompted: bool = True  # in the first cell, also sample the model without fine-tuning (issue 7)
-    comparison_paths: int = 60
     generator: GeneratorSettings = field(default_factory=GeneratorSettings)
 
     def __post_init__(self) -> None:
@@ -155,42 +137,6 @@ def train_cell_generator(cell: Cell, phrases: dict, settings: GeneratorSettings)
     return folder
 
 
-def _load_generator(settings: GeneratorSettings, adapter: Path | None):
-    from lmcommon.models import load_causal_lm
-
-    model, tokenizer = load_causal_lm(settings.model)
-    if adapter is not None:
-        from peft import PeftModel
-
-        model = PeftModel.from_pretrained(model, str(adapter)).eval()
-    return model, tokenizer
-
-
-def generate_for(
-    cell: Cell, name: str, requests: list[dict], settings: GeneratorSettings, adapter: Path | None
-) -> list[dict]:
-    """Samples for ``requests`` into ``cell/generated-<name>.jsonl`` (read back when it exists)."""
-    from htcgen.generator import generate_documents
-
-    path = cell.folder / f"generated-{name}.jsonl"
-    if path.is_file():
-        return read_jsonl(path)
-    model, tokenizer = _load_generator(settings, adapter)
-    started = time.perf_counter()
-    samples = generate_documents(
-        model,
-        tokenizer,
-        requests,
-        max_new_tokens=settings.max_new_tokens,
-        temperature=settings.temperature,
-        top_p=settings.top_p,
-        batch_size=settings.generation_batch_size,
-    )
-    logger.info("%s: %d samples (%s) in %.0f s", cell.name, len(samples), name, time.perf_counter() - started)
-    write_jsonl(path, [{**s, "source": name} for s in samples])
-    return samples
-
-
 def augmentations(cell: Cell, config: ExperimentConfig, judge) -> dict[str, list[dict]]:
     """Each method's augmented documents (generated ones filtered), and each filter's report in the cell folder."""
     from htcgen.generator import plan_samples
@@ -216,7 +162,9 @@ def augmentations(cell: Cell, config: ExperimentConfig, judge) -> dict[str, list
             mode=GENERATION_METHODS[method],
             seed=cell.seed,
         )
-        samples = generate_for(cell, method, requests, config.generator, adapter)
+        samples = generate_to_file(
+            cell.folder / f"generated-{method}.jsonl", requests, config.generator, adapter, seed=cell.seed
+        )
         kept, report = apply_filters(
             samples,
             classifier=judge,
@@ -232,70 +180,6 @@ def augmentations(cell: Cell, config: ExperimentConfig, judge) -> dict[str, list
         }
     write_json(cell.folder / "generation-report.json", reports)
     return augmented
-
-
-def judged_quality(samples: Sequence[dict], judge, threshold: float) -> dict[str, Any]:
-    """The quality report plus the judge's mean probability of each sample's weakest target-path label."""
-    from htcgen.quality import quality_report
-
-    report = quality_report(samples, judge, threshold)
-    probabilities = judge.path_probabilities([s["text"] for s in samples], [s["labels"] for s in samples])
-    report["mean_path_probability"] = statistics.mean(min(p) for p in probabilities)
-    return report
-
-
-def compare_generators(cell: Cell, config: ExperimentConfig, all_train: Sequence[dict]) -> dict[str, Any]:
-    """Issue 7's comparison, on target paths of held-out (test) documents, judged by a TF-IDF classifier trained
-    on all real training documents: the fine-tuned generator (path + phrases, and path only) against the same
-    model prompted without fine-tuning."""
-    import random
-
-    from htcgen.classify import TfidfHierarchyClassifier
-    from htcgen.prompts import build_prompt
-
-    path = cell.folder / "generator-comparison.json"
-    if path.is_file():
-        return json.loads(path.read_text(encoding="utf-8"))
-    phrases = mine_cell_phrases(cell, config.phrase_encoder)
-    adapter = train_cell_generator(cell, phrases, config.generator)
-    judge = TfidfHierarchyClassifier(cell.taxonomy).fit(truncate_labels(all_train, cell.depth))
-    rng = random.Random(cell.seed)
-    targets = rng.sample(cell.test, min(config.comparison_paths, len(cell.test)))
-    results = {}
-    for name, mode, tuned in [
-        ("fine-tuned", "full", True),
-        ("fine-tuned-path-only", "path", True),
-        ("prompted", "full", False),
-    ]:
-        requests = []
-        for document in targets:
-            pool = list(
-                dict.fromkeys(p for label in document["labels"] for p, _ in phrases.get(label, {}).get("own", []))
-            )
-            chosen = (
-                rng.sample(pool, min(len(pool), rng.randint(1, config.generator.max_phrases)))
-                if mode == "full"
-                else []
-            )
-            requests.append(
-                {
-                    "labels": document["labels"],
-                    "phrases": chosen,
-                    "prompt": build_prompt(document["labels"], chosen, mode),
-                }
-            )
-        samples = generate_for(cell, f"comparison-{name}", requests, config.generator, adapter if tuned else None)
-        results[name] = judged_quality(samples, judge, config.consistency_threshold)
-    # the same measures on the held-out documents themselves: what real text scores with this judge
-    real = [{**d, "phrases": []} for d in targets]
-    results["real held-out documents"] = judged_quality(real, judge, config.consistency_threshold)
-    results["judge"] = {
-        "classifier": "tfidf",
-        "train_documents": len(all_train),
-        "threshold": config.consistency_threshold,
-    }
-    write_json(path, results)
-    return results
 
 
 def run_cell(cell: Cell, config: ExperimentConfig) -> list[dict[str, Any]]:
@@ -366,19 +250,15 @@ def run_experiment(
 
     output = Path(output)
     started = time.perf_counter()
-    rows, comparison = [], None
+    rows = []
     for depth in config.depths:
         for k in config.ks:
             for seed in config.seeds:
-                cell = Cell(output, train, test, taxonomy, depth, k, seed)
-                rows += run_cell(cell, config)
-                if config.compare_prompted and comparison is None:
-                    comparison = compare_generators(cell, config, train)
+                rows += run_cell(Cell(output, train, test, taxonomy, depth, k, seed), config)
     results = {
         "config": asdict(config),
         "rows": rows,
         "summary": summarise(rows),
-        "generator_comparison": comparison,
         "wall_time_s": time.perf_counter() - started,
     }
     write_json(output / "results.json", results)

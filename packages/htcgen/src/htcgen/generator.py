@@ -4,14 +4,38 @@ document, and sampling from it with target paths that favour rare classes and fr
 from __future__ import annotations
 
 import copy
+import logging
 import random
+import time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 from htcgen.prompts import build_prompt
+from lmcommon.data import read_jsonl, write_jsonl
+
+logger = logging.getLogger(__name__)
 
 # every linear projection of the attention and MLP blocks of Llama/Qwen/Mistral-style models
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
+@dataclass(frozen=True)
+class GeneratorSettings:
+    """How a generator is fine-tuned and sampled."""
+
+    model: str = "default"
+    epochs: float = 2.0
+    batch_size: int = 4
+    learning_rate: float = 3e-4
+    max_length: int = 256
+    rank: int = 16
+    max_phrases: int = 5
+    max_new_tokens: int = 128
+    temperature: float = 0.9
+    top_p: float = 0.95
+    generation_batch_size: int = 16
 
 
 def add_lora(model, rank: int = 16, alpha: float = 32.0, dropout: float = 0.05, targets: Sequence[str] = LORA_TARGETS):
@@ -114,3 +138,49 @@ def generate_documents(
         top_p=top_p,
     )
     return [{**request, "text": text} for request, text in zip(requests, texts, strict=True)]
+
+
+def load_generator(model: str = "default", adapter: str | Path | None = None, device: str | None = None):
+    """The base causal LM with the LoRA adapter from :func:`train_generator` on it (``None``: the bare model)."""
+    from lmcommon.models import load_causal_lm
+
+    base, tokenizer = load_causal_lm(model, device=device)
+    if adapter is None:
+        return base, tokenizer
+    from peft import PeftModel
+
+    return PeftModel.from_pretrained(base, str(adapter)).eval(), tokenizer
+
+
+def generate_to_file(
+    path: str | Path, requests: Sequence[dict], settings: GeneratorSettings, adapter: str | Path | None, seed: int = 0
+) -> list[dict]:
+    """Samples for ``requests`` (see :func:`generate_documents`) written to the JSONL ``path``, or read back from it
+    when it exists; empty samples (end of text drawn first) are dropped, since later readers reject them."""
+    from lmcommon.seed import set_seed
+
+    path = Path(path)
+    if path.is_file():
+        return read_jsonl(path)
+    model, tokenizer = load_generator(settings.model, adapter)
+    set_seed(seed)
+    started = time.perf_counter()
+    samples = generate_documents(
+        model,
+        tokenizer,
+        requests,
+        max_new_tokens=settings.max_new_tokens,
+        temperature=settings.temperature,
+        top_p=settings.top_p,
+        batch_size=settings.generation_batch_size,
+    )
+    kept = [s for s in samples if s["text"].strip()]
+    logger.info(
+        "%s: %d samples in %.0f s (%d empty dropped)",
+        path.name,
+        len(kept),
+        time.perf_counter() - started,
+        len(samples) - len(kept),
+    )
+    write_jsonl(path, kept)
+    return kept

@@ -32,6 +32,32 @@ def self_similarity(texts: Sequence[str]) -> float:
     return float((similarity.sum() - similarity.trace()) / (n * (n - 1)))
 
 
+def within_path_diversity(samples: Sequence[dict]) -> dict[str, float | None]:
+    """Diversity among the samples that share a label path, averaged over the paths with two or more:
+    ``distinct_2_within_path`` (distinct-2 of each path's samples) and ``self_similarity_within_path`` (mean TF-IDF
+    cosine of each path's pairs, the vectoriser fitted on all the texts). ``None`` when no path has two samples."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for index, sample in enumerate(samples):
+        groups.setdefault(tuple(sample["labels"]), []).append(index)
+    groups = {path: members for path, members in groups.items() if len(members) > 1}
+    if not groups:
+        return {"distinct_2_within_path": None, "self_similarity_within_path": None}
+    texts = [s["text"] for s in samples]
+    vectors = TfidfVectorizer().fit_transform(texts)
+    distinct, similarity = [], []
+    for members in groups.values():
+        distinct.append(distinct_n([texts[i] for i in members], 2))
+        pairs = (vectors[members] @ vectors[members].T).toarray()
+        n = len(members)
+        similarity.append(float((pairs.sum() - pairs.trace()) / (n * (n - 1))))
+    return {
+        "distinct_2_within_path": sum(distinct) / len(distinct),
+        "self_similarity_within_path": sum(similarity) / len(similarity),
+    }
+
+
 def phrase_coverage(samples: Sequence[dict]) -> float:
     """Share of the prompted phrases (``sample["phrases"]``) that appear in the generated text."""
     asked = found = 0

@@ -1,4 +1,4 @@
-"""The low-resource experiment's table as Markdown."""
+"""The low-resource experiment's table and the generator comparison as Markdown."""
 
 from __future__ import annotations
 
@@ -26,24 +26,33 @@ def results_markdown(results: dict[str, Any]) -> str:
             f"| {100 * row['macro_f1']:.1f} ± {100 * row['macro_f1_std']:.1f} "
             f"| {row['train_augmented']:.0f} | {row['seeds']} |"
         )
-    comparison = results.get("generator_comparison")
-    if comparison:
-        lines += [
-            "",
-            "Generator comparison on held-out documents' label paths (judge: TF-IDF classifier trained on all real "
-            "training documents):",
-            "",
-            "| generator | label consistency | mean path probability | distinct-1 | distinct-2 "
-            "| self-similarity | phrase coverage |",
-            "|---|---:|---:|---:|---:|---:|---:|",
-        ]
-        for name, report in comparison.items():
-            if name == "judge":
-                continue
-            lines.append(
-                f"| {name} | {100 * report['label_consistency']:.1f} | {report['mean_path_probability']:.3f} "
-                f"| {report['distinct_1']:.3f} | {report['distinct_2']:.3f} | {report['self_similarity']:.3f} "
-                f"| {100 * report['phrase_coverage']:.1f} |"
-            )
     lines += ["", f"Run time {results['wall_time_s'] / 60:.1f} min."]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value: float | None, scale: float = 1.0, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{scale * value:.{digits}f}"
+
+
+def comparison_markdown(comparison: dict[str, Any]) -> str:
+    """One row per generator (and the real held-out documents) of :func:`htcgen.comparison.compare_generators`."""
+    setup = comparison["setup"]
+    lines = [
+        f"{setup['paths']} held-out label paths, {setup['samples_per_path']} samples each; judge: TF-IDF classifier "
+        f"trained on {setup['judge_train_documents']} real documents, scoring the first {setup['judge_depth']} "
+        "levels.",
+        "",
+        "| generator | label consistency % | mean path probability | distinct-2 | distinct-2 within path "
+        "| self-similarity within path | phrase coverage % | words |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, report in comparison.items():
+        if name == "setup":
+            continue
+        lines.append(
+            f"| {name} | {_cell(report['label_consistency'], 100, 1)} | {_cell(report['mean_path_probability'])} "
+            f"| {_cell(report['distinct_2'])} | {_cell(report['distinct_2_within_path'])} "
+            f"| {_cell(report['self_similarity_within_path'])} | {_cell(report['phrase_coverage'], 100, 1)} "
+            f"| {report['mean_words']:.0f} |"
+        )
     return "\n".join(lines) + "\n"
