@@ -47,7 +47,7 @@ def test_grid_runs_every_method_and_classifier_and_resumes(tmp_path, generator_f
     assert len(results["rows"]) == 2 * 2 * 5  # seeds x classifiers x methods
     for row in results["rows"]:
         assert row["train_real"] == 8  # k = 2 documents for each of the 4 leaves
-        assert 0.0 <= row["micro_f1"] <= 1.0 and set(row["levels"]) == {1, 2}
+        assert 0.0 <= row["micro_f1"] <= 1.0 and set(row["levels"]) == {"1", "2"}  # read back from JSON
         if row["method"] == "none":
             assert row["train_augmented"] == 0
         if row["method"] == "eda":
@@ -68,6 +68,17 @@ def test_grid_runs_every_method_and_classifier_and_resumes(tmp_path, generator_f
     again = run_experiment(output, train, test, TAXONOMY, config)
     assert again["rows"] == json.loads(json.dumps(results["rows"]))
     assert not [r for r in caplog.records if "samples" in r.message]  # nothing generated the second time
+    assert not [r for r in caplog.records if "micro" in r.message]  # and no classifier trained
+
+    (cell / "results" / "tfidf-eda.json").unlink()
+    caplog.clear()
+    rerun = run_experiment(output, train, test, TAXONOMY, config)["rows"]
+
+    def scores(rows):  # the timing differs between runs; the recomputed scores must not
+        return [{key: value for key, value in row.items() if key != "fit_time_s"} for row in rows]
+
+    assert scores(rerun) == scores(again["rows"])
+    assert [r.message.split(":")[0] for r in caplog.records if "micro" in r.message] == ["depth2-k2-seed0 tfidf eda"]
 
 
 def test_config_rejects_unknown_methods():

@@ -183,40 +183,40 @@ def augmentations(cell: Cell, config: ExperimentConfig, judge) -> dict[str, list
 
 
 def run_cell(cell: Cell, config: ExperimentConfig) -> list[dict[str, Any]]:
-    """Every (method, classifier) of one cell; ``cell/results.json`` (read back when it exists)."""
+    """Every (classifier, method) of one cell, each row in ``cell/results/<classifier>-<method>.json``; rows that
+    exist are read back, so a grid widened by a method or a classifier computes only what is new."""
     from htcgen.classify import TfidfHierarchyClassifier
 
-    path = cell.folder / "results.json"
-    if path.is_file():
-        return json.loads(path.read_text(encoding="utf-8"))
-    logger.info("%s: %d real training documents, %d test", cell.name, len(cell.train), len(cell.test))
-    judge = TfidfHierarchyClassifier(cell.taxonomy).fit(cell.train)  # the real data this setting has
-    augmented = augmentations(cell, config, judge)
-    rows = []
-    for classifier in config.classifiers:
+    row_files = {
+        (classifier, method): cell.folder / "results" / f"{classifier}-{method}.json"
+        for classifier in config.classifiers
+        for method in config.methods
+    }
+    missing = [key for key, path in row_files.items() if not path.is_file()]
+    if missing:
+        logger.info("%s: %d real training documents, %d test", cell.name, len(cell.train), len(cell.test))
+        judge = TfidfHierarchyClassifier(cell.taxonomy).fit(cell.train)  # the real data this setting has
+        augmented = augmentations(cell, config, judge)
+    for classifier, method in missing:
         options = (
             {"model": config.encoder_model, "epochs": config.encoder_epochs, "max_length": config.encoder_max_length}
             if classifier == "encoder"
             else {}
         )
-        for method in config.methods:
-            metrics = evaluate_classifier(
-                classifier,
-                cell.train,
-                cell.test,
-                cell.taxonomy,
-                augment=augmented[method],
-                ratio=config.ratio,
-                seed=cell.seed,
-                **options,
-            )
-            row = {"depth": cell.depth, "k": cell.k, "seed": cell.seed, "method": method, **metrics}
-            logger.info(
-                "%s %s %s: micro %.3f macro %.3f", cell.name, classifier, method, row["micro_f1"], row["macro_f1"]
-            )
-            rows.append(row)
-    write_json(path, rows)
-    return rows
+        metrics = evaluate_classifier(
+            classifier,
+            cell.train,
+            cell.test,
+            cell.taxonomy,
+            augment=augmented[method],
+            ratio=config.ratio,
+            seed=cell.seed,
+            **options,
+        )
+        row = {"depth": cell.depth, "k": cell.k, "seed": cell.seed, "method": method, **metrics}
+        logger.info("%s %s %s: micro %.3f macro %.3f", cell.name, classifier, method, row["micro_f1"], row["macro_f1"])
+        write_json(row_files[classifier, method], row)
+    return [json.loads(path.read_text(encoding="utf-8")) for path in row_files.values()]
 
 
 def summarise(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
