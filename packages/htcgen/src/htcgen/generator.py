@@ -177,7 +177,7 @@ def generate_to_file(
     kept = [s for s in samples if s["text"].strip()]
     logger.info(
         "%s: %d samples in %.0f s (%d empty dropped)",
-        path.name,
+        path,
         len(kept),
         time.perf_counter() - started,
         len(samples) - len(kept),
