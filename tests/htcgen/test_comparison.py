@@ -11,6 +11,7 @@ from htcgen.comparison import (
     GENERATORS,
     REAL,
     ComparisonConfig,
+    bootstrap_difference,
     compare_generators,
     comparison_requests,
     held_out_targets,
@@ -75,7 +76,9 @@ def test_compare_generators_end_to_end(tmp_path, chat_tokenizer, tiny_llama):
     results = compare_generators(
         tmp_path / "run", documents, test, TAXONOMY, PHRASES, tmp_path / "adapter", settings, config
     )
-    assert set(results) == {*GENERATORS, REAL, "setup"}
+    assert set(results) == {*GENERATORS, REAL, "setup", "differences"}
+    gap = results["differences"]["label_consistency: fine-tuned - prompted"]
+    assert gap["low"] <= gap["difference"] <= gap["high"]
     for name in GENERATORS:
         samples = [json.loads(line) for line in (tmp_path / "run" / f"generated-comparison-{name}.jsonl").open()]
         assert len(samples) <= 6 and results[name]["samples"] == len(samples)
@@ -86,3 +89,18 @@ def test_compare_generators_end_to_end(tmp_path, chat_tokenizer, tiny_llama):
     assert json.loads((tmp_path / "run" / "comparison.json").read_text())["setup"]["paths"] == 3
     table = comparison_markdown(results)
     assert "| real held-out documents | 100.0 |" in table and "n/a" in table
+
+
+def test_bootstrap_difference_hand_made():
+    def share(samples):
+        return sum(s["good"] for s in samples) / len(samples)
+
+    first = [{"labels": [p], "good": 1} for p in "abcd" for _ in range(2)]
+    second = [{"labels": [p], "good": int(p in "ab")} for p in "abcd" for _ in range(2)]
+    assert bootstrap_difference(first, first, share) == {"difference": 0.0, "low": 0.0, "high": 0.0}
+    gap = bootstrap_difference(first, second, share, resamples=500)
+    assert gap["difference"] == pytest.approx(0.5)
+    # a resample of paths can hold only a and b (difference 0) or only c and d (difference 1)
+    assert 0.0 <= gap["low"] < 0.5 < gap["high"] <= 1.0
+    with pytest.raises(ValueError, match="share no label path"):
+        bootstrap_difference(first, [{"labels": ["z"], "good": 0}], share)

@@ -18,7 +18,7 @@ from typing import Any
 from htcgen.data import truncate_labels
 from htcgen.generator import GeneratorSettings, generate_to_file
 from htcgen.prompts import build_prompt
-from htcgen.quality import quality_report, within_path_diversity
+from htcgen.quality import distinct_n, quality_report, within_path_diversity
 from htcgen.taxonomy import Taxonomy
 from lmcommon.data import write_json
 
@@ -75,16 +75,70 @@ def comparison_requests(
     return requests
 
 
-def judged_quality(samples: Sequence[dict], judge, depth: int, threshold: float) -> dict[str, Any]:
+def judged_quality(samples: Sequence[dict], judge, depth: int, threshold: float) -> tuple[dict[str, Any], list[dict]]:
     """The quality report (labels cut to the judge's ``depth``), the judge's mean probability of each sample's
-    weakest path label, diversity among the samples of one path, and the mean length in words."""
+    weakest path label, diversity among the samples of one path and the mean length in words; and the samples
+    with the judge's verdict (``consistent``) and that probability (``path_probability``) on each."""
     judged = truncate_labels(samples, depth)
-    report = quality_report(judged, judge, threshold)
-    probabilities = judge.path_probabilities([s["text"] for s in judged], [s["labels"] for s in judged])
-    report["mean_path_probability"] = statistics.mean(min(p) for p in probabilities)
+    texts, paths = [s["text"] for s in judged], [s["labels"] for s in judged]
+    report = quality_report(judged)
+    verdicts = judge.agrees(texts, paths, threshold)
+    weakest = [min(p) for p in judge.path_probabilities(texts, paths)]
+    report["label_consistency"] = sum(verdicts) / len(verdicts)
+    report["mean_path_probability"] = statistics.mean(weakest)
     report.update(within_path_diversity(samples))
     report["mean_words"] = statistics.mean(len(s["text"].split()) for s in samples)
-    return report
+    scored = [
+        {**s, "consistent": v, "path_probability": p} for s, v, p in zip(samples, verdicts, weakest, strict=True)
+    ]
+    return report, scored
+
+
+def bootstrap_difference(
+    first: Sequence[dict], second: Sequence[dict], measure, resamples: int = 1000, seed: int = 0
+) -> dict[str, float]:
+    """``measure(first) - measure(second)`` with a 95% interval from a paired bootstrap over label paths: each
+    resample draws paths with replacement and takes every sample of each drawn path from both sets.
+
+    ``measure`` maps a list of samples to a number; samples are matched by ``tuple(sample["labels"])``.
+    """
+
+    def by_path(samples):
+        groups: dict[tuple[str, ...], list[dict]] = {}
+        for sample in samples:
+            groups.setdefault(tuple(sample["labels"]), []).append(sample)
+        return groups
+
+    first_groups, second_groups = by_path(first), by_path(second)
+    paths = sorted(set(first_groups) & set(second_groups))
+    if not paths:
+        raise ValueError("the two sample sets share no label path")
+    rng = random.Random(seed)
+    differences = []
+    for _ in range(resamples):
+        drawn = rng.choices(paths, k=len(paths))
+        differences.append(
+            measure([s for p in drawn for s in first_groups[p]])
+            - measure([s for p in drawn for s in second_groups[p]])
+        )
+    differences.sort()
+    return {
+        "difference": measure(first) - measure(second),
+        "low": differences[int(0.025 * resamples)],
+        "high": differences[int(0.975 * resamples) - 1],
+    }
+
+
+def _consistency(samples: Sequence[dict]) -> float:
+    return sum(s["consistent"] for s in samples) / len(samples)
+
+
+def _path_probability(samples: Sequence[dict]) -> float:
+    return statistics.mean(s["path_probability"] for s in samples)
+
+
+def _distinct_2(samples: Sequence[dict]) -> float:
+    return distinct_n([s["text"] for s in samples], 2)
 
 
 def compare_generators(
@@ -106,6 +160,7 @@ def compare_generators(
     judge = TfidfHierarchyClassifier(taxonomy.truncate(depth)).fit(truncate_labels(train, depth))
     targets = held_out_targets(test, config.paths, config.seed)
     results: dict[str, Any] = {}
+    judged: dict[str, list[dict]] = {}
     for name, (mode, tuned) in GENERATORS.items():
         requests = comparison_requests(
             targets, phrases, mode, config.samples_per_path, settings.max_phrases, config.seed
@@ -113,8 +168,22 @@ def compare_generators(
         samples = generate_to_file(
             folder / f"generated-comparison-{name}.jsonl", requests, settings, adapter if tuned else None, config.seed
         )
-        results[name] = judged_quality(samples, judge, depth, config.consistency_threshold)
-    results[REAL] = judged_quality([{**d, "phrases": []} for d in targets], judge, depth, config.consistency_threshold)
+        results[name], judged[name] = judged_quality(samples, judge, depth, config.consistency_threshold)
+    real = [{**d, "phrases": []} for d in targets]
+    results[REAL], _ = judged_quality(real, judge, depth, config.consistency_threshold)
+    # the two claims, with 95% intervals: fine-tuning makes samples more label-consistent than prompting, and
+    # phrases make them more diverse than the path alone
+    results["differences"] = {
+        "label_consistency: fine-tuned - prompted": bootstrap_difference(
+            judged["fine-tuned"], judged["prompted"], _consistency, seed=config.seed
+        ),
+        "mean_path_probability: fine-tuned - prompted": bootstrap_difference(
+            judged["fine-tuned"], judged["prompted"], _path_probability, seed=config.seed
+        ),
+        "distinct_2: fine-tuned - fine-tuned-path-only": bootstrap_difference(
+            judged["fine-tuned"], judged["fine-tuned-path-only"], _distinct_2, seed=config.seed
+        ),
+    }
     results["setup"] = {
         "judge": "tfidf",
         "judge_train_documents": len(train),

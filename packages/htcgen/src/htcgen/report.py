@@ -47,7 +47,7 @@ def comparison_markdown(comparison: dict[str, Any]) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, report in comparison.items():
-        if name == "setup":
+        if name in ("setup", "differences"):
             continue
         lines.append(
             f"| {name} | {_cell(report['label_consistency'], 100, 1)} | {_cell(report['mean_path_probability'])} "
@@ -55,4 +55,9 @@ def comparison_markdown(comparison: dict[str, Any]) -> str:
             f"| {_cell(report['self_similarity_within_path'])} | {_cell(report['phrase_coverage'], 100, 1)} "
             f"| {report['mean_words']:.0f} |"
         )
+    differences = comparison.get("differences", {})
+    if differences:
+        lines += ["", "Differences, with 95% intervals from a paired bootstrap over the label paths:", ""]
+        for name, entry in differences.items():
+            lines.append(f"- {name}: {entry['difference']:+.3f} [{entry['low']:+.3f}, {entry['high']:+.3f}]")
     return "\n".join(lines) + "\n"
