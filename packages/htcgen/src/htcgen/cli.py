@@ -83,42 +83,11 @@ def _train_generator(args: argparse.Namespace) -> int:
     return 0
 
 
-def _generate(args: argparse.Namespace) -> int:
-    from htcgen.data import read_documents
-    from htcgen.generator import generate_documents, load_generator, plan_samples
-    from htcgen.taxonomy import Taxonomy
-
-    documents = read_documents(args.data, Taxonomy.from_file(args.taxonomy))
-    requests = plan_samples(
-        documents, _read_phrases(args.phrases), args.num, max_phrases=args.max_phrases, mode=args.mode, seed=args.seed
-    )
-    model, tokenizer = load_generator(args.model, args.adapter, device=args.device)
-    samples = generate_documents(
-        model,
-        tokenizer,
-        requests,
-        max_new_tokens=args.max_new_tokens,
-        temperature=args.temperature,
-        top_p=args.top_p,
-        batch_size=args.batch_size,
-    )
-    # a sampled document can be empty (end of text drawn first); it would only fail later readers
-    kept = [s for s in samples if s["text"].strip()]
-    write_jsonl(args.output, kept)
-    print(f"{len(kept)} documents -> {args.output} ({len(samples) - len(kept)} empty samples dropped)")
-    return 0
-
-
-def _compare_generators(args: argparse.Namespace) -> int:
-    from htcgen.comparison import ComparisonConfig, compare_generators
-    from htcgen.data import read_documents
+def _sampling_settings(args: argparse.Namespace):
+    """The generator's sampling options, as `generate` and `compare-generators` take them."""
     from htcgen.generator import GeneratorSettings
-    from htcgen.report import comparison_markdown
-    from htcgen.taxonomy import Taxonomy
 
-    taxonomy = Taxonomy.from_file(args.taxonomy)
-    train, test = read_documents(args.train, taxonomy), read_documents(args.test, taxonomy)
-    settings = GeneratorSettings(
+    return GeneratorSettings(
         model=args.model,
         max_phrases=args.max_phrases,
         max_new_tokens=args.max_new_tokens,
@@ -126,6 +95,34 @@ def _compare_generators(args: argparse.Namespace) -> int:
         top_p=args.top_p,
         generation_batch_size=args.batch_size,
     )
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from htcgen.data import read_documents
+    from htcgen.generator import plan_samples, sample_documents
+    from htcgen.taxonomy import Taxonomy
+
+    documents = read_documents(args.data, Taxonomy.from_file(args.taxonomy))
+    requests = plan_samples(
+        documents, _read_phrases(args.phrases), args.num, max_phrases=args.max_phrases, mode=args.mode, seed=args.seed
+    )
+    kept, empty = sample_documents(
+        requests, _sampling_settings(args), args.adapter, device=args.device, seed=args.seed
+    )
+    write_jsonl(args.output, kept)
+    print(f"{len(kept)} documents -> {args.output} ({empty} empty samples dropped)")
+    return 0
+
+
+def _compare_generators(args: argparse.Namespace) -> int:
+    from htcgen.comparison import ComparisonConfig, compare_generators
+    from htcgen.data import read_documents
+    from htcgen.report import comparison_markdown
+    from htcgen.taxonomy import Taxonomy
+
+    taxonomy = Taxonomy.from_file(args.taxonomy)
+    train, test = read_documents(args.train, taxonomy), read_documents(args.test, taxonomy)
+    settings = _sampling_settings(args)
     config = ComparisonConfig(
         paths=args.paths, samples_per_path=args.samples_per_path, judge_depth=args.judge_depth, seed=args.seed
     )

@@ -152,19 +152,21 @@ def load_generator(model: str = "default", adapter: str | Path | None = None, de
     return PeftModel.from_pretrained(base, str(adapter)).eval(), tokenizer
 
 
-def generate_to_file(
-    path: str | Path, requests: Sequence[dict], settings: GeneratorSettings, adapter: str | Path | None, seed: int = 0
-) -> list[dict]:
-    """Samples for ``requests`` (see :func:`generate_documents`) written to the JSONL ``path``, or read back from it
-    when it exists; empty samples (end of text drawn first) are dropped, since later readers reject them."""
+def sample_documents(
+    requests: Sequence[dict],
+    settings: GeneratorSettings,
+    adapter: str | Path | None = None,
+    *,
+    device: str | None = None,
+    seed: int = 0,
+) -> tuple[list[dict], int]:
+    """Loads the generator (``settings.model`` + ``adapter``) and samples one document per request with the
+    settings' sampling options; returns the non-empty samples and how many came out empty (end of text drawn
+    first), since later readers reject empty documents."""
     from lmcommon.seed import set_seed
 
-    path = Path(path)
-    if path.is_file():
-        return read_jsonl(path)
-    model, tokenizer = load_generator(settings.model, adapter)
+    model, tokenizer = load_generator(settings.model, adapter, device=device)
     set_seed(seed)
-    started = time.perf_counter()
     samples = generate_documents(
         model,
         tokenizer,
@@ -175,12 +177,18 @@ def generate_to_file(
         batch_size=settings.generation_batch_size,
     )
     kept = [s for s in samples if s["text"].strip()]
-    logger.info(
-        "%s: %d samples in %.0f s (%d empty dropped)",
-        path,
-        len(kept),
-        time.perf_counter() - started,
-        len(samples) - len(kept),
-    )
+    return kept, len(samples) - len(kept)
+
+
+def generate_to_file(
+    path: str | Path, requests: Sequence[dict], settings: GeneratorSettings, adapter: str | Path | None, seed: int = 0
+) -> list[dict]:
+    """:func:`sample_documents` written to the JSONL ``path``, or read back from it when it exists."""
+    path = Path(path)
+    if path.is_file():
+        return read_jsonl(path)
+    started = time.perf_counter()
+    kept, empty = sample_documents(requests, settings, adapter, seed=seed)
+    logger.info("%s: %d samples in %.0f s (%d empty dropped)", path, len(kept), time.perf_counter() - started, empty)
     write_jsonl(path, kept)
     return kept
