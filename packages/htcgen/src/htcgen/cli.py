@@ -119,6 +119,7 @@ def _compare_generators(args: argparse.Namespace) -> int:
     from htcgen.data import read_documents
     from htcgen.report import comparison_markdown
     from htcgen.taxonomy import Taxonomy
+    from lmcommon.data import atomic_write
 
     taxonomy = Taxonomy.from_file(args.taxonomy)
     train, test = read_documents(args.train, taxonomy), read_documents(args.test, taxonomy)
@@ -130,8 +131,6 @@ def _compare_generators(args: argparse.Namespace) -> int:
         args.output, train, test, taxonomy, _read_phrases(args.phrases), args.adapter, settings, config
     )
     table = comparison_markdown(results)
-    from lmcommon.data import atomic_write
-
     with atomic_write(Path(args.output) / "comparison.md") as handle:
         handle.write(table)
     print(table)

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from htcgen.data import truncate_labels
-from htcgen.generator import GeneratorSettings, generate_to_file
-from htcgen.prompts import build_prompt
+from htcgen.data import group_by_path, truncate_labels
+from htcgen.generator import GeneratorSettings, generate_to_file, generation_request
 from htcgen.quality import distinct_n, quality_report, within_path_diversity
 from htcgen.taxonomy import Taxonomy
 from lmcommon.data import write_json
@@ -51,28 +50,23 @@ class ComparisonConfig:
 
 def held_out_targets(documents: Sequence[dict], count: int, seed: int) -> list[dict]:
     """One held-out document for each of ``count`` distinct label paths drawn at random (all when fewer)."""
-    by_path: dict[tuple[str, ...], dict] = {}
-    for document in documents:
-        by_path.setdefault(tuple(document["labels"]), document)
+    by_path = group_by_path(documents)
     paths = sorted(by_path)
     chosen = random.Random(seed).sample(paths, min(count, len(paths)))
-    return [by_path[path] for path in chosen]
+    return [by_path[path][0] for path in chosen]
 
 
 def comparison_requests(
     targets: Sequence[dict], phrases: dict, mode: str, samples_per_path: int, max_phrases: int, seed: int
 ) -> list[dict]:
-    """``samples_per_path`` requests per target path; in "full" mode each gets its own random subset (1 to
-    ``max_phrases``) of the phrases mined for the labels on the path."""
+    """``samples_per_path`` requests per target path (:func:`htcgen.generator.generation_request`): with phrases,
+    each gets its own random subset."""
     rng = random.Random(seed)
-    requests = []
-    for document in targets:
-        path = document["labels"]
-        pool = list(dict.fromkeys(p for label in path for p, _ in phrases.get(label, {}).get("own", [])))
-        for _ in range(samples_per_path):
-            chosen = rng.sample(pool, rng.randint(1, min(max_phrases, len(pool)))) if pool and mode == "full" else []
-            requests.append({"labels": list(path), "phrases": chosen, "prompt": build_prompt(path, chosen, mode)})
-    return requests
+    return [
+        generation_request(document["labels"], phrases, mode, max_phrases, rng)
+        for document in targets
+        for _ in range(samples_per_path)
+    ]
 
 
 def judged_quality(samples: Sequence[dict], judge, depth: int, threshold: float) -> tuple[dict[str, Any], list[dict]]:
@@ -102,14 +96,7 @@ def bootstrap_difference(
 
     ``measure`` maps a list of samples to a number; samples are matched by ``tuple(sample["labels"])``.
     """
-
-    def by_path(samples):
-        groups: dict[tuple[str, ...], list[dict]] = {}
-        for sample in samples:
-            groups.setdefault(tuple(sample["labels"]), []).append(sample)
-        return groups
-
-    first_groups, second_groups = by_path(first), by_path(second)
+    first_groups, second_groups = group_by_path(first), group_by_path(second)
     paths = sorted(set(first_groups) & set(second_groups))
     if not paths:
         raise ValueError("the two sample sets share no label path")

@@ -71,13 +71,19 @@ def truncate_labels(documents: Sequence[dict], depth: int) -> list[dict]:
     return [{**d, "labels": d["labels"][:depth]} for d in documents]
 
 
+def group_by_path(documents: Sequence[dict]) -> dict[tuple[str, ...], list[dict]]:
+    """The documents (or samples) of every distinct label path, in the order they come."""
+    groups: dict[tuple[str, ...], list[dict]] = defaultdict(list)
+    for document in documents:
+        groups[tuple(document["labels"])].append(document)
+    return dict(groups)
+
+
 def sample_per_leaf(documents: Sequence[dict], k: int, seed: int = 0) -> list[dict]:
     """The low-resource setting: at most ``k`` documents for every distinct label path (leaf), seeded."""
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
-    by_leaf: dict[tuple[str, ...], list[dict]] = defaultdict(list)
-    for document in documents:
-        by_leaf[tuple(document["labels"])].append(document)
+    by_leaf = group_by_path(documents)
     rng = random.Random(seed)
     sample = []
     for leaf in sorted(by_leaf):

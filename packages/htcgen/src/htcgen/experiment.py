@@ -162,6 +162,7 @@ def augmentations(cell: Cell, config: ExperimentConfig, judge) -> dict[str, list
             mode=GENERATION_METHODS[method],
             seed=cell.seed,
         )
+        requests = [{**r, "source": method} for r in requests]  # the generated documents say which method made them
         samples = generate_to_file(
             cell.folder / f"generated-{method}.jsonl", requests, config.generator, adapter, seed=cell.seed
         )

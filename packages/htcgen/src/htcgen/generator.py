@@ -92,6 +92,16 @@ def rare_path_weights(documents: Sequence[dict]) -> dict[tuple[str, ...], float]
     return {path: 1.0 / count for path, count in counts.items()}
 
 
+def generation_request(
+    path: Sequence[str], phrase_table: dict, mode: str, max_phrases: int, rng: random.Random
+) -> dict:
+    """``{"labels", "phrases", "prompt"}`` for one document of ``path``: unless ``mode`` is "path", a random
+    subset (1 to ``max_phrases``) of the phrases mined for the labels on the path, drawn with ``rng``."""
+    pool = list(dict.fromkeys(phrase for label in path for phrase, _ in phrase_table.get(label, {}).get("own", [])))
+    phrases = rng.sample(pool, rng.randint(1, min(max_phrases, len(pool)))) if pool and mode != "path" else []
+    return {"labels": list(path), "phrases": phrases, "prompt": build_prompt(path, phrases, mode)}
+
+
 def plan_samples(
     documents: Sequence[dict], phrase_table: dict, num: int, *, max_phrases: int = 5, mode: str = "full", seed: int = 0
 ) -> list[dict]:
@@ -104,14 +114,10 @@ def plan_samples(
         raise ValueError("no training documents to take label paths from")
     paths = sorted(weights)
     rng = random.Random(seed)
-    requests = []
-    for path in rng.choices(paths, [weights[p] for p in paths], k=num):
-        pool = list(
-            dict.fromkeys(phrase for label in path for phrase, _ in phrase_table.get(label, {}).get("own", []))
-        )
-        phrases = rng.sample(pool, rng.randint(1, min(max_phrases, len(pool)))) if pool and mode != "path" else []
-        requests.append({"labels": list(path), "phrases": phrases, "prompt": build_prompt(path, phrases, mode)})
-    return requests
+    return [
+        generation_request(path, phrase_table, mode, max_phrases, rng)
+        for path in rng.choices(paths, [weights[p] for p in paths], k=num)
+    ]
 
 
 def generate_documents(

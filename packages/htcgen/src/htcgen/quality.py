@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from htcgen.data import group_by_path
 from htcgen.phrases import contains_phrase
 
 
@@ -38,19 +39,16 @@ def within_path_diversity(samples: Sequence[dict]) -> dict[str, float | None]:
     cosine of each path's pairs, the vectoriser fitted on all the texts). ``None`` when no path has two samples."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    groups: dict[tuple[str, ...], list[int]] = {}
-    for index, sample in enumerate(samples):
-        groups.setdefault(tuple(sample["labels"]), []).append(index)
-    groups = {path: members for path, members in groups.items() if len(members) > 1}
+    groups = [[s["text"] for s in group] for group in group_by_path(samples).values() if len(group) > 1]
     if not groups:
         return {"distinct_2_within_path": None, "self_similarity_within_path": None}
-    texts = [s["text"] for s in samples]
-    vectors = TfidfVectorizer().fit_transform(texts)
+    vectoriser = TfidfVectorizer().fit([s["text"] for s in samples])
     distinct, similarity = [], []
-    for members in groups.values():
-        distinct.append(distinct_n([texts[i] for i in members], 2))
-        pairs = (vectors[members] @ vectors[members].T).toarray()
-        n = len(members)
+    for texts in groups:
+        distinct.append(distinct_n(texts, 2))
+        vectors = vectoriser.transform(texts)
+        pairs = (vectors @ vectors.T).toarray()
+        n = len(texts)
         similarity.append(float((pairs.sum() - pairs.trace()) / (n * (n - 1))))
     return {
         "distinct_2_within_path": sum(distinct) / len(distinct),
