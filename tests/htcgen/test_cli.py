@@ -125,6 +125,8 @@ def test_train_generator_then_generate(tmp_path, capsys, chat_tokenizer, tiny_ll
                 "--mode",
                 "full",
                 "path",
+                "--lead-words",
+                "3",
             ]
         )
         == 0

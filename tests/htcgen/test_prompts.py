@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from htcgen.prompts import build_prompt, document_phrases, training_pairs
+from htcgen.prompts import build_prompt, document_phrases, lead, training_pairs
 from lmcommon.sft import IGNORE_INDEX, tokenize_example
 
 PHRASES = {
@@ -32,6 +32,28 @@ def test_training_pairs_draw_random_subsets_and_keep_the_document():
     assert len({p["prompt"] for p in pairs}) > 1  # different subsets: diversity
     assert all("racket" not in p["prompt"] for p in pairs)  # a phrase absent from the document is never offered
     assert training_pairs([DOCUMENT] * 30, PHRASES, max_phrases=2, seed=3) == pairs
+
+
+def test_lead_keeps_whole_sentences_within_the_budget():
+    text = "Alpha beta gamma. Delta epsilon zeta eta. Theta iota kappa lambda mu nu."
+    assert lead(text, 20) == text
+    assert lead(text, 12) == "Alpha beta gamma. Delta epsilon zeta eta."
+    assert lead(text, 5) == "Alpha beta gamma."
+    # whole sentences would fill less than half the budget: cut mid-sentence instead
+    assert lead("One. Two three four five six seven eight nine ten eleven.", 8) == "One. Two three four five six seven eight"
+    with pytest.raises(ValueError, match="max_words"):
+        lead(text, 0)
+
+
+def test_training_on_leads_offers_only_the_phrases_of_the_lead():
+    document = {
+        "text": "The striker scored late. The match went on. Later the penalty area was rebuilt.",
+        "labels": ["Sports", "Football"],
+    }
+    pairs = training_pairs([document] * 20, PHRASES, max_phrases=3, lead_words=9, seed=0)
+    assert all(p["response"] == "The striker scored late. The match went on." for p in pairs)
+    offered = {phrase for p in pairs for phrase in p["prompt"].split("phrases: ")[1].rstrip(".").split(", ")}
+    assert offered == {"striker", "match"}  # "penalty area" lies beyond the lead
 
 
 def test_loss_falls_on_the_document_only(chat_tokenizer):

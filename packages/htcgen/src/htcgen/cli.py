@@ -65,7 +65,12 @@ def _train_generator(args: argparse.Namespace) -> int:
 
     documents = read_documents(args.data, Taxonomy.from_file(args.taxonomy))
     pairs = training_pairs(
-        documents, _read_phrases(args.phrases), max_phrases=args.max_phrases, mode=args.mode, seed=args.seed
+        documents,
+        _read_phrases(args.phrases),
+        max_phrases=args.max_phrases,
+        mode=args.mode,
+        lead_words=args.lead_words,
+        seed=args.seed,
     )
     model, tokenizer = load_causal_lm(args.model, device="cpu")  # the Trainer places it
     model = add_lora(model, rank=args.rank)
@@ -284,6 +289,12 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--output", required=True, help="adapter folder (and its checkpoints)")
             sub.add_argument("--rank", type=int, default=16, help="LoRA rank")
             sub.add_argument("--max-length", type=int, default=512)
+            sub.add_argument(
+                "--lead-words",
+                type=int,
+                help="train on each document's first sentences within this many words, offering only their phrases "
+                "(match it to the length you generate: about 80 words for 128 new tokens)",
+            )
             add_training_arguments(sub, epochs=1.0, batch_size=4, lr=2e-4, save_steps=200, logging_steps=10)
         else:
             sub.add_argument(

@@ -4,6 +4,7 @@ phrases (phrase-level information), and the training pairs prompt -> document.""
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Sequence
 
 from htcgen.phrases import contains_phrase
@@ -30,6 +31,21 @@ def build_prompt(path: Sequence[str], phrases: Sequence[str], mode: str = "full"
     return " ".join(parts)
 
 
+def lead(text: str, max_words: int) -> str:
+    """The first sentences of ``text`` within ``max_words`` words; cut mid-sentence only where whole sentences
+    would fill less than half of the budget."""
+    if max_words < 1:
+        raise ValueError(f"max_words must be >= 1, got {max_words}")
+    words = text.split()
+    if len(words) <= max_words:
+        return text.strip()
+    head = " ".join(words[:max_words])
+    ends = [m.end() for m in re.finditer(r"[.!?](?=\s)", head + " ")]
+    if ends and len(head[: ends[-1]].split()) >= max_words // 2:
+        return head[: ends[-1]]
+    return head
+
+
 def document_phrases(text: str, path: Sequence[str], phrase_table: dict) -> list[str]:
     """The mined phrases of the labels on ``path`` (own and inherited) that occur in ``text``."""
     found = []
@@ -46,10 +62,15 @@ def training_pairs(
     *,
     max_phrases: int = 5,
     mode: str | Sequence[str] = "full",
+    lead_words: int | None = None,
     seed: int = 0,
 ) -> list[dict]:
     """``{"prompt", "response", "labels"}`` per document: the response is the document itself, the prompt its
     path and a random subset (1 to ``max_phrases``) of the phrases it contains, drawn anew per document.
+
+    ``lead_words`` cuts each response to its :func:`lead` and offers only the phrases of that lead. Set it to about
+    what generation will write (``max_new_tokens``): a phrase offered in training then always shows up within the
+    length a sample has, so the generator learns to use what it is given early, and to end a document there.
 
     ``mode`` is one of :data:`MODES`, or several of them: each document then gets one drawn at random, so that one
     generator learns to follow every kind of prompt (the ablations then differ only in what they are given).
@@ -62,13 +83,14 @@ def training_pairs(
     rng = random.Random(seed)
     pairs = []
     for document in documents:
-        phrases = document_phrases(document["text"], document["labels"], phrase_table)
+        response = document["text"] if lead_words is None else lead(document["text"], lead_words)
+        phrases = document_phrases(response, document["labels"], phrase_table)
         subset = rng.sample(phrases, rng.randint(1, min(max_phrases, len(phrases)))) if phrases else []
         chosen = modes[0] if len(modes) == 1 else rng.choice(modes)
         pairs.append(
             {
                 "prompt": build_prompt(document["labels"], subset, chosen),
-                "response": document["text"],
+                "response": response,
                 "labels": document["labels"],
             }
         )
