@@ -39,7 +39,13 @@ def test_grid_runs_every_method_and_classifier_and_resumes(tmp_path, generator_f
         encoder_epochs=2,
         phrase_encoder=None,
         generator=GeneratorSettings(
-            model=generator_folder, epochs=1, batch_size=4, max_length=48, max_new_tokens=12, generation_batch_size=4
+            model=generator_folder,
+            epochs=1,
+            batch_size=4,
+            max_length=48,
+            lead_words=6,
+            max_new_tokens=12,
+            generation_batch_size=4,
         ),
     )
     output = tmp_path / "run"

@@ -171,7 +171,11 @@ def _experiment_config(args: argparse.Namespace):
     from htcgen.generator import GeneratorSettings
 
     generator = GeneratorSettings(
-        model=args.model, epochs=args.generator_epochs, max_new_tokens=args.max_new_tokens, max_length=args.max_length
+        model=args.model,
+        epochs=args.generator_epochs,
+        max_new_tokens=args.max_new_tokens,
+        max_length=args.max_length,
+        lead_words=args.lead_words,
     )
     return ExperimentConfig(
         depths=tuple(args.depths),
@@ -372,6 +376,9 @@ def build_parser() -> argparse.ArgumentParser:
     experiment.add_argument("--generator-epochs", type=float, default=2.0)
     experiment.add_argument("--max-length", type=int, default=256, help="generator training tokens per document")
     experiment.add_argument("--max-new-tokens", type=int, default=128, help="tokens per generated document")
+    experiment.add_argument(
+        "--lead-words", type=int, help="train the generators on each document's lead of this many words"
+    )
     experiment.set_defaults(func=_experiment)
 
     demo = commands.add_parser(

@@ -114,7 +114,14 @@ def train_cell_generator(cell: Cell, phrases: dict, settings: GeneratorSettings)
     folder = cell.folder / "generator"
     if (folder / "adapter_config.json").is_file():
         return folder
-    pairs = training_pairs(cell.train, phrases, max_phrases=settings.max_phrases, mode=MODES, seed=cell.seed)
+    pairs = training_pairs(
+        cell.train,
+        phrases,
+        max_phrases=settings.max_phrases,
+        mode=MODES,
+        lead_words=settings.lead_words,
+        seed=cell.seed,
+    )
     model, tokenizer = load_causal_lm(settings.model, device="cpu")
     model = add_lora(model, rank=settings.rank)
     device = choose_device(None)

@@ -32,6 +32,7 @@ class GeneratorSettings:
     max_length: int = 256
     rank: int = 16
     max_phrases: int = 5
+    lead_words: int | None = None  # train on each document's lead of this many words (see prompts.training_pairs)
     max_new_tokens: int = 128
     temperature: float = 0.9
     top_p: float = 0.95
