@@ -12,6 +12,7 @@ from htcgen.comparison import (
     REAL,
     ComparisonConfig,
     bootstrap_difference,
+    permutation_test,
     compare_generators,
     comparison_requests,
     held_out_targets,
@@ -76,7 +77,8 @@ def test_compare_generators_end_to_end(tmp_path, chat_tokenizer, tiny_llama):
     results = compare_generators(
         tmp_path / "run", documents, test, TAXONOMY, PHRASES, tmp_path / "adapter", settings, config
     )
-    assert set(results) == {*GENERATORS, REAL, "setup", "differences"}
+    assert set(results) == {*GENERATORS, REAL, "setup", "differences", "tests"}
+    assert all(0.0 < test["p_value"] <= 1.0 for test in results["tests"].values())
     gap = results["differences"]["label_consistency: fine-tuned - prompted"]
     assert gap["low"] <= gap["difference"] <= gap["high"]
     for name in GENERATORS:
@@ -104,3 +106,19 @@ def test_bootstrap_difference_hand_made():
     assert 0.0 <= gap["low"] < 0.5 < gap["high"] <= 1.0
     with pytest.raises(ValueError, match="share no label path"):
         bootstrap_difference(first, [{"labels": ["z"], "good": 0}], share)
+
+
+def test_permutation_test_hand_made():
+    def share(samples):
+        return sum(s["good"] for s in samples) / len(samples)
+
+    first = [{"labels": [p], "good": 1} for p in "abcd" for _ in range(2)]
+    second = [{"labels": [p], "good": int(p in "ab")} for p in "abcd" for _ in range(2)]
+    assert permutation_test(first, first, share) == {"difference": 0.0, "p_value": 1.0}
+    # swapping the sets on a and b changes nothing; the observed +0.5 comes back only when neither c nor d is
+    # swapped: one resample in four
+    test = permutation_test(first, second, share, resamples=2000)
+    assert test["difference"] == pytest.approx(0.5)
+    assert 0.2 < test["p_value"] < 0.3
+    with pytest.raises(ValueError, match="share no label path"):
+        permutation_test(first, [{"labels": ["z"], "good": 0}], share)

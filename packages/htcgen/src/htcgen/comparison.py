@@ -28,6 +28,7 @@ GENERATORS = {
     "prompted": ("full", False),
 }
 REAL = "real held-out documents"
+LEAD_WORDS = 40  # samples are cut to this many words for the length-controlled distinct-2
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,34 @@ def bootstrap_difference(
     }
 
 
+def permutation_test(
+    first: Sequence[dict], second: Sequence[dict], measure, resamples: int = 1000, seed: int = 0
+) -> dict[str, float]:
+    """``measure(first) - measure(second)`` and the one-sided p-value of a paired permutation test over label
+    paths: under "no difference", the two sets' samples of a path are exchangeable, so each resample swaps them on
+    a random half of the paths; p is the share of resamples whose difference reaches the observed one.
+
+    Meant for set-level measures such as distinct-n, where a bootstrap would mislead: drawing paths with
+    replacement repeats their samples, which lowers distinct-n itself and pulls the interval toward 0.
+    Samples are matched by ``tuple(sample["labels"])``; paths in one set only are left out.
+    """
+    first_groups, second_groups = group_by_path(first), group_by_path(second)
+    paths = sorted(set(first_groups) & set(second_groups))
+    if not paths:
+        raise ValueError("the two sample sets share no label path")
+    observed = measure([s for p in paths for s in first_groups[p]]) - measure(
+        [s for p in paths for s in second_groups[p]]
+    )
+    rng = random.Random(seed)
+    reached = 0
+    for _ in range(resamples):
+        swapped = [rng.random() < 0.5 for _ in paths]
+        left = [s for p, swap in zip(paths, swapped) for s in (second_groups if swap else first_groups)[p]]
+        right = [s for p, swap in zip(paths, swapped) for s in (first_groups if swap else second_groups)[p]]
+        reached += measure(left) - measure(right) >= observed - 1e-12
+    return {"difference": observed, "p_value": (reached + 1) / (resamples + 1)}
+
+
 def _consistency(samples: Sequence[dict]) -> float:
     return sum(s["consistent"] for s in samples) / len(samples)
 
@@ -126,6 +155,15 @@ def _path_probability(samples: Sequence[dict]) -> float:
 
 def _distinct_2(samples: Sequence[dict]) -> float:
     return distinct_n([s["text"] for s in samples], 2)
+
+
+def _self_similarity_within_path(samples: Sequence[dict]) -> float:
+    return within_path_diversity(samples)["self_similarity_within_path"]
+
+
+def _distinct_2_of_leads(samples: Sequence[dict]) -> float:
+    # distinct-n rises as texts get shorter: cutting every sample to the same length keeps length out of it
+    return distinct_n([" ".join(s["text"].split()[:LEAD_WORDS]) for s in samples], 2)
 
 
 def compare_generators(
@@ -158,8 +196,8 @@ def compare_generators(
         results[name], judged[name] = judged_quality(samples, judge, depth, config.consistency_threshold)
     real = [{**d, "phrases": []} for d in targets]
     results[REAL], _ = judged_quality(real, judge, depth, config.consistency_threshold)
-    # the two claims, with 95% intervals: fine-tuning makes samples more label-consistent than prompting, and
-    # phrases make them more diverse than the path alone
+    # the two claims: fine-tuning makes samples more label-consistent than prompting (95% intervals), and phrases
+    # make them more diverse than the path alone (permutation tests, see permutation_test for why not a bootstrap)
     results["differences"] = {
         "label_consistency: fine-tuned - prompted": bootstrap_difference(
             judged["fine-tuned"], judged["prompted"], _consistency, seed=config.seed
@@ -167,8 +205,17 @@ def compare_generators(
         "mean_path_probability: fine-tuned - prompted": bootstrap_difference(
             judged["fine-tuned"], judged["prompted"], _path_probability, seed=config.seed
         ),
-        "distinct_2: fine-tuned - fine-tuned-path-only": bootstrap_difference(
+    }
+    results["tests"] = {
+        "distinct_2: fine-tuned - fine-tuned-path-only": permutation_test(
             judged["fine-tuned"], judged["fine-tuned-path-only"], _distinct_2, seed=config.seed
+        ),
+        f"distinct_2 of the first {LEAD_WORDS} words: fine-tuned - fine-tuned-path-only": permutation_test(
+            judged["fine-tuned"], judged["fine-tuned-path-only"], _distinct_2_of_leads, seed=config.seed
+        ),
+        # lower is more diverse, hence path-only first: a positive difference favours the phrases
+        "self_similarity_within_path: fine-tuned-path-only - fine-tuned": permutation_test(
+            judged["fine-tuned-path-only"], judged["fine-tuned"], _self_similarity_within_path, seed=config.seed
         ),
     }
     results["setup"] = {
@@ -178,6 +225,10 @@ def compare_generators(
         "threshold": config.consistency_threshold,
         "paths": len(targets),
         "samples_per_path": config.samples_per_path,
+        "temperature": settings.temperature,
+        "top_p": settings.top_p,
+        "max_new_tokens": settings.max_new_tokens,
+        "max_phrases": settings.max_phrases,
     }
     write_json(folder / "comparison.json", results)
     return results

@@ -40,14 +40,15 @@ def comparison_markdown(comparison: dict[str, Any]) -> str:
     lines = [
         f"{setup['paths']} held-out label paths, {setup['samples_per_path']} samples each; judge: TF-IDF classifier "
         f"trained on {setup['judge_train_documents']} real documents, scoring the first {setup['judge_depth']} "
-        "levels.",
+        f"levels. Sampling: temperature {setup['temperature']}, top-p {setup['top_p']}, up to "
+        f"{setup['max_new_tokens']} new tokens.",
         "",
         "| generator | label consistency % | mean path probability | distinct-2 | distinct-2 within path "
         "| self-similarity within path | phrase coverage % | words |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, report in comparison.items():
-        if name in ("setup", "differences"):
+        if name in ("setup", "differences", "tests"):
             continue
         lines.append(
             f"| {name} | {_cell(report['label_consistency'], 100, 1)} | {_cell(report['mean_path_probability'])} "
@@ -60,4 +61,9 @@ def comparison_markdown(comparison: dict[str, Any]) -> str:
         lines += ["", "Differences, with 95% intervals from a paired bootstrap over the label paths:", ""]
         for name, entry in differences.items():
             lines.append(f"- {name}: {entry['difference']:+.3f} [{entry['low']:+.3f}, {entry['high']:+.3f}]")
+    tests = comparison.get("tests", {})
+    if tests:
+        lines += ["", "One-sided paired permutation tests over the label paths (p: chance of a difference this large):", ""]
+        for name, entry in tests.items():
+            lines.append(f"- {name}: {entry['difference']:+.3f}, p = {entry['p_value']:.3f}")
     return "\n".join(lines) + "\n"
