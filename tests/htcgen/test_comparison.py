@@ -12,10 +12,10 @@ from htcgen.comparison import (
     REAL,
     ComparisonConfig,
     bootstrap_difference,
-    permutation_test,
     compare_generators,
     comparison_requests,
     held_out_targets,
+    permutation_test,
 )
 from htcgen.generator import GeneratorSettings
 from htcgen.report import comparison_markdown

@@ -139,8 +139,12 @@ def permutation_test(
     reached = 0
     for _ in range(resamples):
         swapped = [rng.random() < 0.5 for _ in paths]
-        left = [s for p, swap in zip(paths, swapped) for s in (second_groups if swap else first_groups)[p]]
-        right = [s for p, swap in zip(paths, swapped) for s in (first_groups if swap else second_groups)[p]]
+        left = [
+            s for p, swap in zip(paths, swapped, strict=True) for s in (second_groups if swap else first_groups)[p]
+        ]
+        right = [
+            s for p, swap in zip(paths, swapped, strict=True) for s in (first_groups if swap else second_groups)[p]
+        ]
         reached += measure(left) - measure(right) >= observed - 1e-12
     return {"difference": observed, "p_value": (reached + 1) / (resamples + 1)}
 

@@ -63,7 +63,8 @@ def comparison_markdown(comparison: dict[str, Any]) -> str:
             lines.append(f"- {name}: {entry['difference']:+.3f} [{entry['low']:+.3f}, {entry['high']:+.3f}]")
     tests = comparison.get("tests", {})
     if tests:
-        lines += ["", "One-sided paired permutation tests over the label paths (p: chance of a difference this large):", ""]
+        lines += ["", "One-sided paired permutation tests over the label paths (p: chance of so large a difference):"]
+        lines += [""]
         for name, entry in tests.items():
             lines.append(f"- {name}: {entry['difference']:+.3f}, p = {entry['p_value']:.3f}")
     return "\n".join(lines) + "\n"
