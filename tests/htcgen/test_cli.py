@@ -54,6 +54,11 @@ def test_prepare_data_and_mine_without_encoder(tmp_path, capsys):
         phrases["Fungi"]["inherited"][: len(phrases["Biological and health sciences"]["own"])]
         == phrases["Biological and health sciences"]["own"]
     )
+    common = ["--data", str(tmp_path / "train.jsonl"), "--taxonomy", str(HWV / "hwv.taxonomy"), "--encoder", "none"]
+    assert main(["mine", *common, "--output", str(tmp_path / "one.json"), "--min-documents", "1"]) == 0
+    with_one = json.loads((tmp_path / "one.json").read_text())
+    # labels with a single training document get phrases only when one document suffices
+    assert sum(bool(v["own"]) for v in with_one.values()) > sum(bool(v["own"]) for v in phrases.values())
 
 
 def test_bad_taxonomy_line(tmp_path, capsys):

@@ -38,7 +38,7 @@ def _mine(args: argparse.Namespace) -> int:
 
         model, tokenizer = load_encoder(args.encoder)
         similarity = encoder_similarity(taxonomy, model, tokenizer)
-    phrases = mine_phrases(documents, taxonomy, PhraseConfig(top_k=args.top_k), similarity=similarity)
+    phrases = mine_phrases(documents, taxonomy, PhraseConfig(top_k=args.top_k, min_documents=args.min_documents), similarity=similarity)
     write_json(args.output, phrases)
     mined = sum(1 for entry in phrases.values() if entry["own"])
     print(f"phrases for {mined} of {len(phrases)} labels -> {args.output}")
@@ -261,6 +261,12 @@ def build_parser() -> argparse.ArgumentParser:
     mine.add_argument("--taxonomy", required=True, help="parent<TAB>children file")
     mine.add_argument("--output", required=True, help="phrases.json to write")
     mine.add_argument("--top-k", type=int, default=20)
+    mine.add_argument(
+        "--min-documents",
+        type=int,
+        default=2,
+        help="a phrase must occur in this many of a label's documents (1 gives phrases to labels with one document)",
+    )
     mine.add_argument(
         "--encoder",
         default="default",
