@@ -38,7 +38,8 @@ def _mine(args: argparse.Namespace) -> int:
 
         model, tokenizer = load_encoder(args.encoder)
         similarity = encoder_similarity(taxonomy, model, tokenizer)
-    phrases = mine_phrases(documents, taxonomy, PhraseConfig(top_k=args.top_k, min_documents=args.min_documents), similarity=similarity)
+    config = PhraseConfig(top_k=args.top_k, min_documents=args.min_documents)
+    phrases = mine_phrases(documents, taxonomy, config, similarity=similarity)
     write_json(args.output, phrases)
     mined = sum(1 for entry in phrases.values() if entry["own"])
     print(f"phrases for {mined} of {len(phrases)} labels -> {args.output}")
