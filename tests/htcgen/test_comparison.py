@@ -93,32 +93,31 @@ def test_compare_generators_end_to_end(tmp_path, chat_tokenizer, tiny_llama):
     assert "| real held-out documents | 100.0 |" in table and "n/a" in table
 
 
-def test_bootstrap_difference_hand_made():
-    def share(samples):
-        return sum(s["good"] for s in samples) / len(samples)
+def _share(samples):
+    return sum(s["good"] for s in samples) / len(samples)
 
-    first = [{"labels": [p], "good": 1} for p in "abcd" for _ in range(2)]
-    second = [{"labels": [p], "good": int(p in "ab")} for p in "abcd" for _ in range(2)]
-    assert bootstrap_difference(first, first, share) == {"difference": 0.0, "low": 0.0, "high": 0.0}
-    gap = bootstrap_difference(first, second, share, resamples=500)
+
+# two sample sets over paths a-d: the first is good everywhere, the second only on a and b
+ALL_GOOD = [{"labels": [p], "good": 1} for p in "abcd" for _ in range(2)]
+GOOD_ON_AB = [{"labels": [p], "good": int(p in "ab")} for p in "abcd" for _ in range(2)]
+
+
+def test_bootstrap_difference_hand_made():
+    assert bootstrap_difference(ALL_GOOD, ALL_GOOD, _share) == {"difference": 0.0, "low": 0.0, "high": 0.0}
+    gap = bootstrap_difference(ALL_GOOD, GOOD_ON_AB, _share, resamples=500)
     assert gap["difference"] == pytest.approx(0.5)
     # a resample of paths can hold only a and b (difference 0) or only c and d (difference 1)
     assert 0.0 <= gap["low"] < 0.5 < gap["high"] <= 1.0
     with pytest.raises(ValueError, match="share no label path"):
-        bootstrap_difference(first, [{"labels": ["z"], "good": 0}], share)
+        bootstrap_difference(ALL_GOOD, [{"labels": ["z"], "good": 0}], _share)
 
 
 def test_permutation_test_hand_made():
-    def share(samples):
-        return sum(s["good"] for s in samples) / len(samples)
-
-    first = [{"labels": [p], "good": 1} for p in "abcd" for _ in range(2)]
-    second = [{"labels": [p], "good": int(p in "ab")} for p in "abcd" for _ in range(2)]
-    assert permutation_test(first, first, share) == {"difference": 0.0, "p_value": 1.0}
+    assert permutation_test(ALL_GOOD, ALL_GOOD, _share) == {"difference": 0.0, "p_value": 1.0}
     # swapping the sets on a and b changes nothing; the observed +0.5 comes back only when neither c nor d is
     # swapped: one resample in four
-    test = permutation_test(first, second, share, resamples=2000)
+    test = permutation_test(ALL_GOOD, GOOD_ON_AB, _share, resamples=2000)
     assert test["difference"] == pytest.approx(0.5)
     assert 0.2 < test["p_value"] < 0.3
     with pytest.raises(ValueError, match="share no label path"):
-        permutation_test(first, [{"labels": ["z"], "good": 0}], share)
+        permutation_test(ALL_GOOD, [{"labels": ["z"], "good": 0}], _share)

@@ -28,7 +28,7 @@ GENERATORS = {
     "prompted": ("full", False),
 }
 REAL = "real held-out documents"
-LEAD_WORDS = 40  # samples are cut to this many words for the length-controlled distinct-2
+FIRST_WORDS = 40  # samples are cut to this many words for the length-controlled distinct-2
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,15 @@ def judged_quality(samples: Sequence[dict], judge, depth: int, threshold: float)
     return report, scored
 
 
+def _paired_groups(first: Sequence[dict], second: Sequence[dict]):
+    """The label paths both sample sets have (sorted), and each set's samples by path."""
+    first_groups, second_groups = group_by_path(first), group_by_path(second)
+    paths = sorted(set(first_groups) & set(second_groups))
+    if not paths:
+        raise ValueError("the two sample sets share no label path")
+    return paths, first_groups, second_groups
+
+
 def bootstrap_difference(
     first: Sequence[dict], second: Sequence[dict], measure, resamples: int = 1000, seed: int = 0
 ) -> dict[str, float]:
@@ -97,10 +106,7 @@ def bootstrap_difference(
 
     ``measure`` maps a list of samples to a number; samples are matched by ``tuple(sample["labels"])``.
     """
-    first_groups, second_groups = group_by_path(first), group_by_path(second)
-    paths = sorted(set(first_groups) & set(second_groups))
-    if not paths:
-        raise ValueError("the two sample sets share no label path")
+    paths, first_groups, second_groups = _paired_groups(first, second)
     rng = random.Random(seed)
     differences = []
     for _ in range(resamples):
@@ -128,10 +134,7 @@ def permutation_test(
     replacement repeats their samples, which lowers distinct-n itself and pulls the interval toward 0.
     Samples are matched by ``tuple(sample["labels"])``; paths in one set only are left out.
     """
-    first_groups, second_groups = group_by_path(first), group_by_path(second)
-    paths = sorted(set(first_groups) & set(second_groups))
-    if not paths:
-        raise ValueError("the two sample sets share no label path")
+    paths, first_groups, second_groups = _paired_groups(first, second)
     observed = measure([s for p in paths for s in first_groups[p]]) - measure(
         [s for p in paths for s in second_groups[p]]
     )
@@ -165,9 +168,9 @@ def _self_similarity_within_path(samples: Sequence[dict]) -> float:
     return within_path_diversity(samples)["self_similarity_within_path"]
 
 
-def _distinct_2_of_leads(samples: Sequence[dict]) -> float:
+def _distinct_2_of_first_words(samples: Sequence[dict]) -> float:
     # distinct-n rises as texts get shorter: cutting every sample to the same length keeps length out of it
-    return distinct_n([" ".join(s["text"].split()[:LEAD_WORDS]) for s in samples], 2)
+    return distinct_n([" ".join(s["text"].split()[:FIRST_WORDS]) for s in samples], 2)
 
 
 def compare_generators(
@@ -214,8 +217,8 @@ def compare_generators(
         "distinct_2: fine-tuned - fine-tuned-path-only": permutation_test(
             judged["fine-tuned"], judged["fine-tuned-path-only"], _distinct_2, seed=config.seed
         ),
-        f"distinct_2 of the first {LEAD_WORDS} words: fine-tuned - fine-tuned-path-only": permutation_test(
-            judged["fine-tuned"], judged["fine-tuned-path-only"], _distinct_2_of_leads, seed=config.seed
+        f"distinct_2 of the first {FIRST_WORDS} words: fine-tuned - fine-tuned-path-only": permutation_test(
+            judged["fine-tuned"], judged["fine-tuned-path-only"], _distinct_2_of_first_words, seed=config.seed
         ),
         # lower is more diverse, hence path-only first: a positive difference favours the phrases
         "self_similarity_within_path: fine-tuned-path-only - fine-tuned": permutation_test(

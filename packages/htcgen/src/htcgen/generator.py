@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from htcgen.prompts import build_prompt
+from htcgen.prompts import build_prompt, path_phrases
 from lmcommon.data import read_jsonl, write_jsonl
 
 logger = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ def generation_request(
 ) -> dict:
     """``{"labels", "phrases", "prompt"}`` for one document of ``path``: unless ``mode`` is "path", a random
     subset (1 to ``max_phrases``) of the phrases mined for the labels on the path, drawn with ``rng``."""
-    pool = list(dict.fromkeys(phrase for label in path for phrase, _ in phrase_table.get(label, {}).get("own", [])))
+    pool = path_phrases(path, phrase_table)
     phrases = rng.sample(pool, rng.randint(1, min(max_phrases, len(pool)))) if pool and mode != "path" else []
     return {"labels": list(path), "phrases": phrases, "prompt": build_prompt(path, phrases, mode)}
 

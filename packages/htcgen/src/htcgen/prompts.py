@@ -46,14 +46,15 @@ def lead(text: str, max_words: int) -> str:
     return head
 
 
+def path_phrases(path: Sequence[str], phrase_table: dict) -> list[str]:
+    """The mined phrases of every label on ``path`` (a label's own plus those it inherits), each once, in path
+    order."""
+    return list(dict.fromkeys(phrase for label in path for phrase, _ in phrase_table.get(label, {}).get("own", [])))
+
+
 def document_phrases(text: str, path: Sequence[str], phrase_table: dict) -> list[str]:
     """The mined phrases of the labels on ``path`` (own and inherited) that occur in ``text``."""
-    found = []
-    for label in path:
-        for phrase, _ in phrase_table.get(label, {}).get("own", []):
-            if phrase not in found and contains_phrase(text, phrase):
-                found.append(phrase)
-    return found
+    return [phrase for phrase in path_phrases(path, phrase_table) if contains_phrase(text, phrase)]
 
 
 def training_pairs(
