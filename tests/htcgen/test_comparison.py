@@ -49,6 +49,9 @@ def test_requests_per_mode():
     path_only = comparison_requests(targets, PHRASES, "path", samples_per_path=2, max_phrases=2, seed=0)
     assert all(r["phrases"] == [] and "Use these phrases" not in r["prompt"] for r in path_only)
     assert "Sports > Football" in path_only[0]["prompt"]
+    deepest = comparison_requests(targets, PHRASES, "full", 4, max_phrases=2, seed=0, phrase_labels=1)
+    assert all(set(r["phrases"]) <= {"striker", "goal", "penalty"} for r in deepest[:4])
+    assert all(r["phrases"] == ["racket"] for r in deepest[4:])
 
 
 def test_config_rejects_empty_sampling():

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from htcgen.prompts import build_prompt, document_phrases, lead, training_pairs
+from htcgen.prompts import build_prompt, document_phrases, lead, path_phrases, training_pairs
 from lmcommon.sft import IGNORE_INDEX, tokenize_example
 
 PHRASES = {
@@ -24,6 +24,15 @@ def test_prompt_modes():
 
 def test_document_phrases_are_the_path_phrases_the_text_contains():
     assert document_phrases(DOCUMENT["text"], DOCUMENT["labels"], PHRASES) == ["match", "striker", "penalty area"]
+
+
+def test_path_phrases_of_the_deepest_labels_with_phrases():
+    path = ["Sports", "Football", "Goalkeepers"]  # the leaf has no phrases: Football is the deepest that has
+    assert path_phrases(path, PHRASES) == ["match", "striker", "penalty area", "racket"]
+    assert path_phrases(path, PHRASES, deepest=1) == ["striker", "penalty area", "racket"]
+    assert path_phrases(path, PHRASES, deepest=5) == path_phrases(path, PHRASES)
+    with pytest.raises(ValueError, match="deepest"):
+        path_phrases(path, PHRASES, deepest=0)
 
 
 def test_training_pairs_draw_random_subsets_and_keep_the_document():

@@ -96,6 +96,7 @@ def _sampling_settings(args: argparse.Namespace):
     return GeneratorSettings(
         model=args.model,
         max_phrases=args.max_phrases,
+        phrase_labels=args.phrase_labels,
         max_new_tokens=args.max_new_tokens,
         temperature=args.temperature,
         top_p=args.top_p,
@@ -110,7 +111,13 @@ def _generate(args: argparse.Namespace) -> int:
 
     documents = read_documents(args.data, Taxonomy.from_file(args.taxonomy))
     requests = plan_samples(
-        documents, _read_phrases(args.phrases), args.num, max_phrases=args.max_phrases, mode=args.mode, seed=args.seed
+        documents,
+        _read_phrases(args.phrases),
+        args.num,
+        max_phrases=args.max_phrases,
+        phrase_labels=args.phrase_labels,
+        mode=args.mode,
+        seed=args.seed,
     )
     kept, empty = sample_documents(
         requests, _sampling_settings(args), args.adapter, device=args.device, seed=args.seed
@@ -236,6 +243,15 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--taxonomy", default="data/htc/hwv/hwv.taxonomy", help="parent<TAB>children file")
 
 
+def _add_phrase_labels(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--phrase-labels",
+        type=int,
+        help="draw each sample's phrases from the path's N deepest labels that have phrases (default: all labels; "
+        "the upper labels' phrases repeat across every path under them)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser, commands = make_parser(
         "htcgen", "Labelled data generation for hierarchical text classification.", __version__
@@ -312,6 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
                 "--adapter", help="a LoRA adapter from `htcgen train-generator` (default: prompt the model)"
             )
             sub.add_argument("--num", type=int, required=True, help="documents to generate")
+            _add_phrase_labels(sub)
             sub.add_argument("--output", required=True, help="JSONL of generated documents")
             sub.add_argument("--temperature", type=float, default=0.9)
             sub.add_argument("--top-p", type=float, default=0.95)
@@ -337,6 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--samples-per-path", type=int, default=3)
     compare.add_argument("--judge-depth", type=int, default=2, help="levels of each path the judge scores")
     compare.add_argument("--max-phrases", type=int, default=5)
+    _add_phrase_labels(compare)
     compare.add_argument("--temperature", type=float, default=0.9)
     compare.add_argument("--top-p", type=float, default=0.95)
     compare.add_argument("--max-new-tokens", type=int, default=128)

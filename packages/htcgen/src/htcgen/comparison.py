@@ -58,13 +58,19 @@ def held_out_targets(documents: Sequence[dict], count: int, seed: int) -> list[d
 
 
 def comparison_requests(
-    targets: Sequence[dict], phrases: dict, mode: str, samples_per_path: int, max_phrases: int, seed: int
+    targets: Sequence[dict],
+    phrases: dict,
+    mode: str,
+    samples_per_path: int,
+    max_phrases: int,
+    seed: int,
+    phrase_labels: int | None = None,
 ) -> list[dict]:
     """``samples_per_path`` requests per target path (:func:`htcgen.generator.generation_request`): with phrases,
     each gets its own random subset."""
     rng = random.Random(seed)
     return [
-        generation_request(document["labels"], phrases, mode, max_phrases, rng)
+        generation_request(document["labels"], phrases, mode, max_phrases, rng, phrase_labels)
         for document in targets
         for _ in range(samples_per_path)
     ]
@@ -195,7 +201,7 @@ def compare_generators(
     judged: dict[str, list[dict]] = {}
     for name, (mode, tuned) in GENERATORS.items():
         requests = comparison_requests(
-            targets, phrases, mode, config.samples_per_path, settings.max_phrases, config.seed
+            targets, phrases, mode, config.samples_per_path, settings.max_phrases, config.seed, settings.phrase_labels
         )
         samples = generate_to_file(
             folder / f"generated-comparison-{name}.jsonl", requests, settings, adapter if tuned else None, config.seed
@@ -236,6 +242,7 @@ def compare_generators(
         "top_p": settings.top_p,
         "max_new_tokens": settings.max_new_tokens,
         "max_phrases": settings.max_phrases,
+        "phrase_labels": settings.phrase_labels,
     }
     write_json(folder / "comparison.json", results)
     return results

@@ -166,6 +166,7 @@ def augmentations(cell: Cell, config: ExperimentConfig, judge) -> dict[str, list
             phrases,
             count,
             max_phrases=config.generator.max_phrases,
+            phrase_labels=config.generator.phrase_labels,
             mode=GENERATION_METHODS[method],
             seed=cell.seed,
         )

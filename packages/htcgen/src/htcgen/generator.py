@@ -32,6 +32,9 @@ class GeneratorSettings:
     max_length: int = 256
     rank: int = 16
     max_phrases: int = 5
+    # draw a sample's phrases from the path's N deepest labels that have phrases (None: every label of the path);
+    # upper labels' phrases are shared by every path under them, so they make samples of different paths alike
+    phrase_labels: int | None = None
     lead_words: int | None = None  # train on each document's lead of this many words (see prompts.training_pairs)
     max_new_tokens: int = 128
     temperature: float = 0.9
@@ -94,20 +97,33 @@ def rare_path_weights(documents: Sequence[dict]) -> dict[tuple[str, ...], float]
 
 
 def generation_request(
-    path: Sequence[str], phrase_table: dict, mode: str, max_phrases: int, rng: random.Random
+    path: Sequence[str],
+    phrase_table: dict,
+    mode: str,
+    max_phrases: int,
+    rng: random.Random,
+    phrase_labels: int | None = None,
 ) -> dict:
     """``{"labels", "phrases", "prompt"}`` for one document of ``path``: unless ``mode`` is "path", a random
-    subset (1 to ``max_phrases``) of the phrases mined for the labels on the path, drawn with ``rng``."""
-    pool = path_phrases(path, phrase_table)
+    subset (1 to ``max_phrases``) of the phrases mined for the labels on the path (its ``phrase_labels`` deepest
+    ones with phrases, when given), drawn with ``rng``."""
+    pool = path_phrases(path, phrase_table, phrase_labels)
     phrases = rng.sample(pool, rng.randint(1, min(max_phrases, len(pool)))) if pool and mode != "path" else []
     return {"labels": list(path), "phrases": phrases, "prompt": build_prompt(path, phrases, mode)}
 
 
 def plan_samples(
-    documents: Sequence[dict], phrase_table: dict, num: int, *, max_phrases: int = 5, mode: str = "full", seed: int = 0
+    documents: Sequence[dict],
+    phrase_table: dict,
+    num: int,
+    *,
+    max_phrases: int = 5,
+    phrase_labels: int | None = None,
+    mode: str = "full",
+    seed: int = 0,
 ) -> list[dict]:
     """``num`` generation requests: a target path drawn by :func:`rare_path_weights` and a random subset of its
-    labels' phrases. Each request: ``{"labels", "phrases", "prompt"}``."""
+    labels' phrases (see :func:`generation_request`). Each request: ``{"labels", "phrases", "prompt"}``."""
     if num < 0:
         raise ValueError(f"num must be >= 0, got {num}")
     weights = rare_path_weights(documents)
@@ -116,7 +132,7 @@ def plan_samples(
     paths = sorted(weights)
     rng = random.Random(seed)
     return [
-        generation_request(path, phrase_table, mode, max_phrases, rng)
+        generation_request(path, phrase_table, mode, max_phrases, rng, phrase_labels)
         for path in rng.choices(paths, [weights[p] for p in paths], k=num)
     ]
 

@@ -46,10 +46,15 @@ def lead(text: str, max_words: int) -> str:
     return head
 
 
-def path_phrases(path: Sequence[str], phrase_table: dict) -> list[str]:
+def path_phrases(path: Sequence[str], phrase_table: dict, deepest: int | None = None) -> list[str]:
     """The mined phrases of every label on ``path`` (a label's own plus those it inherits), each once, in path
-    order."""
-    return list(dict.fromkeys(phrase for label in path for phrase, _ in phrase_table.get(label, {}).get("own", [])))
+    order; with ``deepest``, only those of the ``deepest`` labels nearest the leaf that have phrases."""
+    if deepest is not None and deepest < 1:
+        raise ValueError(f"deepest must be >= 1 or None, got {deepest}")
+    labels = [label for label in path if phrase_table.get(label, {}).get("own")]
+    if deepest is not None:
+        labels = labels[-deepest:]
+    return list(dict.fromkeys(phrase for label in labels for phrase, _ in phrase_table[label]["own"]))
 
 
 def document_phrases(text: str, path: Sequence[str], phrase_table: dict) -> list[str]:
