@@ -35,6 +35,13 @@ def test_path_phrases_of_the_deepest_labels_with_phrases():
         path_phrases(path, PHRASES, deepest=0)
 
 
+def test_training_pairs_offer_only_the_deepest_labels_phrases():
+    pairs = training_pairs([DOCUMENT] * 30, PHRASES, max_phrases=3, phrase_labels=1, seed=3)
+    offered = [p["prompt"].split("Use these phrases: ")[1] for p in pairs]
+    assert all("match" not in o for o in offered)  # Sports' phrase: in the text, but not the deepest label's
+    assert any("striker" in o for o in offered) and any("penalty area" in o for o in offered)
+
+
 def test_training_pairs_draw_random_subsets_and_keep_the_document():
     pairs = training_pairs([DOCUMENT] * 30, PHRASES, max_phrases=2, seed=3)
     assert all(p["response"] == DOCUMENT["text"] and "Sports > Football" in p["prompt"] for p in pairs)

@@ -71,6 +71,7 @@ def _train_generator(args: argparse.Namespace) -> int:
         max_phrases=args.max_phrases,
         mode=args.mode,
         lead_words=args.lead_words,
+        phrase_labels=args.phrase_labels,
         seed=args.seed,
     )
     model, tokenizer = load_causal_lm(args.model, device="cpu")  # the Trainer places it
@@ -247,8 +248,8 @@ def _add_phrase_labels(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--phrase-labels",
         type=int,
-        help="draw each sample's phrases from the path's N deepest labels that have phrases (default: all labels; "
-        "the upper labels' phrases repeat across every path under them)",
+        help="offer only the phrases of the path's N deepest labels that have phrases (default: all labels; the "
+        "upper labels' phrases repeat across every path under them); give training and generation the same N",
     )
 
 
@@ -312,6 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
             + ("; several: one drawn per document, so one generator follows each kind" if training else ""),
         )
         sub.add_argument("--max-phrases", type=int, default=5)
+        _add_phrase_labels(sub)
         if training:
             sub.add_argument("--output", required=True, help="adapter folder (and its checkpoints)")
             sub.add_argument("--rank", type=int, default=16, help="LoRA rank")
@@ -328,7 +330,6 @@ def build_parser() -> argparse.ArgumentParser:
                 "--adapter", help="a LoRA adapter from `htcgen train-generator` (default: prompt the model)"
             )
             sub.add_argument("--num", type=int, required=True, help="documents to generate")
-            _add_phrase_labels(sub)
             sub.add_argument("--output", required=True, help="JSONL of generated documents")
             sub.add_argument("--temperature", type=float, default=0.9)
             sub.add_argument("--top-p", type=float, default=0.95)

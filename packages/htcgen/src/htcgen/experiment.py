@@ -120,6 +120,7 @@ def train_cell_generator(cell: Cell, phrases: dict, settings: GeneratorSettings)
         max_phrases=settings.max_phrases,
         mode=MODES,
         lead_words=settings.lead_words,
+        phrase_labels=settings.phrase_labels,
         seed=cell.seed,
     )
     model, tokenizer = load_causal_lm(settings.model, device="cpu")

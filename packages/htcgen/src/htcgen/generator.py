@@ -32,8 +32,8 @@ class GeneratorSettings:
     max_length: int = 256
     rank: int = 16
     max_phrases: int = 5
-    # draw a sample's phrases from the path's N deepest labels that have phrases (None: every label of the path);
-    # upper labels' phrases are shared by every path under them, so they make samples of different paths alike
+    # offer only the phrases of the path's N deepest labels that have phrases, in training and generation (None:
+    # every label of the path); upper labels' phrases are shared by every path under them
     phrase_labels: int | None = None
     lead_words: int | None = None  # train on each document's lead of this many words (see prompts.training_pairs)
     max_new_tokens: int = 128

@@ -57,9 +57,10 @@ def path_phrases(path: Sequence[str], phrase_table: dict, deepest: int | None = 
     return list(dict.fromkeys(phrase for label in labels for phrase, _ in phrase_table[label]["own"]))
 
 
-def document_phrases(text: str, path: Sequence[str], phrase_table: dict) -> list[str]:
-    """The mined phrases of the labels on ``path`` (own and inherited) that occur in ``text``."""
-    return [phrase for phrase in path_phrases(path, phrase_table) if contains_phrase(text, phrase)]
+def document_phrases(text: str, path: Sequence[str], phrase_table: dict, deepest: int | None = None) -> list[str]:
+    """The mined phrases of the labels on ``path`` (own and inherited; see :func:`path_phrases` for ``deepest``)
+    that occur in ``text``."""
+    return [phrase for phrase in path_phrases(path, phrase_table, deepest) if contains_phrase(text, phrase)]
 
 
 def training_pairs(
@@ -69,6 +70,7 @@ def training_pairs(
     max_phrases: int = 5,
     mode: str | Sequence[str] = "full",
     lead_words: int | None = None,
+    phrase_labels: int | None = None,
     seed: int = 0,
 ) -> list[dict]:
     """``{"prompt", "response", "labels"}`` per document: the response is the document itself, the prompt its
@@ -77,6 +79,10 @@ def training_pairs(
     ``lead_words`` cuts each response to its :func:`lead` and offers only the phrases of that lead. Set it to about
     what generation will write (``max_new_tokens``): a phrase offered in training then always shows up within the
     length a sample has, so the generator learns to use what it is given early, and to end a document there.
+
+    ``phrase_labels`` offers only the phrases of the path's N deepest labels that have phrases, as generation
+    with the same setting draws them. Those are the phrases the path's name does not already suggest (an upper
+    label's phrases, such as "species", are written anyway), so the generator learns to follow what it is given.
 
     ``mode`` is one of :data:`MODES`, or several of them: each document then gets one drawn at random, so that one
     generator learns to follow every kind of prompt (the ablations then differ only in what they are given).
@@ -90,7 +96,7 @@ def training_pairs(
     pairs = []
     for document in documents:
         response = document["text"] if lead_words is None else lead(document["text"], lead_words)
-        phrases = document_phrases(response, document["labels"], phrase_table)
+        phrases = document_phrases(response, document["labels"], phrase_table, phrase_labels)
         subset = rng.sample(phrases, rng.randint(1, min(max_phrases, len(phrases)))) if phrases else []
         chosen = modes[0] if len(modes) == 1 else rng.choice(modes)
         pairs.append(
