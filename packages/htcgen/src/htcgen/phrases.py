@@ -28,11 +28,16 @@ def _clauses(text: str) -> list[str]:
     return [f" {' '.join(match.group().split())} " for match in _CLAUSE.finditer(text.lower())]
 
 
+def phrases_in(text: str, phrases: Sequence[str]) -> list[str]:
+    """The ``phrases`` that occur in ``text`` as whole words in a row, ignoring case and the width of the spaces;
+    like the miner, a phrase does not run across punctuation. The text is split into clauses once for all."""
+    clauses = _clauses(text)
+    return [p for p in phrases if any(f" {' '.join(p.lower().split())} " in clause for clause in clauses)]
+
+
 def contains_phrase(text: str, phrase: str) -> bool:
-    """Whether ``phrase`` occurs in ``text`` as whole words in a row, ignoring case and the width of the spaces;
-    like the miner, a phrase does not run across punctuation."""
-    wanted = f" {' '.join(phrase.lower().split())} "
-    return any(wanted in clause for clause in _clauses(text))
+    """Whether ``phrase`` occurs in ``text`` (see :func:`phrases_in`)."""
+    return bool(phrases_in(text, [phrase]))
 
 
 def literal_ngrams(text: str, max_ngram: int) -> list[str]:

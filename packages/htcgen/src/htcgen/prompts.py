@@ -7,7 +7,7 @@ import random
 import re
 from collections.abc import Sequence
 
-from htcgen.phrases import contains_phrase
+from htcgen.phrases import phrases_in
 from htcgen.semantic import SEPARATOR
 
 MODES = ("full", "path", "phrases")  # both kinds of information, the label path only, phrases only
@@ -60,7 +60,7 @@ def path_phrases(path: Sequence[str], phrase_table: dict, deepest: int | None = 
 def document_phrases(text: str, path: Sequence[str], phrase_table: dict, deepest: int | None = None) -> list[str]:
     """The mined phrases of the labels on ``path`` (own and inherited; see :func:`path_phrases` for ``deepest``)
     that occur in ``text``."""
-    return [phrase for phrase in path_phrases(path, phrase_table, deepest) if contains_phrase(text, phrase)]
+    return phrases_in(text, path_phrases(path, phrase_table, deepest))
 
 
 def training_pairs(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from htcgen.data import group_by_path
-from htcgen.phrases import contains_phrase
+from htcgen.phrases import phrases_in
 
 
 def distinct_n(texts: Sequence[str], n: int) -> float:
@@ -58,11 +58,8 @@ def within_path_diversity(samples: Sequence[dict]) -> dict[str, float | None]:
 
 def phrase_coverage(samples: Sequence[dict]) -> float:
     """Share of the prompted phrases (``sample["phrases"]``) that appear in the generated text."""
-    asked = found = 0
-    for sample in samples:
-        for phrase in sample.get("phrases", []):
-            asked += 1
-            found += contains_phrase(sample["text"], phrase)
+    asked = sum(len(sample.get("phrases", [])) for sample in samples)
+    found = sum(len(phrases_in(sample["text"], sample.get("phrases", []))) for sample in samples)
     return found / asked if asked else 0.0
 
 
