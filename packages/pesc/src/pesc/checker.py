@@ -1,40 +1,69 @@
-"""The default spell checker: pinyin decoding and misspelling correction with a word-frequency lattice.
+"""The default spell checker: pinyin decoding and misspelling correction over a word lattice scored by an n-gram
+language model.
 
-It needs no model weights and no torch. Pinyin runs are decoded together with the Chinese characters around
+It needs no neural weights and no torch. Pinyin runs are decoded together with the Chinese characters around
 them (:mod:`pesc.lattice`); misspelled characters are replaced from the confusion sets only when the language
-model's gain clears a threshold, so that correct text comes back unchanged.
+model's gain clears a threshold, so that correct text comes back unchanged. The language model is a KenLM word
+n-gram when one is installed (:mod:`pesc.lm`), else jieba's unigram word frequencies.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
+import math
 from collections.abc import Iterable
 
 from pesc.config import CheckerConfig
 from pesc.confusion import confusable
 from pesc.detect import HAN, PinyinRun, find_pinyin_runs
 from pesc.edits import Correction, Edit, apply_edits, pinyin_edit
-from pesc.lattice import Unit, decode, segment
+from pesc.lattice import Unit, decode, segment, sentence_history
 from pesc.lexicon import Lexicon, default_lexicon
+from pesc.lm import LanguageModel, UnigramLM, resolve_language_model
 
 _MAX_SPLIT_COMBINATIONS = 16
-_SPELLING_WINDOW = 6  # characters on each side of a suspect character that the language model sees
+_SPELLING_WINDOW = 4  # characters on each side of a suspect character that the language model sees
+_CANDIDATE_WORD_LENGTH = 4  # a replacement must complete a lexicon word of at most this many characters
+_COMMON_CHARACTER_LOGP = -10.0  # single-character words at least this frequent replace a lone character
+
+# the word n-gram has no digits but knows numerals: 2008ji学生 is read as 二零零八级学生, 8yue1日 as 八月一日
+_NUMERALS = dict(zip("0123456789０１２３４５６７８９", "零一二三四五六七八九" * 2, strict=True))
+
+
+def _readable(ch: str) -> str | None:
+    """The character the language model sees for ``ch`` as context: a Chinese character, a digit as its
+    numeral, or None (the clause ends there)."""
+    if HAN.match(ch):
+        return ch
+    return _NUMERALS.get(ch)
 
 
 class SpellChecker:
     """Corrects Chinese text that mixes misspelled characters with words typed as pinyin.
 
-    ``SpellChecker()`` is the offline default: jieba's word frequencies, pypinyin's readings and the shipped
-    confusion sets, loaded on first use.
+    ``SpellChecker()`` is the offline default: jieba's dictionary for candidate words, pypinyin's readings, the
+    shipped confusion sets and the best language model installed, loaded on first use.
 
     Args:
         config: thresholds and switches (default: the values tuned on the shipped dev split).
         lexicon: a custom lexicon (default: jieba's dictionary).
+        lm: the language model: ``"auto"`` (``$PESC_LM``, then Debian's libime model, else the unigram
+            lexicon with a one-time notice), ``"unigram"``, a path to a KenLM binary or ARPA file, or a
+            :class:`pesc.lm.LanguageModel`.
     """
 
-    def __init__(self, config: CheckerConfig | None = None, lexicon: Lexicon | None = None):
+    def __init__(
+        self,
+        config: CheckerConfig | None = None,
+        lexicon: Lexicon | None = None,
+        lm: str | LanguageModel | None = "auto",
+    ):
         self.config = config or CheckerConfig()
         self._lexicon = lexicon
+        self._lm_spec = lm
+        self._lm: LanguageModel | None = None
+        self._last_judgements: list = []
 
     @classmethod
     def from_pretrained(cls, directory, device: str | None = None, batch_size: int = 32):
@@ -53,6 +82,17 @@ class SpellChecker:
         if self._lexicon is None:
             self._lexicon = default_lexicon()
         return self._lexicon
+
+    @functools.cached_property
+    def _unigram(self) -> UnigramLM:
+        return UnigramLM(self.lexicon)
+
+    @property
+    def lm(self) -> LanguageModel:
+        """The language model in use (resolved on first use)."""
+        if self._lm is None:
+            self._lm = resolve_language_model(self._lm_spec, lambda: self.lexicon)
+        return self._lm
 
     def correct(self, text: str) -> Correction:
         """Corrects one text.
@@ -82,24 +122,30 @@ class SpellChecker:
         for run in runs:
             if regions:
                 gap = text[regions[-1][-1].end : run.start]
-                if gap and len(gap) <= 2 * self.config.context_chars and all(HAN.match(ch) for ch in gap):
+                if gap and len(gap) <= 2 * self.config.context_chars and all(_readable(ch) for ch in gap):
                     regions[-1].append(run)
                     continue
             regions.append([run])
         return regions
 
-    def _context(self, text: str, start: int, step: int) -> str:
+    def _context(self, text: str, start: int, step: int) -> tuple[str, bool]:
+        """Up to ``context_chars`` characters the language model can read from ``start`` in direction ``step``,
+        and whether they reach the edge of their clause (so the model may score a sentence start or end there)."""
         chars, position = [], start
-        while 0 <= position < len(text) and len(chars) < self.config.context_chars and HAN.match(text[position]):
-            chars.append(text[position])
+        while 0 <= position < len(text) and len(chars) < self.config.context_chars:
+            readable = _readable(text[position])
+            if readable is None:
+                break
+            chars.append(readable)
             position += step
-        return "".join(chars[::-1] if step < 0 else chars)
+        at_edge = not (0 <= position < len(text) and _readable(text[position]) is not None)
+        return "".join(chars[::-1] if step < 0 else chars), at_edge
 
     def _decode_pinyin(self, text: str) -> list[Edit]:
         edits = []
         for region in self._regions(text, find_pinyin_runs(text)):
-            left = self._context(text, region[0].start - 1, -1)
-            right = self._context(text, region[-1].end, +1)
+            left, starts_clause = self._context(text, region[0].start - 1, -1)
+            right, ends_clause = self._context(text, region[-1].end, +1)
             best = None
             for splits in itertools.islice(
                 itertools.product(*(run.splits for run in region)), _MAX_SPLIT_COMBINATIONS
@@ -109,33 +155,63 @@ class SpellChecker:
                 for index, (run, split) in enumerate(zip(region, splits, strict=True)):
                     if index:
                         gap = text[region[index - 1].end : run.start]
-                        units += [Unit("char", ch) for ch in gap]
+                        units += [Unit("char", _readable(ch)) for ch in gap]
                         owner += [None] * len(gap)
                     kind = "syl" if run.kind == "full" else "ini"
                     units += [Unit(kind, syllable) for syllable in split]
                     owner += [index] * len(split)
                 units += [Unit("char", ch) for ch in right]
                 owner += [None] * len(right)
-                score, words = decode(self.lexicon, units)
+                score, words = decode(
+                    self.lexicon,
+                    self.lm,
+                    units,
+                    history=sentence_history(starts_clause),
+                    end=ends_clause,
+                    word_penalty=self.config.word_penalty,
+                    rare_reading_penalty=self.config.rare_reading_penalty,
+                )
                 if best is None or score > best[0]:
                     best = (score, words, owner)
             _, words, owner = best
-            decoded: dict[int, list[str]] = {index: [] for index in range(len(region))}
-            run_logp = dict.fromkeys(range(len(region)), 0.0)
-            in_word = dict.fromkeys(range(len(region)), False)  # part of a word of two or more characters
-            for first, end, word in words:
-                for position in range(first, end):
-                    if owner[position] is not None:
-                        decoded[owner[position]].append(word[position - first])
-                        run_logp[owner[position]] += self.lexicon.word_logp(word) / (end - first)
-                        in_word[owner[position]] |= end - first > 1
-            for index, run in enumerate(region):
-                if run_logp[index] / len(decoded[index]) < self.config.pinyin_min_logp:
+            for index, run, decoded, lm_logp, word_logp, in_word in self._judge_runs(region, words, owner, starts_clause):
+                self._last_judgements.append((run, decoded, lm_logp, word_logp, in_word))
+                if word_logp < self.config.pinyin_min_logp:
                     continue  # no likely Chinese words: probably not pinyin at all
-                if len(decoded[index]) > 1 and not in_word[index]:
+                if len(decoded) > 1 and not in_word:
                     continue  # several syllables that make no word (Elena, banana, open): a name or English
-                edits.append(pinyin_edit(text, run, "".join(decoded[index])))
+                edits.append(pinyin_edit(text, run, decoded))
         return edits
+
+    def _judge_runs(self, region, words, owner, starts_clause):
+        """For each run of a decoded region: its characters, the mean log-probability per character under the
+        language model in context and under the dictionary's unigram, and whether it is part of a word."""
+        count = len(region)
+        decoded: dict[int, list[str]] = {index: [] for index in range(count)}
+        lm_logp = dict.fromkeys(range(count), 0.0)
+        word_logp = dict.fromkeys(range(count), 0.0)
+        in_word = dict.fromkeys(range(count), False)  # part of a word of two or more characters
+        history = sentence_history(starts_clause)
+        for first, end, word in words:
+            logp, history = self.lm.score(history, word)
+            for position in range(first, end):
+                if owner[position] is not None:
+                    decoded[owner[position]].append(word[position - first])
+                    lm_logp[owner[position]] += logp / (end - first)
+        # Whether a run is Chinese is judged on the dictionary's words, not the language model's choice of
+        # segmentation: the n-gram may well prefer 最 高 to 最高.
+        chars = "".join(word for _, _, word in words)
+        first = 0
+        for word in segment(self.lexicon, self._unigram, chars)[1]:
+            end = first + len(word)
+            for position in range(first, end):
+                if owner[position] is not None:
+                    word_logp[owner[position]] += self.lexicon.word_logp(word) / (end - first)
+                    in_word[owner[position]] |= end - first > 1
+            first = end
+        for index, run in enumerate(region):
+            size = len(decoded[index])
+            yield index, run, "".join(decoded[index]), lm_logp[index] / size, word_logp[index] / size, in_word[index]
 
     # -- misspellings ---------------------------------------------------------------------------------------
     def _fix_spelling(self, text: str, pinyin_edits: list[Edit]) -> list[Edit]:
@@ -173,27 +249,47 @@ class SpellChecker:
             i = j
         return edits
 
-    def _best_replacement(self, clause: list[str], offset: int) -> str | None:
+    def _spelling_candidates(self, clause: list[str], offset: int, stands_alone: bool) -> list[str]:
+        """Confusion-set characters worth scoring at ``offset``: those that make a lexicon word with their
+        neighbours (环竟 -> 环境), and, where the character is a word on its own, common single-character words
+        (的 -> 得)."""
         lexicon = self.lexicon
+        candidates = []
+        for candidate in sorted(confusable(clause[offset], self.config.confusion_sets)):
+            if not HAN.match(candidate):
+                continue
+            if stands_alone and lexicon.logp.get(candidate, -math.inf) >= _COMMON_CHARACTER_LOGP:
+                candidates.append(candidate)
+                continue
+            for length in range(2, _CANDIDATE_WORD_LENGTH + 1):
+                if any(
+                    "".join(clause[start:offset]) + candidate + "".join(clause[offset + 1 : start + length])
+                    in lexicon.logp
+                    for start in range(max(0, offset - length + 1), min(offset, len(clause) - length) + 1)
+                ):
+                    candidates.append(candidate)
+                    break
+        return candidates
+
+    def _best_replacement(self, clause: list[str], offset: int) -> str | None:
+        lexicon, lm = self.lexicon, self.lm
         # the language model is scored on a window around the character: the gain is local, and a window keeps
         # the cost linear in the length of the text
         low = max(0, offset - _SPELLING_WINDOW)
-        window = "".join(clause[low : offset + _SPELLING_WINDOW + 1])
+        high = min(len(clause), offset + _SPELLING_WINDOW + 1)
+        window = "".join(clause[low:high])
         at = offset - low
-        base_score, words = segment(lexicon, window)
-        # only a character the segmentation leaves on its own is suspect: a misspelling breaks its word apart
-        position = 0
+        history, end = sentence_history(low == 0), high == len(clause)
+        base_score, words = segment(lexicon, lm, window, history, end)
+        position, stands_alone = 0, False
         for word in words:
-            if position == at:
-                if len(word) > 1:
-                    return None
+            if position <= at < position + len(word):
+                stands_alone = len(word) == 1
                 break
             position += len(word)
         best, best_gain = None, self.config.spelling_threshold
-        for candidate in confusable(clause[offset], self.config.confusion_sets):
-            if not HAN.match(candidate):
-                continue
-            gain = segment(lexicon, window[:at] + candidate + window[at + 1 :])[0] - base_score
+        for candidate in self._spelling_candidates(clause, offset, stands_alone):
+            gain = segment(lexicon, lm, window[:at] + candidate + window[at + 1 :], history, end)[0] - base_score
             if gain > best_gain:
                 best, best_gain = candidate, gain
         return best

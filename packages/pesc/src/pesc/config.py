@@ -28,6 +28,20 @@ class CheckerConfig:
             "converted; lower converts more"
         },
     )
+    word_penalty: float = field(
+        default=0.0,
+        metadata={
+            "help": "log-probability (nats) charged per word when decoding pinyin: higher reads a run typed as "
+            "one word as one word rather than as single characters"
+        },
+    )
+    rare_reading_penalty: float = field(
+        default=0.0,
+        metadata={
+            "help": "log-probability (nats) charged when a syllable becomes a character it is not the usual "
+            "reading of (yue -> 说)"
+        },
+    )
     context_chars: int = field(
         default=4, metadata={"help": "Chinese characters on each side that take part in decoding"}
     )
@@ -41,6 +55,9 @@ class CheckerConfig:
             raise ValueError(f"spelling_threshold must be >= 0, got {self.spelling_threshold}")
         if self.pinyin_min_logp > 0:
             raise ValueError(f"pinyin_min_logp is a log-probability and must be <= 0, got {self.pinyin_min_logp}")
+        for name in ("word_penalty", "rare_reading_penalty"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.context_chars < 0:
             raise ValueError(f"context_chars must be >= 0, got {self.context_chars}")
         self.confusion_sets = tuple(self.confusion_sets)

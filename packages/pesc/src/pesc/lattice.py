@@ -1,19 +1,26 @@
-"""Viterbi decoding over a unigram word lattice: the language model of the default checker.
+"""Beam search over a word lattice scored by a language model in context.
 
 A sentence region is a sequence of units: fixed Chinese characters, full pinyin syllables and typed initials.
 A word may cover any run of units whose characters it spells (a fixed character), whose reading it has (a
 syllable) or whose reading starts with the letter (an initial), so ``gao兴``, ``gaoxing`` and ``gx`` all reach
-高兴, and the choice is made over the whole region, not word by word.
+高兴, and the choice is made over the whole region with the words around it, not word by word. Hypotheses that
+end at the same unit with the same history are merged (Viterbi); at most ``beam`` histories survive per unit.
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
-import math
 from typing import NamedTuple
 
 from pesc.lexicon import MAX_WORD_LENGTH, Lexicon
+from pesc.lm import BEGIN, NO_CONTEXT, History, LanguageModel
+from pesc.pinyin import default_char_reading
+
+BEAM = 6
+# a span of pinyin units proposes at most this many words (the most frequent that fit): an initial such as "g"
+# fits thousands of words and the language model only needs the plausible ones
+MAX_CANDIDATES = 24
 
 
 class Unit(NamedTuple):
@@ -21,7 +28,7 @@ class Unit(NamedTuple):
     value: str
 
 
-def _matches(entry_readings, span: list[Unit], word: str) -> bool:
+def _matches(entry_readings, span: tuple[Unit, ...], word: str) -> bool:
     for position, unit in enumerate(span):
         if unit.kind == "char":
             if word[position] != unit.value:
@@ -34,7 +41,7 @@ def _matches(entry_readings, span: list[Unit], word: str) -> bool:
     return True
 
 
-def _span_keys(lexicon: Lexicon, span: list[Unit]) -> list[str]:
+def _span_keys(lexicon: Lexicon, span: tuple[Unit, ...]) -> list[str]:
     options = []
     for unit in span:
         if unit.kind == "char":
@@ -47,62 +54,108 @@ def _span_keys(lexicon: Lexicon, span: list[Unit]) -> list[str]:
     return ["".join(key) for key in itertools.product(*options)]
 
 
-def decode(lexicon: Lexicon, units: list[Unit]) -> tuple[float, list[tuple[int, int, str]]]:
+def span_words(lexicon: Lexicon, lm: LanguageModel, span: tuple[Unit, ...]) -> list[str]:
+    """The words that may cover ``span``: its own characters when it has no pinyin, else the most frequent
+    lexicon words that fit every unit."""
+    if all(unit.kind == "char" for unit in span):
+        word = "".join(unit.value for unit in span)
+        return [word] if len(word) == 1 or word in lexicon.logp or lm.knows(word) else []
+    words: list[str] = []
+    for key in _span_keys(lexicon, span):
+        for entry in lexicon.candidates(key):
+            if entry.word not in words and _matches(entry.readings, span, entry.word):
+                words.append(entry.word)
+                if len(words) >= MAX_CANDIDATES:
+                    break
+    return words
+
+
+def _rare_reading(span: tuple[Unit, ...], word: str) -> bool:
+    """A single character typed with a reading other than its usual one (说 typed as yue)."""
+    return len(span) == 1 and span[0].kind == "syl" and default_char_reading().get(word) != span[0].value
+
+
+class _Hypothesis(NamedTuple):
+    score: float
+    start: int  # where its last word starts
+    previous: History  # the history of the hypothesis it extends
+    word: str
+
+
+def decode(
+    lexicon: Lexicon,
+    lm: LanguageModel,
+    units: list[Unit],
+    history: History = NO_CONTEXT,
+    end: bool = False,
+    beam: int | None = None,
+    word_penalty: float = 0.0,
+    rare_reading_penalty: float = 0.0,
+) -> tuple[float, list[tuple[int, int, str]]]:
     """The most probable sequence of words covering ``units``.
+
+    Args:
+        history: what precedes the units (:data:`pesc.lm.BEGIN` at a sentence start).
+        end: add the probability of the sentence ending after the units.
+        word_penalty: subtracted per word, so that a pinyin run typed as one word is read as one word rather
+            than as characters the n-gram happens to like in a row.
+        rare_reading_penalty: subtracted when a syllable becomes a character of which it is not the usual
+            reading.
 
     Returns:
         ``(log probability, [(first unit, end unit, word), ...])``; a fixed character always survives as itself.
     """
     n = len(units)
-    best = [-math.inf] * (n + 1)
-    back: list[tuple[int, str] | None] = [None] * (n + 1)
-    best[0] = 0.0
+    units = tuple(units)
+    if n == 0:
+        return (lm.end(history) if end else 0.0), []
+    # chart[i]: history after the words covering units[:i] -> best hypothesis ending there
+    chart: list[dict[History, _Hypothesis]] = [{} for _ in range(n + 1)]
+    chart[0][history] = _Hypothesis(0.0, -1, history, "")
     for start in range(n):
-        if best[start] == -math.inf:
+        if not chart[start]:
             continue
-        for end in range(start + 1, min(n, start + MAX_WORD_LENGTH) + 1):
-            span = units[start:end]
-            seen: set[str] = set()
-            for key in _span_keys(lexicon, span):
-                for entry in lexicon.candidates(key):
-                    if entry.word in seen or not _matches(entry.readings, span, entry.word):
-                        continue
-                    seen.add(entry.word)
-                    score = best[start] + entry.logp
-                    if score > best[end]:
-                        best[end], back[end] = score, (start, entry.word)
-            if end == start + 1 and span[0].kind == "char" and span[0].value not in seen:
-                score = best[start] + lexicon.word_logp(span[0].value)  # any character can stand alone
-                if score > best[end]:
-                    best[end], back[end] = score, (start, span[0].value)
+        alive = sorted(chart[start].items(), key=lambda item: -item[1].score)[: beam or BEAM]
+        for stop in range(start + 1, min(n, start + MAX_WORD_LENGTH) + 1):
+            span = units[start:stop]
+            for word in span_words(lexicon, lm, span):
+                cell = chart[stop]
+                extra = -word_penalty - (rare_reading_penalty if _rare_reading(span, word) else 0.0)
+                for state, hypothesis in alive:
+                    logp, following = lm.score(state, word)
+                    score = hypothesis.score + logp + extra
+                    best = cell.get(following)
+                    if best is None or score > best.score:
+                        cell[following] = _Hypothesis(score, start, state, word)
+    final = chart[n]
+    scored = {state: hyp._replace(score=hyp.score + lm.end(state)) for state, hyp in final.items()} if end else final
+    state, last = max(scored.items(), key=lambda item: item[1].score)
+    total = last.score
     words = []
     position = n
     while position > 0:
-        start, word = back[position]
-        words.append((start, position, word))
-        position = start
-    return best[n], words[::-1]
+        hypothesis = chart[position][state]
+        words.append((hypothesis.start, position, hypothesis.word))
+        position, state = hypothesis.start, hypothesis.previous
+    return total, words[::-1]
 
 
 @functools.lru_cache(maxsize=200_000)
-def _segment_cached(lexicon: Lexicon, text: str) -> tuple[float, tuple[str, ...]]:
-    n = len(text)
-    best = [-math.inf] * (n + 1)
-    back = [0] * (n + 1)
-    best[0] = 0.0
-    for start in range(n):
-        for end in range(start + 1, min(n, start + MAX_WORD_LENGTH) + 1):
-            logp = lexicon.word_logp(text[start:end])
-            if logp > -math.inf and best[start] + logp > best[end]:
-                best[end], back[end] = best[start] + logp, start
-    words = []
-    position = n
-    while position > 0:
-        words.append(text[back[position] : position])
-        position = back[position]
-    return best[n], tuple(words[::-1])
+def _segment_cached(
+    lexicon: Lexicon, lm: LanguageModel, text: str, history: History, end: bool
+) -> tuple[float, tuple[str, ...]]:
+    score, words = decode(lexicon, lm, [Unit("char", ch) for ch in text], history=history, end=end)
+    return score, tuple(word for _, _, word in words)
 
 
-def segment(lexicon: Lexicon, text: str) -> tuple[float, tuple[str, ...]]:
-    """Best segmentation of a string of Chinese characters and its log probability (cached)."""
-    return _segment_cached(lexicon, text)
+def segment(
+    lexicon: Lexicon, lm: LanguageModel, text: str, history: History = NO_CONTEXT, end: bool = False
+) -> tuple[float, tuple[str, ...]]:
+    """Best segmentation of a string of Chinese characters and its log probability under ``lm`` (cached)."""
+    return _segment_cached(lexicon, lm, text, history, end)
+
+
+def sentence_history(at_start: bool) -> History:
+    """The history of a text that starts a sentence (``BEGIN``) or is cut out of one (no context)."""
+    return BEGIN if at_start else NO_CONTEXT
+

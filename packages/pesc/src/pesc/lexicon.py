@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import NamedTuple
 
-from pesc.pinyin import char_readings, phrase_readings
+from pesc.pinyin import char_readings, word_reading
 
 _HAN_WORD = re.compile(r"^[\u3400-\u9fff]+$")
 MAX_WORD_LENGTH = 6
@@ -37,7 +37,6 @@ class Lexicon:
         self.total = float(sum(counts.values()))
         self.floor_logp = math.log(floor_count / self.total)
         readings = char_readings()
-        phrases = phrase_readings()
         # first letters each character's readings can start with, e.g. 行 -> "hx"
         self._letters = {ch: "".join(sorted({syl[0] for syl in options})) for ch, options in readings.items()}
         self.logp: dict[str, float] = {}
@@ -48,18 +47,19 @@ class Lexicon:
                 continue
             logp = math.log(count) - log_total
             self.logp[word] = logp
-            if len(word) > 1 and word in phrases and len(phrases[word]) == len(word):
-                positions = tuple(frozenset([syl]) for syl in phrases[word])  # the phrase's own reading
-                letter_options = [syl[0] for syl in phrases[word]]
-            elif all(ch in readings for ch in word):
-                positions = tuple(readings[ch] for ch in word)
-                letter_options = [self._letters[ch] for ch in word]
-            else:
+            if len(word) == 1:
+                if word in readings:  # a character alone may be typed with any of its readings
+                    self._add(Entry(word, (readings[word],), logp), [self._letters[word]])
                 continue
-            self._add(Entry(word, positions, logp), letter_options)
+            # a word is typed the way pypinyin reads it: 格式 is ge shi, never luo shi although 格 reads luo too
+            reading = word_reading(word)
+            if reading is not None:
+                self._add(Entry(word, tuple(frozenset([syl]) for syl in reading), logp), [syl[0] for syl in reading])
         for ch, syllables in readings.items():  # every character is reachable from its readings
             if ch not in self.logp:
                 self._add(Entry(ch, (syllables,), self.floor_logp), [self._letters[ch]])
+        for entries in self.index.values():  # most frequent first, so a decoder can stop early
+            entries.sort(key=lambda entry: -entry.logp)
 
     def _add(self, entry: Entry, letter_options: list[str]) -> None:
         if all(len(options) == 1 for options in letter_options):
@@ -84,7 +84,8 @@ class Lexicon:
         return self.floor_logp if len(word) == 1 else -math.inf
 
     def candidates(self, key: str) -> list[Entry]:
-        """Entries whose readings start with the letters of ``key``, one letter per character."""
+        """Entries whose readings start with the letters of ``key``, one letter per character, most frequent
+        first."""
         return self.index.get(key, [])
 
 

@@ -42,6 +42,45 @@ def phrase_readings() -> dict[str, tuple[str, ...]]:
 
 
 @functools.cache
+def default_char_reading() -> dict[str, str]:
+    """Every Chinese character -> the reading pypinyin gives it on its own (the first one it lists)."""
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    defaults = {}
+    for code_point, toned in pinyin_dict.items():
+        first = toneless(toned.split(",")[0])
+        if _VOWELS & set(first):
+            defaults[chr(code_point)] = first
+    return defaults
+
+
+def word_reading(word: str) -> tuple[str, ...] | None:
+    """The toneless reading pypinyin gives a word: the longest phrases of its phrase dictionary from the left,
+    each character's default reading elsewhere (``落实`` -> luo shi, never ge shi for ``格式``).
+
+    Returns None when a character has no reading.
+    """
+    phrases = phrase_readings()
+    defaults = default_char_reading()
+    reading: list[str] = []
+    position = 0
+    while position < len(word):
+        for end in range(len(word), position + 1, -1):  # longest phrase first, as pypinyin's segmenter does
+            phrase = phrases.get(word[position:end])
+            if phrase is not None and len(phrase) == end - position:
+                reading += phrase
+                position = end
+                break
+        else:
+            syllable = defaults.get(word[position])
+            if syllable is None:
+                return None
+            reading.append(syllable)
+            position += 1
+    return tuple(reading)
+
+
+@functools.cache
 def syllables() -> frozenset[str]:
     """Every valid toneless syllable (with a vowel)."""
     return frozenset(s for readings in char_readings().values() for s in readings)
