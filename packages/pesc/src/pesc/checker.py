@@ -63,7 +63,6 @@ class SpellChecker:
         self._lexicon = lexicon
         self._lm_spec = lm
         self._lm: LanguageModel | None = None
-        self._last_judgements: list = []
 
     @classmethod
     def from_pretrained(cls, directory, device: str | None = None, batch_size: int = 32):
@@ -174,8 +173,7 @@ class SpellChecker:
                 if best is None or score > best[0]:
                     best = (score, words, owner)
             _, words, owner = best
-            for index, run, decoded, lm_logp, word_logp, in_word in self._judge_runs(region, words, owner, starts_clause):
-                self._last_judgements.append((run, decoded, lm_logp, word_logp, in_word))
+            for run, decoded, word_logp, in_word in self._judge_runs(region, words, owner):
                 if word_logp < self.config.pinyin_min_logp:
                     continue  # no likely Chinese words: probably not pinyin at all
                 if len(decoded) > 1 and not in_word:
@@ -183,35 +181,27 @@ class SpellChecker:
                 edits.append(pinyin_edit(text, run, decoded))
         return edits
 
-    def _judge_runs(self, region, words, owner, starts_clause):
-        """For each run of a decoded region: its characters, the mean log-probability per character under the
-        language model in context and under the dictionary's unigram, and whether it is part of a word."""
-        count = len(region)
-        decoded: dict[int, list[str]] = {index: [] for index in range(count)}
-        lm_logp = dict.fromkeys(range(count), 0.0)
-        word_logp = dict.fromkeys(range(count), 0.0)
-        in_word = dict.fromkeys(range(count), False)  # part of a word of two or more characters
-        history = sentence_history(starts_clause)
-        for first, end, word in words:
-            logp, history = self.lm.score(history, word)
-            for position in range(first, end):
-                if owner[position] is not None:
-                    decoded[owner[position]].append(word[position - first])
-                    lm_logp[owner[position]] += logp / (end - first)
-        # Whether a run is Chinese is judged on the dictionary's words, not the language model's choice of
-        # segmentation: the n-gram may well prefer 最 高 to 最高.
-        chars = "".join(word for _, _, word in words)
+    def _judge_runs(self, region, words, owner):
+        """For each run of a decoded region: its characters, the mean log-probability per character of the
+        dictionary words they belong to, and whether a run belongs to a word of two or more characters.
+
+        This is judged on the dictionary's words, not on the language model's segmentation: the n-gram may well
+        prefer 最 高 to 最高, and a run is Chinese when its characters make likely words, context-free."""
+        decoded: list[list[str]] = [[] for _ in region]
+        word_logp = [0.0] * len(region)
+        in_word = [False] * len(region)
         first = 0
-        for word in segment(self.lexicon, self._unigram, chars)[1]:
+        for word in segment(self.lexicon, self._unigram, "".join(word for _, _, word in words))[1]:
             end = first + len(word)
             for position in range(first, end):
-                if owner[position] is not None:
-                    word_logp[owner[position]] += self.lexicon.word_logp(word) / (end - first)
-                    in_word[owner[position]] |= end - first > 1
+                index = owner[position]
+                if index is not None:
+                    decoded[index].append(word[position - first])
+                    word_logp[index] += self.lexicon.word_logp(word) / (end - first)
+                    in_word[index] |= end - first > 1
             first = end
         for index, run in enumerate(region):
-            size = len(decoded[index])
-            yield index, run, "".join(decoded[index]), lm_logp[index] / size, word_logp[index] / size, in_word[index]
+            yield run, "".join(decoded[index]), word_logp[index] / len(decoded[index]), in_word[index]
 
     # -- misspellings ---------------------------------------------------------------------------------------
     def _fix_spelling(self, text: str, pinyin_edits: list[Edit]) -> list[Edit]:
@@ -249,26 +239,24 @@ class SpellChecker:
             i = j
         return edits
 
-    def _spelling_candidates(self, clause: list[str], offset: int, stands_alone: bool) -> list[str]:
+    def _spelling_candidates(self, clause: list[str], offset: int) -> list[str]:
         """Confusion-set characters worth scoring at ``offset``: those that make a lexicon word with their
-        neighbours (环竟 -> 环境), and, where the character is a word on its own, common single-character words
-        (的 -> 得)."""
-        lexicon = self.lexicon
+        neighbours (环竟 -> 环境) and common single-character words (的 -> 得)."""
+        known = self.lexicon.logp
+        # the text on each side of the character for every word length and start that covers it
+        sides = [
+            ("".join(clause[start:offset]), "".join(clause[offset + 1 : start + length]))
+            for length in range(2, _CANDIDATE_WORD_LENGTH + 1)
+            for start in range(max(0, offset - length + 1), min(offset, len(clause) - length) + 1)
+        ]
         candidates = []
         for candidate in sorted(confusable(clause[offset], self.config.confusion_sets)):
             if not HAN.match(candidate):
                 continue
-            if stands_alone and lexicon.logp.get(candidate, -math.inf) >= _COMMON_CHARACTER_LOGP:
+            if known.get(candidate, -math.inf) >= _COMMON_CHARACTER_LOGP or any(
+                left + candidate + right in known for left, right in sides
+            ):
                 candidates.append(candidate)
-                continue
-            for length in range(2, _CANDIDATE_WORD_LENGTH + 1):
-                if any(
-                    "".join(clause[start:offset]) + candidate + "".join(clause[offset + 1 : start + length])
-                    in lexicon.logp
-                    for start in range(max(0, offset - length + 1), min(offset, len(clause) - length) + 1)
-                ):
-                    candidates.append(candidate)
-                    break
         return candidates
 
     def _best_replacement(self, clause: list[str], offset: int) -> str | None:
@@ -287,8 +275,10 @@ class SpellChecker:
                 stands_alone = len(word) == 1
                 break
             position += len(word)
+        if not stands_alone:
+            return None  # a character inside a word is taken as written: a misspelling breaks its word apart
         best, best_gain = None, self.config.spelling_threshold
-        for candidate in self._spelling_candidates(clause, offset, stands_alone):
+        for candidate in self._spelling_candidates(clause, offset):
             gain = segment(lexicon, lm, window[:at] + candidate + window[at + 1 :], history, end)[0] - base_score
             if gain > best_gain:
                 best, best_gain = candidate, gain

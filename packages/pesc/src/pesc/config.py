@@ -15,7 +15,9 @@ class CheckerConfig:
     ``pinyin_min_logp`` is a guard against converting Latin words that decode to nothing likely."""
 
     spelling_threshold: float = field(
-        default=12.0,  # `pesc tune --dev data/pesc/dev.jsonl`: best correction F1 keeping >= 98.5% correct text
+        # `pesc tune --dev data/pesc/dev.jsonl` with libime's KenLM model: best correction F1 keeping >= 98.5% of
+        # the correct sentences unchanged
+        default=14.0,
         metadata={
             "help": "log-probability gain (nats) a confusion-set replacement must bring to be accepted; "
             "higher keeps more correct text unchanged"
@@ -29,21 +31,22 @@ class CheckerConfig:
         },
     )
     word_penalty: float = field(
-        default=0.0,
+        default=1.0,  # chosen with rare_reading_penalty and context_chars on the dev split's pinyin rows
         metadata={
             "help": "log-probability (nats) charged per word when decoding pinyin: higher reads a run typed as "
             "one word as one word rather than as single characters"
         },
     )
     rare_reading_penalty: float = field(
-        default=0.0,
+        default=2.0,
         metadata={
             "help": "log-probability (nats) charged when a syllable becomes a character it is not the usual "
             "reading of (yue -> 说)"
         },
     )
     context_chars: int = field(
-        default=4, metadata={"help": "Chinese characters on each side that take part in decoding"}
+        default=6,
+        metadata={"help": "Chinese characters (and digits, read as numerals) on each side that take part in decoding"},
     )
     correct_spelling: bool = field(default=True, metadata={"help": "fix misspelled characters, not only pinyin"})
     confusion_sets: tuple[str, ...] = field(

@@ -67,6 +67,12 @@ ENGLISH_STOPLIST = frozenset(
         "pong",
     ]
 )
+_HALF_WIDTH = {
+    **{code: code - 0xFEE0 for code in range(0xFF21, 0xFF3B)},  # Ａ-Ｚ
+    **{code: code - 0xFEE0 for code in range(0xFF41, 0xFF5B)},  # ａ-ｚ
+    0xFF07: ord("'"),
+    0x3000: ord(" "),  # the ideographic space, typed between full-width syllables
+}
 # single syllables or initials that are too ambiguous on their own
 _TOO_SHORT = frozenset(["a", "e", "o"])
 
@@ -108,11 +114,14 @@ def _inside(spans: list[tuple[int, int]], start: int, end: int) -> bool:
     return any(s < end and start < e for s, e in spans)
 
 
-def _classify(run: str) -> tuple[str, tuple[tuple[str, ...], ...]] | None:
+def _classify(run: str, embedded: bool) -> tuple[str, tuple[tuple[str, ...], ...]] | None:
     tokens = run.lower().replace("’", "'").split(" ")
     per_token = [split_syllables(token) for token in tokens]
     if all(per_token):  # every space-separated word must be pinyin; spaces are syllable boundaries
-        if len(tokens) == 1 and (tokens[0] in ENGLISH_STOPLIST or tokens[0] in _TOO_SHORT):
+        if len(tokens) == 1 and tokens[0] in _TOO_SHORT:
+            return None
+        # an English word typed between two Chinese characters without a space (我觉得hen舒服) is pinyin
+        if len(tokens) == 1 and tokens[0] in ENGLISH_STOPLIST and not embedded:
             return None
         splits: list[tuple[str, ...]] = [()]
         for options in per_token:
@@ -125,8 +134,16 @@ def _classify(run: str) -> tuple[str, tuple[tuple[str, ...], ...]] | None:
     return None
 
 
+def half_width(text: str) -> str:
+    """Full-width Latin letters, apostrophes and spaces as their ASCII forms (ｇａｏｘｉｎｇ -> gaoxing), character for
+    character, so every offset into the result is an offset into ``text``."""
+    return text.translate(_HALF_WIDTH)
+
+
 def find_pinyin_runs(text: str) -> list[PinyinRun]:
-    """The Latin runs of ``text`` that read as pinyin, in order."""
+    """The Latin runs of ``text`` that read as pinyin, in order; full-width letters count as Latin, and each
+    run's ``start``, ``end`` and ``text`` refer to ``text`` as given."""
+    original, text = text, half_width(text)
     protected = _protected_spans(text)
     runs = []
     for match in _LATIN_RUN.finditer(text):
@@ -138,11 +155,11 @@ def find_pinyin_runs(text: str) -> list[PinyinRun]:
         next_to_digit = before.isdigit() or after.isdigit()
         if (before.isalpha() and not HAN.match(before)) or (after.isalpha() and not HAN.match(after)):
             continue  # glued to other letters (accented Latin, Cyrillic, ...)
-        classified = _classify(match.group())
+        classified = _classify(match.group(), embedded=bool(HAN.match(before) and HAN.match(after)))
         if classified is None:
             continue
         kind, splits = classified
         if next_to_digit and (kind == "initials" or match.group().lower() in _UNITS):
             continue  # a unit or an identifier: 5kg, x86, v2, 10min
-        runs.append(PinyinRun(start, end, match.group(), kind, splits))
+        runs.append(PinyinRun(start, end, original[start:end], kind, splits))
     return runs

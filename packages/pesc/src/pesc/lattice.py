@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 from pesc.lexicon import MAX_WORD_LENGTH, Lexicon
@@ -59,7 +60,7 @@ def span_words(lexicon: Lexicon, lm: LanguageModel, span: tuple[Unit, ...]) -> l
     lexicon words that fit every unit."""
     if all(unit.kind == "char" for unit in span):
         word = "".join(unit.value for unit in span)
-        return [word] if len(word) == 1 or word in lexicon.logp or lm.knows(word) else []
+        return [word] if len(word) == 1 or word in lexicon.logp else []
     words: list[str] = []
     for key in _span_keys(lexicon, span):
         for entry in lexicon.candidates(key):
@@ -82,13 +83,53 @@ class _Hypothesis(NamedTuple):
     word: str
 
 
+# the words that may start at a position: [(end, word, extra log-probability), ...]
+WordsAt = Callable[[int], Iterable[tuple[int, str, float]]]
+
+
+def beam_search(
+    lm: LanguageModel, length: int, words_at: WordsAt, history: History, end: bool, beam: int
+) -> tuple[float, list[tuple[int, int, str]]]:
+    """The best path of words from position 0 to ``length`` under ``lm``, merging hypotheses with the same
+    history (Viterbi) and keeping the ``beam`` best histories per position."""
+    if length == 0:
+        return (lm.end(history) if end else 0.0), []
+    # chart[i]: history after the words covering positions [0, i) -> best hypothesis ending there
+    chart: list[dict[History, _Hypothesis]] = [{} for _ in range(length + 1)]
+    chart[0][history] = _Hypothesis(0.0, -1, history, "")
+    for start in range(length):
+        if not chart[start]:
+            continue
+        alive = chart[start].items()
+        if len(alive) > beam:
+            alive = sorted(alive, key=lambda item: -item[1].score)[:beam]
+        for stop, word, extra in words_at(start):
+            cell = chart[stop]
+            for state, hypothesis in alive:
+                logp, following = lm.score(state, word)
+                score = hypothesis.score + logp + extra
+                best = cell.get(following)
+                if best is None or score > best.score:
+                    cell[following] = _Hypothesis(score, start, state, word)
+    final = chart[length]
+    scored = {state: hyp._replace(score=hyp.score + lm.end(state)) for state, hyp in final.items()} if end else final
+    state, last = max(scored.items(), key=lambda item: item[1].score)
+    words = []
+    position = length
+    while position > 0:
+        hypothesis = chart[position][state]
+        words.append((hypothesis.start, position, hypothesis.word))
+        position, state = hypothesis.start, hypothesis.previous
+    return last.score, words[::-1]
+
+
 def decode(
     lexicon: Lexicon,
     lm: LanguageModel,
     units: list[Unit],
     history: History = NO_CONTEXT,
     end: bool = False,
-    beam: int | None = None,
+    beam: int = BEAM,
     word_penalty: float = 0.0,
     rare_reading_penalty: float = 0.0,
 ) -> tuple[float, list[tuple[int, int, str]]]:
@@ -105,46 +146,35 @@ def decode(
     Returns:
         ``(log probability, [(first unit, end unit, word), ...])``; a fixed character always survives as itself.
     """
-    n = len(units)
     units = tuple(units)
-    if n == 0:
-        return (lm.end(history) if end else 0.0), []
-    # chart[i]: history after the words covering units[:i] -> best hypothesis ending there
-    chart: list[dict[History, _Hypothesis]] = [{} for _ in range(n + 1)]
-    chart[0][history] = _Hypothesis(0.0, -1, history, "")
-    for start in range(n):
-        if not chart[start]:
-            continue
-        alive = sorted(chart[start].items(), key=lambda item: -item[1].score)[: beam or BEAM]
+    n = len(units)
+
+    def words_at(start: int):
         for stop in range(start + 1, min(n, start + MAX_WORD_LENGTH) + 1):
             span = units[start:stop]
             for word in span_words(lexicon, lm, span):
-                cell = chart[stop]
-                extra = -word_penalty - (rare_reading_penalty if _rare_reading(span, word) else 0.0)
-                for state, hypothesis in alive:
-                    logp, following = lm.score(state, word)
-                    score = hypothesis.score + logp + extra
-                    best = cell.get(following)
-                    if best is None or score > best.score:
-                        cell[following] = _Hypothesis(score, start, state, word)
-    final = chart[n]
-    scored = {state: hyp._replace(score=hyp.score + lm.end(state)) for state, hyp in final.items()} if end else final
-    state, last = max(scored.items(), key=lambda item: item[1].score)
-    total = last.score
-    words = []
-    position = n
-    while position > 0:
-        hypothesis = chart[position][state]
-        words.append((hypothesis.start, position, hypothesis.word))
-        position, state = hypothesis.start, hypothesis.previous
-    return total, words[::-1]
+                yield stop, word, -word_penalty - (rare_reading_penalty if _rare_reading(span, word) else 0.0)
+
+    return beam_search(lm, n, words_at, history, end, beam)
 
 
 @functools.lru_cache(maxsize=200_000)
 def _segment_cached(
     lexicon: Lexicon, lm: LanguageModel, text: str, history: History, end: bool
 ) -> tuple[float, tuple[str, ...]]:
-    score, words = decode(lexicon, lm, [Unit("char", ch) for ch in text], history=history, end=end)
+    n = len(text)
+    known, prefixes = lexicon.logp, lexicon.prefixes
+
+    def words_at(start: int):
+        yield start + 1, text[start], 0.0  # any character can stand alone
+        for stop in range(start + 2, min(n, start + MAX_WORD_LENGTH) + 1):
+            piece = text[start:stop]
+            if piece in known:
+                yield stop, piece, 0.0
+            if piece not in prefixes:
+                break
+
+    score, words = beam_search(lm, n, words_at, history, end, BEAM)
     return score, tuple(word for _, _, word in words)
 
 
@@ -158,4 +188,3 @@ def segment(
 def sentence_history(at_start: bool) -> History:
     """The history of a text that starts a sentence (``BEGIN``) or is cut out of one (no context)."""
     return BEGIN if at_start else NO_CONTEXT
-

@@ -58,6 +58,8 @@ class Lexicon:
         for ch, syllables in readings.items():  # every character is reachable from its readings
             if ch not in self.logp:
                 self._add(Entry(ch, (syllables,), self.floor_logp), [self._letters[ch]])
+        # every proper beginning of a word of two or more characters, so segmentation stops looking early
+        self.prefixes = frozenset(word[:end] for word in self.logp for end in range(2, len(word)))
         for entries in self.index.values():  # most frequent first, so a decoder can stop early
             entries.sort(key=lambda entry: -entry.logp)
 

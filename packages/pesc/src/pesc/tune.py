@@ -12,7 +12,7 @@ from pesc.evaluate import run_checker
 from pesc.metrics import sentence_metrics
 
 logger = logging.getLogger(__name__)
-DEFAULT_GRID = (4.0, 6.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 16.0)
+DEFAULT_GRID = (6.0, 8.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0, 18.0)
 
 
 def tune_spelling_threshold(
