@@ -25,8 +25,9 @@ from pesc.lm import LanguageModel, UnigramLM, resolve_language_model
 _MAX_SPLIT_COMBINATIONS = 16
 _SPELLING_WINDOW = 4  # characters on each side of a suspect character that the language model sees
 _CANDIDATE_WORD_LENGTH = 4  # a replacement must complete a lexicon word of at most this many characters
-_COMMON_CHARACTER_LOGP = -10.0  # single-character words at least this frequent replace a lone character
+_COMMON_CHARACTER_LOGP = -7.0  # single-character words this frequent (的 得 地 在 再) may replace a lone character
 
+_NAME_DOTS = frozenset("·・‧•")  # between the parts of a transliterated name: 玛丽埃尔·扎格尼斯
 # the word n-gram has no digits but knows numerals: 2008ji学生 is read as 二零零八级学生, 8yue1日 as 八月一日
 _NUMERALS = dict(zip("0123456789０１２３４５６７８９", "零一二三四五六七八九" * 2, strict=True))
 
@@ -228,9 +229,12 @@ class SpellChecker:
             while j < len(chars) and HAN.match(chars[j]):
                 j += 1
             clause = chars[i:j]
-            for offset in range(len(clause)):
+            if _NAME_DOTS.intersection(chars[max(0, i - 1) : i] + chars[j : j + 1]):
+                i = j
+                continue  # part of a transliterated name (玛丽埃尔·扎格尼斯): its characters are chosen for sound
+            for offset, suspect in enumerate(self._suspects(clause)):
                 source_index = origin[i + offset]
-                if source_index is None:
+                if source_index is None or not suspect:
                     continue
                 replacement = self._best_replacement(clause, offset)
                 if replacement is not None:
@@ -259,7 +263,20 @@ class SpellChecker:
                 candidates.append(candidate)
         return candidates
 
+    def _suspects(self, clause: list[str]) -> list[bool]:
+        """Which characters of a clause may be misspelled: a misspelling breaks its word apart, or makes a "word"
+        only the noisier dictionary knows; a character inside a word the language model knows is taken as
+        written."""
+        lm = self.lm
+        flags: list[bool] = []
+        for word in segment(self.lexicon, lm, "".join(clause), sentence_history(True), True)[1]:
+            flags += [len(word) == 1 or not lm.knows(word)] * len(word)
+        return flags
+
     def _best_replacement(self, clause: list[str], offset: int) -> str | None:
+        candidates = self._spelling_candidates(clause, offset)
+        if not candidates:
+            return None
         lexicon, lm = self.lexicon, self.lm
         # the language model is scored on a window around the character: the gain is local, and a window keeps
         # the cost linear in the length of the text
@@ -268,17 +285,9 @@ class SpellChecker:
         window = "".join(clause[low:high])
         at = offset - low
         history, end = sentence_history(low == 0), high == len(clause)
-        base_score, words = segment(lexicon, lm, window, history, end)
-        position, stands_alone = 0, False
-        for word in words:
-            if position <= at < position + len(word):
-                stands_alone = len(word) == 1
-                break
-            position += len(word)
-        if not stands_alone:
-            return None  # a character inside a word is taken as written: a misspelling breaks its word apart
+        base_score = segment(lexicon, lm, window, history, end)[0]
         best, best_gain = None, self.config.spelling_threshold
-        for candidate in self._spelling_candidates(clause, offset):
+        for candidate in candidates:
             gain = segment(lexicon, lm, window[:at] + candidate + window[at + 1 :], history, end)[0] - base_score
             if gain > best_gain:
                 best, best_gain = candidate, gain

@@ -41,6 +41,7 @@ class Lexicon:
         self._letters = {ch: "".join(sorted({syl[0] for syl in options})) for ch, options in readings.items()}
         self.logp: dict[str, float] = {}
         self.index: dict[str, list[Entry]] = {}
+        self.by_reading: dict[tuple[str, ...], list[Entry]] = {}  # full toneless reading -> entries
         log_total = math.log(self.total)
         for word, count in counts.items():
             if not 0 < len(word) <= MAX_WORD_LENGTH:
@@ -60,8 +61,12 @@ class Lexicon:
                 self._add(Entry(ch, (syllables,), self.floor_logp), [self._letters[ch]])
         # every proper beginning of a word of two or more characters, so segmentation stops looking early
         self.prefixes = frozenset(word[:end] for word in self.logp for end in range(2, len(word)))
-        for entries in self.index.values():  # most frequent first, so a decoder can stop early
-            entries.sort(key=lambda entry: -entry.logp)
+        for entries in self.index.values():
+            for entry in entries:
+                for reading in itertools.product(*entry.readings):
+                    self.by_reading.setdefault(reading, []).append(entry)
+        for entries in itertools.chain(self.index.values(), self.by_reading.values()):
+            entries.sort(key=lambda entry: -entry.logp)  # most frequent first, so a decoder can stop early
 
     def _add(self, entry: Entry, letter_options: list[str]) -> None:
         if all(len(options) == 1 for options in letter_options):
@@ -84,6 +89,10 @@ class Lexicon:
         if word in self.logp:
             return self.logp[word]
         return self.floor_logp if len(word) == 1 else -math.inf
+
+    def spelt(self, reading: tuple[str, ...]) -> list[Entry]:
+        """Entries read exactly as the toneless syllables ``reading``, most frequent first."""
+        return self.by_reading.get(reading, [])
 
     def candidates(self, key: str) -> list[Entry]:
         """Entries whose readings start with the letters of ``key``, one letter per character, most frequent

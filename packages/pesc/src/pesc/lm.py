@@ -111,7 +111,7 @@ class KenLM(LanguageModel):
         self.name = f"KenLM {self._model.order}-gram ({path})"
         self.order = self._model.order
         self._states: dict[History, object] = {}
-        self._scores: dict[tuple[History, str], tuple[float, History]] = {}
+        self._scores: dict[History, dict[str, tuple[float, History]]] = {}  # history -> word -> score
         self._known: dict[str, bool] = {}
 
     def knows(self, word: str) -> bool:
@@ -143,13 +143,15 @@ class KenLM(LanguageModel):
         return combined[-keep:] if len(combined) > keep else combined
 
     def score(self, history: History, word: str) -> tuple[float, History]:
-        key = (history, word)
-        cached = self._scores.get(key)
+        by_word = self._scores.get(history)
+        if by_word is None:
+            if len(self._scores) > 200_000:  # bound the memory of a long-running process
+                self._scores.clear()
+                self._states.clear()
+            by_word = self._scores[history] = {}
+        cached = by_word.get(word)
         if cached is not None:
             return cached
-        if len(self._scores) > 2_000_000:  # bound the memory of a long-running process
-            self._scores.clear()
-            self._states.clear()
         units = (word,) if len(word) == 1 or self.knows(word) else tuple(word)
         state = self._state(history)
         logp = 0.0
@@ -157,8 +159,7 @@ class KenLM(LanguageModel):
             following = self._kenlm.State()
             logp += self._model.BaseScore(state, unit, following)
             state = following
-        result = (logp * _LOG10, self._tail(history, units))
-        self._scores[key] = result
+        result = by_word[word] = (logp * _LOG10, self._tail(history, units))
         return result
 
     def end(self, history: History) -> float:
