@@ -27,6 +27,7 @@ _SPELLING_WINDOW = 4  # characters on each side of a suspect character that the 
 _CANDIDATE_WORD_LENGTH = 4  # a replacement must complete a lexicon word of at most this many characters
 _COMMON_CHARACTER_LOGP = -7.0  # single-character words this frequent (的 得 地 在 再) may replace a lone character
 
+_COMMON_SYLLABLES_LOGP = -8.0  # mean log-probability of the characters when their syllables make no word
 _NAME_DOTS = frozenset("·・‧•")  # between the parts of a transliterated name: 玛丽埃尔·扎格尼斯
 # the word n-gram has no digits but knows numerals: 2008ji学生 is read as 二零零八级学生, 8yue1日 as 八月一日
 _NUMERALS = dict(zip("0123456789０１２３４５６７８９", "零一二三四五六七八九" * 2, strict=True))
@@ -38,6 +39,19 @@ def _readable(ch: str) -> str | None:
     if HAN.match(ch):
         return ch
     return _NUMERALS.get(ch)
+
+
+def _reads_as_chinese(run, word_logp: float, word_lengths: list[int]) -> bool:
+    """Whether several syllables read as Chinese: part of a word of two or more characters (gaoxing 高兴), or one
+    common character each (zou dao 走到, bu shang 不上) typed all lower-case or with a capital at every
+    syllable (NinDe). A run capitalised like a name (Elena, Gaoxing) must make one word on its own."""
+    letters = run.text.replace(" ", "").replace("'", "").replace("’", "")
+    capitals = sum(ch.isupper() for ch in letters)
+    if capitals == 1 and letters[0].isupper():
+        return word_lengths == [len(run.splits[0])]
+    if any(length > 1 for length in word_lengths):
+        return True
+    return run.kind == "full" and word_logp >= _COMMON_SYLLABLES_LOGP and capitals in (0, len(run.splits[0]))
 
 
 class SpellChecker:
@@ -174,23 +188,23 @@ class SpellChecker:
                 if best is None or score > best[0]:
                     best = (score, words, owner)
             _, words, owner = best
-            for run, decoded, word_logp, in_word in self._judge_runs(region, words, owner):
+            for run, decoded, word_logp, words_in_run in self._judge_runs(region, words, owner):
                 if word_logp < self.config.pinyin_min_logp:
                     continue  # no likely Chinese words: probably not pinyin at all
-                if len(decoded) > 1 and not in_word:
-                    continue  # several syllables that make no word (Elena, banana, open): a name or English
+                if len(decoded) > 1 and not _reads_as_chinese(run, word_logp, words_in_run):
+                    continue  # several syllables that make no word (Elena, Lisa): a name or English
                 edits.append(pinyin_edit(text, run, decoded))
         return edits
 
     def _judge_runs(self, region, words, owner):
         """For each run of a decoded region: its characters, the mean log-probability per character of the
-        dictionary words they belong to, and whether a run belongs to a word of two or more characters.
+        dictionary words they belong to, and those words' lengths.
 
         This is judged on the dictionary's words, not on the language model's segmentation: the n-gram may well
         prefer 最 高 to 最高, and a run is Chinese when its characters make likely words, context-free."""
         decoded: list[list[str]] = [[] for _ in region]
         word_logp = [0.0] * len(region)
-        in_word = [False] * len(region)
+        lengths: list[dict[int, int]] = [{} for _ in region]  # first position of each word -> its length
         first = 0
         for word in segment(self.lexicon, self._unigram, "".join(word for _, _, word in words))[1]:
             end = first + len(word)
@@ -199,10 +213,11 @@ class SpellChecker:
                 if index is not None:
                     decoded[index].append(word[position - first])
                     word_logp[index] += self.lexicon.word_logp(word) / (end - first)
-                    in_word[index] |= end - first > 1
+                    lengths[index][first] = end - first
             first = end
         for index, run in enumerate(region):
-            yield run, "".join(decoded[index]), word_logp[index] / len(decoded[index]), in_word[index]
+            size = len(decoded[index])
+            yield run, "".join(decoded[index]), word_logp[index] / size, list(lengths[index].values())
 
     # -- misspellings ---------------------------------------------------------------------------------------
     def _fix_spelling(self, text: str, pinyin_edits: list[Edit]) -> list[Edit]:

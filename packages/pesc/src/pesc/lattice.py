@@ -22,7 +22,7 @@ BEAM = 6
 SEGMENT_BEAM = 3  # segmenting known characters: a narrower beam finds the same best path (checked on dev)
 # a span of pinyin units proposes at most this many words (the most frequent that fit): an initial such as "g"
 # fits thousands of words and the language model only needs the plausible ones
-MAX_CANDIDATES = 24
+MAX_CANDIDATES = 48
 
 
 class Unit(NamedTuple):
