@@ -140,3 +140,26 @@ def test_very_long_input_is_linear_and_exact(checker):
     result = checker.correct(text)
     assert result.text == "我今天很高兴，我们要保护环境。😀\u0301" * 300
     assert len(result.edits) == 600
+
+
+def test_correct_batch_in_processes_keeps_order_and_results(checker):
+    texts = ["我今天很gaoxing", "没有错误的句子。", "wm明天见", "我们要保护环竟。", "Hello world"] * 30
+    assert checker.correct_batch(texts, jobs=2) == checker.correct_batch(texts)
+    with pytest.raises(ValueError, match="jobs must be >= 1"):
+        checker.correct_batch(texts, jobs=0)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["我的朋友Elena来了", "她叫Lisa。", "Diana说"],  # capitalised like names: no single word, left alone
+)
+def test_names_capitalised_as_names_stay(checker, text):
+    assert checker.correct(text).text == text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("我们能从家zoudao学校", "我们能从家走到学校"), ("政府处罚NinDe工厂", "政府处罚您的工厂")],
+)
+def test_syllables_typed_like_pinyin_become_characters_even_without_a_word(checker, text, expected):
+    assert checker.correct(text).text == expected

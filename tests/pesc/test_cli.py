@@ -138,3 +138,18 @@ def test_import_loads_no_lexicon_and_no_torch():
     # the time import takes is measured in bench/pesc_speed.py; this checks what it loads
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
+
+
+def test_correct_in_processes_with_a_named_model(capsys, checker):
+    texts = ["我今天很gaoxing", "这个iPhone很贵", "wm明天见"] * 10
+    assert main(["correct", "--jobs", "2", *texts]) == 0
+    assert capsys.readouterr().out.splitlines() == ["我今天很高兴", "这个iPhone很贵", "我们明天见"] * 10
+    assert main(["correct", "--lm", "unigram", "我很gaoxing"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["我很高兴"]
+
+
+def test_jobs_and_lm_are_checked(tmp_path, capsys):
+    assert main(["correct", "--jobs", "0", "我"]) == 2
+    assert "--jobs must be >= 1" in capsys.readouterr().err
+    assert main(["correct", "--lm", str(tmp_path / "missing.lm"), "我很gaoxing"]) != 0
+    assert "missing.lm" in capsys.readouterr().err

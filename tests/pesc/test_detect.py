@@ -50,3 +50,24 @@ def test_pinyin_is_found(text, runs):
 )
 def test_english_names_urls_code_and_units_are_not_pinyin(text):
     assert find_pinyin_runs(text) == []
+
+
+def test_full_width_letters_are_pinyin_and_offsets_point_into_the_original():
+    text = "我今天很ｇａｏｘｉｎｇ！"
+    [run] = find_pinyin_runs(text)
+    assert (run.start, run.end, run.text, run.kind) == (4, 11, "ｇａｏｘｉｎｇ", "full")
+    assert text[run.start : run.end] == run.text
+    assert run.splits == (("gao", "xing"),)
+
+
+def test_full_width_pinyin_is_corrected_in_place(checker):
+    result = checker.correct("我们ｚａｉ　ｊｉａ吃饭，很ｇａｏｘｉｎｇ")
+    assert result.text == "我们在家吃饭，很高兴"
+    for edit in result.edits:
+        assert result.source[edit.start : edit.end] == edit.original
+
+
+def test_an_english_stop_word_between_chinese_characters_is_pinyin():
+    assert [r.text for r in find_pinyin_runs("我觉得hen舒服")] == ["hen"]
+    assert find_pinyin_runs("他喜欢吃banana") == []  # not glued on both sides: still English
+    assert find_pinyin_runs("我觉得 hen 舒服") == []

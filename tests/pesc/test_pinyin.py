@@ -33,3 +33,20 @@ def test_inventory_has_no_vowelless_syllables():
     inventory = syllables()
     assert {"gao", "xing", "zhuang", "lv", "er"} <= inventory
     assert not {"ng", "hm", "m", "n"} & inventory
+
+
+def test_a_word_reads_as_pypinyin_reads_it():
+    from pesc.pinyin import word_reading
+
+    assert word_reading("落实") == ("luo", "shi")
+    assert word_reading("格式") == ("ge", "shi")  # 格 also reads luo, but not in this word
+    assert word_reading("银行行长") == ("yin", "hang", "hang", "zhang")  # phrases first, longest from the left
+    assert word_reading("绿色") == ("lv", "se")
+
+
+def test_luoshi_cannot_decode_to_a_word_that_is_not_read_so(checker):
+    lexicon = checker.lexicon
+    assert "落实" in [entry.word for entry in lexicon.spelt(("luo", "shi"))]
+    assert "格式" not in [entry.word for entry in lexicon.spelt(("luo", "shi"))]
+    assert "格式" in [entry.word for entry in lexicon.spelt(("ge", "shi"))]
+    assert checker.correct("他luoshi了计划").text == "他落实了计划"

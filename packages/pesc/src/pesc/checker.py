@@ -97,6 +97,13 @@ class SpellChecker:
             self._lexicon = default_lexicon()
         return self._lexicon
 
+    @property
+    def spelling_threshold(self) -> float:
+        """The configured spelling threshold, or the one tuned for the language model in use."""
+        if self.config.spelling_threshold is not None:
+            return self.config.spelling_threshold
+        return self.lm.spelling_threshold
+
     @functools.cached_property
     def _unigram(self) -> UnigramLM:
         return UnigramLM(self.lexicon)
@@ -125,9 +132,23 @@ class SpellChecker:
         edits = tuple(sorted(pinyin_edits + spelling_edits, key=lambda e: e.start))
         return Correction(source=text, text=apply_edits(text, edits), edits=edits)
 
-    def correct_batch(self, texts: Iterable[str]) -> list[Correction]:
-        """Corrects several texts (the lexicon loads once; results keep the input order)."""
-        return [self.correct(text) for text in texts]
+    def correct_batch(self, texts: Iterable[str], jobs: int = 1) -> list[Correction]:
+        """Corrects several texts; results keep the input order.
+
+        Args:
+            jobs: processes to spread the texts over (the checker is pure Python, so each process uses one core).
+
+        Raises:
+            ValueError: ``jobs`` is below 1.
+        """
+        if jobs < 1:
+            raise ValueError(f"jobs must be >= 1, got {jobs}")
+        texts = list(texts)
+        if jobs == 1 or len(texts) < 2:
+            return [self.correct(text) for text in texts]
+        from pesc.parallel import correct_in_processes
+
+        return correct_in_processes(self, texts, jobs)
 
     # -- pinyin ---------------------------------------------------------------------------------------------
     def _regions(self, text: str, runs: list[PinyinRun]) -> list[list[PinyinRun]]:
@@ -301,7 +322,7 @@ class SpellChecker:
         at = offset - low
         history, end = sentence_history(low == 0), high == len(clause)
         base_score = segment(lexicon, lm, window, history, end)[0]
-        best, best_gain = None, self.config.spelling_threshold
+        best, best_gain = None, self.spelling_threshold
         for candidate in candidates:
             gain = segment(lexicon, lm, window[:at] + candidate + window[at + 1 :], history, end)[0] - base_score
             if gain > best_gain:

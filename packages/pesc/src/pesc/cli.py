@@ -17,15 +17,31 @@ from pesc.tune import DEFAULT_GRID
 ROW_FIELDS = ("source", "target", "kind", "subset")
 
 
-def _load_checker(name: str, config_path: str | None = None):
+def _load_checker(name: str, config_path: str | None = None, lm: str = "auto"):
     from pesc.checker import SpellChecker
     from pesc.config import CheckerConfig
 
     if name == "default":
-        return SpellChecker(CheckerConfig.load(config_path) if config_path else None)
+        checker = SpellChecker(CheckerConfig.load(config_path) if config_path else None, lm=lm)
+        try:
+            checker.lm  # noqa: B018  (open the model now, so a bad --lm fails before any work)
+        except ImportError as error:
+            raise ValueError(str(error)) from None
+        return checker
     if not Path(name).is_dir():
         raise ValueError(f"checker {name!r}: give 'default' or the folder of a model trained with `pesc train`")
+    if lm != "auto":
+        raise ValueError("--lm applies to the default checker, not to a trained neural model")
     return SpellChecker.from_pretrained(name)
+
+
+def _jobs(args: argparse.Namespace) -> dict:
+    """``jobs=`` for correct_batch where more than one process was asked for (the default checker only)."""
+    if args.jobs < 1:
+        raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
+    if args.jobs > 1 and args.checker != "default":
+        raise ValueError("--jobs applies to the default checker; a neural checker batches on its device instead")
+    return {"jobs": args.jobs} if args.jobs > 1 else {}
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -121,7 +137,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         if not args.data:
             raise ValueError("--checker needs --data FILE")
         rows = read_jsonl(args.data, required=ROW_FIELDS)
-        report, predictions = evaluate_checker(_load_checker(args.checker, args.config), rows, progress=True)
+        checker = _load_checker(args.checker, args.config, args.lm)
+        report, predictions = evaluate_checker(checker, rows, progress=True, **_jobs(args))
         if args.save_predictions:
             write_jsonl(
                 args.save_predictions,
@@ -141,8 +158,8 @@ def _correct(args: argparse.Namespace) -> int:
         texts = Path(args.input).read_text(encoding="utf-8").splitlines()
     else:
         texts = [line.rstrip("\n") for line in sys.stdin]
-    checker = _load_checker(args.checker, args.config)
-    for correction in checker.correct_batch(texts):
+    checker = _load_checker(args.checker, args.config, args.lm)
+    for correction in checker.correct_batch(texts, **_jobs(args)):
         print(json.dumps(correction.to_dict(), ensure_ascii=False) if args.json else correction.text)
     return 0
 
@@ -153,7 +170,7 @@ def _tune(args: argparse.Namespace) -> int:
     rows = read_jsonl(args.dev, required=ROW_FIELDS)
     if args.limit:
         rows = rows[: args.limit]
-    config, trials = tune_spelling_threshold(rows, grid=args.grid, min_unchanged=args.min_unchanged)
+    config, trials = tune_spelling_threshold(rows, grid=args.grid, min_unchanged=args.min_unchanged, lm=args.lm)
     for trial in trials:
         print(json.dumps(trial))
     config.save(args.output)
@@ -168,7 +185,8 @@ def _demo(args: argparse.Namespace) -> int:
 
     rows = build_shipped_benchmark(args.data_dir, seed=args.seed, limit=args.limit)["test"]
     print(f"built {len(rows)} test rows from {args.data_dir} (seed {args.seed}, at most {args.limit} per source)")
-    checker = SpellChecker()
+    checker = SpellChecker(lm=args.lm)
+    print(f"language model: {checker.lm.name}")
     report, predictions = evaluate_checker(checker, rows)
     print(format_table(report["by_kind"]))
     print(f"\n{report['sentences_per_second']:.1f} sentences/s\n\nexamples:")
@@ -217,6 +235,15 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data", help="benchmark JSONL to run the checker on")
     evaluate.add_argument("--output", help="write the full report as JSON here")
     evaluate.add_argument("--save-predictions", help="write the checker's outputs as JSONL here")
+    evaluate.add_argument(
+        "--lm",
+        default="auto",
+        help="language model of the default checker: 'auto' ($PESC_LM, then Debian's libime model, else the unigram), "
+        "'unigram', or a KenLM binary/ARPA file (default: auto)",
+    )
+    evaluate.add_argument(
+        "--jobs", type=int, default=1, help="processes for the default checker, one core each; output order is kept"
+    )
     evaluate.set_defaults(func=_evaluate)
 
     correct = commands.add_parser(
@@ -229,6 +256,15 @@ def build_parser() -> argparse.ArgumentParser:
     correct.add_argument("--json", action="store_true", help="print JSON with the edits instead of the text")
     correct.add_argument("--checker", default="default", help="'default' or the folder of a trained model")
     correct.add_argument("--config", help="a CheckerConfig JSON (from `pesc tune`)")
+    correct.add_argument(
+        "--lm",
+        default="auto",
+        help="language model of the default checker: 'auto' ($PESC_LM, then Debian's libime model, else the unigram), "
+        "'unigram', or a KenLM binary/ARPA file (default: auto)",
+    )
+    correct.add_argument(
+        "--jobs", type=int, default=1, help="processes for the default checker, one core each; output order is kept"
+    )
     correct.set_defaults(func=_correct)
 
     tune = commands.add_parser(
@@ -241,6 +277,12 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--min-unchanged", type=float, default=0.985, help="share of correct sentences to keep")
     tune.add_argument("--limit", type=int, help="use only the first N rows")
     tune.add_argument("--grid", type=float, nargs="+", default=list(DEFAULT_GRID), help="thresholds to try")
+    tune.add_argument(
+        "--lm",
+        default="auto",
+        help="language model of the default checker: 'auto' ($PESC_LM, then Debian's libime model, else the unigram), "
+        "'unigram', or a KenLM binary/ARPA file (default: auto)",
+    )
     tune.set_defaults(func=_tune)
 
     train = commands.add_parser(
@@ -276,6 +318,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--limit", type=int, default=100, help="rows per source file")
     demo.add_argument("--seed", type=int, default=13)
     demo.add_argument("--examples", type=int, default=6, help="before/after examples to print")
+    demo.add_argument(
+        "--lm",
+        default="auto",
+        help="language model of the default checker: 'auto' ($PESC_LM, then Debian's libime model, else the unigram), "
+        "'unigram', or a KenLM binary/ARPA file (default: auto)",
+    )
     demo.set_defaults(func=_demo)
     return parser
 

@@ -14,13 +14,12 @@ class CheckerConfig:
     """Knobs of :class:`pesc.SpellChecker`. ``spelling_threshold`` comes from ``pesc tune`` on the dev split;
     ``pinyin_min_logp`` is a guard against converting Latin words that decode to nothing likely."""
 
-    spelling_threshold: float = field(
-        # `pesc tune --dev data/pesc/dev.jsonl` with libime's KenLM model: best correction F1 keeping >= 98.5% of
-        # the correct sentences unchanged
-        default=14.0,
+    spelling_threshold: float | None = field(
+        default=None,
         metadata={
-            "help": "log-probability gain (nats) a confusion-set replacement must bring to be accepted; "
-            "higher keeps more correct text unchanged"
+            "help": "log-probability gain (nats) a confusion-set replacement must bring to be accepted; higher "
+            "keeps more correct text unchanged. None: the value `pesc tune` chose on the dev split for the "
+            "language model in use (14 for libime's KenLM model, 11 for the unigram)"
         },
     )
     pinyin_min_logp: float = field(
@@ -54,7 +53,7 @@ class CheckerConfig:
     )
 
     def __post_init__(self) -> None:
-        if self.spelling_threshold < 0:
+        if self.spelling_threshold is not None and self.spelling_threshold < 0:
             raise ValueError(f"spelling_threshold must be >= 0, got {self.spelling_threshold}")
         if self.pinyin_min_logp > 0:
             raise ValueError(f"pinyin_min_logp is a log-probability and must be <= 0, got {self.pinyin_min_logp}")

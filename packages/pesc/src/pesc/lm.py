@@ -40,6 +40,9 @@ class LanguageModel:
 
     name: str = "language model"
     order: int = 1
+    # the spelling threshold (nats) used when the configuration names none: `pesc tune` on the shipped dev split
+    # for the models below; another model's scores have another scale, so tune it for that model
+    spelling_threshold: float = 14.0
 
     def score(self, history: History, word: str) -> tuple[float, History]:
         """``(log P(word | history), the history after word)``; any string of Chinese characters gets a finite
@@ -63,6 +66,7 @@ class UnigramLM(LanguageModel):
 
     name = "unigram (jieba word frequencies)"
     order = 1
+    spelling_threshold = 11.0
 
     def __init__(self, lexicon):
         self.lexicon = lexicon

@@ -21,8 +21,12 @@ def tune_spelling_threshold(
     grid: Sequence[float] = DEFAULT_GRID,
     min_unchanged: float = 0.985,
     lexicon=None,
+    lm="auto",
 ) -> tuple[CheckerConfig, list[dict]]:
     """Evaluates every threshold of ``grid`` on ``rows``.
+
+    Args:
+        lm: the language model the threshold is tuned for (see :class:`pesc.SpellChecker`).
 
     Returns:
         ``(best config, [{"threshold", "correction_f1", "unchanged_when_correct", ...}, ...])``. When no
@@ -31,12 +35,14 @@ def tune_spelling_threshold(
     from pesc.checker import SpellChecker
 
     base = base or CheckerConfig()
+    first = SpellChecker(base, lexicon=lexicon, lm=lm)
+    lexicon, lm = first.lexicon, first.lm  # loaded once for the whole grid
     sources = [r["source"] for r in rows]
     targets = [r["target"] for r in rows]
     trials = []
     for threshold in sorted(grid):
         config = dataclasses.replace(base, spelling_threshold=threshold)
-        predictions = run_checker(SpellChecker(config, lexicon=lexicon), rows)
+        predictions = run_checker(SpellChecker(config, lexicon=lexicon, lm=lm), rows)
         metrics = sentence_metrics(sources, targets, predictions)
         trial = {
             "threshold": threshold,

@@ -1,0 +1,64 @@
+"""Correcting a corpus with several processes, in input order.
+
+The default checker is pure Python, so threads would share one core; processes do not. Where ``fork`` exists
+(Linux) the workers inherit the parent's lexicon and language model, already loaded; elsewhere each worker
+builds its own checker from the configuration once.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+
+_worker_checker = None  # the checker each worker process corrects with
+
+
+def _start_worker(checker_or_recipe) -> None:
+    global _worker_checker
+    if isinstance(checker_or_recipe, tuple):  # spawned: build the checker from (config, lm path or name)
+        from pesc.checker import SpellChecker
+
+        config, lm = checker_or_recipe
+        checker_or_recipe = SpellChecker(config, lm=lm)
+    _worker_checker = checker_or_recipe
+
+
+def _correct_chunk(texts: list[str]) -> list:
+    return [_worker_checker.correct(text) for text in texts]
+
+
+def _recipe(checker):
+    """What a spawned worker needs to rebuild ``checker``: its configuration and its language model's name."""
+    from pesc.lm import KenLM
+
+    lm = checker.lm
+    if checker._lexicon is not None and checker._lexicon is not _default_lexicon_if_loaded():
+        raise ValueError("jobs > 1 without fork cannot carry a custom lexicon; correct with jobs=1")
+    return checker.config, str(lm.path) if isinstance(lm, KenLM) else "unigram"
+
+
+def _default_lexicon_if_loaded():
+    from pesc.lexicon import default_lexicon
+
+    return default_lexicon() if default_lexicon.cache_info().currsize else None
+
+
+def correct_in_processes(checker, texts: Sequence[str], jobs: int, chunk_size: int = 64) -> list:
+    """``checker.correct`` over ``texts`` in ``jobs`` processes; the results keep the order of ``texts``.
+
+    Raises:
+        ValueError: ``jobs`` is below 1.
+    """
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs}")
+    texts = list(texts)
+    chunks = [texts[start : start + chunk_size] for start in range(0, len(texts), chunk_size)]
+    if "fork" in multiprocessing.get_all_start_methods() and os.name == "posix":
+        checker.correct("预热")  # load the lexicon and the model once, before the workers inherit them
+        context, payload = multiprocessing.get_context("fork"), checker
+    else:
+        context, payload = multiprocessing.get_context("spawn"), _recipe(checker)
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=(payload,)) as pool:
+        return [correction for chunk in pool.map(_correct_chunk, chunks) for correction in chunk]
