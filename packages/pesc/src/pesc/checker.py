@@ -28,6 +28,7 @@ _CANDIDATE_WORD_LENGTH = 4  # a replacement must complete a lexicon word of at m
 _COMMON_CHARACTER_LOGP = -7.0  # single-character words this frequent (的 得 地 在 再) may replace a lone character
 
 _COMMON_SYLLABLES_LOGP = -8.0  # mean log-probability of the characters when their syllables make no word
+_NAME_LIKE_LOGP = -6.0  # per character: 高兴 -4.7, 苹果 -5.4; the names 利撒 -7.2, 尼克 -7.3
 _NAME_DOTS = frozenset("·・‧•")  # between the parts of a transliterated name: 玛丽埃尔·扎格尼斯
 # the word n-gram has no digits but knows numerals: 2008ji学生 is read as 二零零八级学生, 8yue1日 as 八月一日
 _NUMERALS = dict(zip("0123456789０１２３４５６７８９", "零一二三四五六七八九" * 2, strict=True))
@@ -44,11 +45,12 @@ def _readable(ch: str) -> str | None:
 def _reads_as_chinese(run, word_logp: float, word_lengths: list[int]) -> bool:
     """Whether several syllables read as Chinese: part of a word of two or more characters (gaoxing 高兴), or one
     common character each (zou dao 走到, bu shang 不上) typed all lower-case or with a capital at every
-    syllable (NinDe). A run capitalised like a name (Elena, Gaoxing) must make one word on its own."""
+    syllable (NinDe). A run capitalised like a name (Elena, Gaoxing) must make one common word on its own: the
+    dictionary spells transliterated names too (Lisa 利撒, Nike 尼克)."""
     letters = run.text.replace(" ", "").replace("'", "").replace("’", "")
     capitals = sum(ch.isupper() for ch in letters)
     if capitals == 1 and letters[0].isupper():
-        return word_lengths == [len(run.splits[0])]
+        return word_lengths == [len(run.splits[0])] and word_logp >= _NAME_LIKE_LOGP
     if any(length > 1 for length in word_lengths):
         return True
     return run.kind == "full" and word_logp >= _COMMON_SYLLABLES_LOGP and capitals in (0, len(run.splits[0]))
