@@ -14,6 +14,7 @@ import itertools
 import math
 from collections.abc import Iterable
 
+from pesc.charlm import CharacterModel, character_model
 from pesc.config import CheckerConfig
 from pesc.confusion import confusable
 from pesc.detect import HAN, PinyinRun, find_pinyin_runs
@@ -105,6 +106,10 @@ class SpellChecker:
         if self.config.spelling_threshold is not None:
             return self.config.spelling_threshold
         return self.lm.spelling_threshold
+
+    @functools.cached_property
+    def _character_model(self) -> CharacterModel:
+        return character_model(self.lexicon)
 
     @functools.cached_property
     def _unigram(self) -> UnigramLM:
@@ -324,9 +329,14 @@ class SpellChecker:
         at = offset - low
         history, end = sentence_history(low == 0), high == len(clause)
         base_score = segment(lexicon, lm, window, history, end)[0]
+        weight = self.config.char_weight
+        base_chars = self._character_model.score(window) if weight else 0.0
         best, best_gain = None, self.spelling_threshold
         for candidate in candidates:
-            gain = segment(lexicon, lm, window[:at] + candidate + window[at + 1 :], history, end)[0] - base_score
+            changed = window[:at] + candidate + window[at + 1 :]
+            gain = segment(lexicon, lm, changed, history, end)[0] - base_score
+            if weight:
+                gain += weight * (self._character_model.score(changed) - base_chars)
             if gain > best_gain:
                 best, best_gain = candidate, gain
         return best

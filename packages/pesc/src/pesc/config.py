@@ -22,6 +22,13 @@ class CheckerConfig:
             "language model in use (14 for libime's KenLM model, 11 for the unigram)"
         },
     )
+    char_weight: float = field(
+        default=0.25,  # chosen with spelling_threshold on the dev split
+        metadata={
+            "help": "weight of the character model's gain (characters counted inside dictionary words) added to "
+            "the word model's gain when judging a replacement; 0 uses the word model alone"
+        },
+    )
     pinyin_min_logp: float = field(
         default=-10.0,
         metadata={
@@ -57,7 +64,7 @@ class CheckerConfig:
             raise ValueError(f"spelling_threshold must be >= 0, got {self.spelling_threshold}")
         if self.pinyin_min_logp > 0:
             raise ValueError(f"pinyin_min_logp is a log-probability and must be <= 0, got {self.pinyin_min_logp}")
-        for name in ("word_penalty", "rare_reading_penalty"):
+        for name in ("word_penalty", "rare_reading_penalty", "char_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.context_chars < 0:
