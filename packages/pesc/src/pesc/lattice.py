@@ -56,19 +56,20 @@ def _span_keys(lexicon: Lexicon, span: tuple[Unit, ...]) -> list[str]:
     return ["".join(key) for key in itertools.product(*options)]
 
 
-def span_words(lexicon: Lexicon, span: tuple[Unit, ...]) -> list[str]:
+def span_words(lexicon: Lexicon, lm: LanguageModel, span: tuple[Unit, ...]) -> list[str]:
     """The words that may cover ``span``: its own characters when it has no pinyin, else the most frequent
-    lexicon words that fit every unit."""
+    lexicon words that fit every unit (and words of the language model's own vocabulary that fixed characters
+    and one syllable spell: 运动员 + men -> 运动员们)."""
     if all(unit.kind == "char" for unit in span):
         word = "".join(unit.value for unit in span)
         return [word] if len(word) == 1 or word in lexicon.logp else []
     if all(unit.kind == "syl" for unit in span):
         return [entry.word for entry in lexicon.spelt(tuple(unit.value for unit in span))[:MAX_CANDIDATES]]
-    return _mixed_span_words(lexicon, span)
+    return _mixed_span_words(lexicon, lm, span)
 
 
 @functools.lru_cache(maxsize=100_000)
-def _mixed_span_words(lexicon: Lexicon, span: tuple[Unit, ...]) -> list[str]:
+def _mixed_span_words(lexicon: Lexicon, lm: LanguageModel, span: tuple[Unit, ...]) -> list[str]:
     """Words for a span with initials or fixed characters among its syllables (``gx``, ``gao兴``)."""
     words: list[str] = []
     for key in _span_keys(lexicon, span):
@@ -77,6 +78,15 @@ def _mixed_span_words(lexicon: Lexicon, span: tuple[Unit, ...]) -> list[str]:
                 words.append(entry.word)
                 if len(words) >= MAX_CANDIDATES:
                     break
+    pinyin = [index for index, unit in enumerate(span) if unit.kind != "char"]
+    if len(pinyin) == 1 and span[pinyin[0]].kind == "syl":
+        at = pinyin[0]
+        prefix = "".join(unit.value for unit in span[:at])
+        suffix = "".join(unit.value for unit in span[at + 1 :])
+        for entry in lexicon.spelt((span[at].value,))[:MAX_CANDIDATES]:
+            word = prefix + entry.word + suffix
+            if word not in words and word not in lexicon.logp and lm.knows(word):
+                words.append(word)
     return words
 
 
@@ -161,7 +171,7 @@ def decode(
     def words_at(start: int):
         for stop in range(start + 1, min(n, start + MAX_WORD_LENGTH) + 1):
             span = units[start:stop]
-            for word in span_words(lexicon, span):
+            for word in span_words(lexicon, lm, span):
                 yield stop, word, -word_penalty - (rare_reading_penalty if _rare_reading(span, word) else 0.0)
 
     return beam_search(lm, n, words_at, history, end, beam)

@@ -66,7 +66,7 @@ class UnigramLM(LanguageModel):
 
     name = "unigram (jieba word frequencies)"
     order = 1
-    spelling_threshold = 11.0
+    spelling_threshold = 13.0
 
     def __init__(self, lexicon):
         self.lexicon = lexicon
