@@ -118,7 +118,7 @@ def test_build_benchmark_missing_data_dir(tmp_path, capsys):
 
 def test_unknown_checker(capsys):
     assert main(["correct", "--checker", "/some/dir", "好"]) == 2
-    assert "give 'default' or the folder of a model trained with `pesc train`" in capsys.readouterr().err
+    assert "give 'default', 'lookup' or the folder of a model trained with `pesc train`" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("command", ["build-benchmark", "evaluate", "correct", "tune", "demo"])

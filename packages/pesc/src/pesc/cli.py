@@ -22,6 +22,10 @@ def _load_checker(name: str, config_path: str | None = None, lm: str = "auto"):
     from pesc.checker import SpellChecker
     from pesc.config import CheckerConfig
 
+    if name == "lookup":
+        from pesc.baseline import LookupChecker
+
+        return LookupChecker()
     if name == "default":
         checker = SpellChecker(CheckerConfig.load(config_path) if config_path else None, lm=lm)
         try:
@@ -30,7 +34,9 @@ def _load_checker(name: str, config_path: str | None = None, lm: str = "auto"):
             raise ValueError(str(error)) from None
         return checker
     if not Path(name).is_dir():
-        raise ValueError(f"checker {name!r}: give 'default' or the folder of a model trained with `pesc train`")
+        raise ValueError(
+            f"checker {name!r}: give 'default', 'lookup' or the folder of a model trained with `pesc train`"
+        )
     if lm != "auto":
         raise ValueError("--lm applies to the default checker, not to a trained neural model")
     return SpellChecker.from_pretrained(name)
@@ -261,7 +267,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--predictions", help="JSONL with 'prediction' per row, or a text file, one line per row")
     evaluate.add_argument("--gold", help="benchmark JSONL the predictions answer")
-    evaluate.add_argument("--checker", help="'default' (the lexicon checker) or the folder of a trained model")
+    evaluate.add_argument(
+        "--checker",
+        help="'default' (the n-gram checker), 'lookup' (the context-free baseline: each pinyin run -> its most "
+        "frequent dictionary words, no misspelling correction) or the folder of a trained model",
+    )
     evaluate.add_argument("--config", help="a CheckerConfig JSON (from `pesc tune`)")
     evaluate.add_argument("--data", help="benchmark JSONL to run the checker on")
     evaluate.add_argument(
