@@ -71,3 +71,23 @@ def test_metrics_by_kind():
     assert report["none"]["unchanged_when_correct"] == 1.0
     assert "both" not in report
     assert report["all"]["correction"]["recall"] == 0.5
+
+
+def test_bootstrap_interval_of_correction_f1():
+    from pesc.metrics import bootstrap_correction_f1
+
+    sources = ["我qu北京", "朋唷来了", "没有错", "环竟好"]
+    targets = ["我去北京", "朋友来了", "没有错", "环境好"]
+    predictions = ["我去北京", "朋唷来了", "没有措", "环境好"]
+    # corrected 2 of the 3 that need a change; changed 3 (one of them was correct): P = R = 2/3
+    interval = bootstrap_correction_f1(sources, targets, predictions, resamples=200)
+    assert interval["estimate"] == pytest.approx(2 / 3)
+    assert 0.0 <= interval["low"] <= interval["estimate"] <= interval["high"] <= 1.0
+    perfect = bootstrap_correction_f1(sources, targets, targets, resamples=200)
+    assert perfect == {"estimate": 1.0, "low": 1.0, "high": 1.0}
+    same = bootstrap_correction_f1(sources, targets, predictions, baseline=predictions, resamples=200)
+    assert same == {"estimate": 0.0, "low": 0.0, "high": 0.0}
+    gain = bootstrap_correction_f1(sources, targets, targets, baseline=predictions, resamples=200)
+    assert gain["estimate"] == pytest.approx(1 / 3)
+    with pytest.raises(ValueError, match="no sentences"):
+        bootstrap_correction_f1([], [], [])

@@ -130,7 +130,7 @@ def _read_predictions(path: str, count: int) -> list[str]:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from pesc.evaluate import evaluate_checker, format_table
+    from pesc.evaluate import correction_intervals, evaluate_checker, format_intervals, format_table
     from pesc.metrics import metrics_by_kind
 
     if args.sighan:
@@ -154,7 +154,18 @@ def _evaluate(args: argparse.Namespace) -> int:
                 [{"id": r.get("id"), "prediction": p} for r, p in zip(rows, predictions, strict=True)],
             )
         print(f"{report['sentences_per_second']:.1f} sentences/s")
+        report["correction_f1_interval"] = correction_intervals(rows, predictions)
+        if args.baseline:
+            _, baseline = evaluate_checker(_load_checker(args.baseline), rows)
+            report["baseline"] = args.baseline
+            report["difference_from_baseline"] = correction_intervals(rows, predictions, baseline)
     print(format_table(report["by_kind"]))
+    for key, title in (
+        ("correction_f1_interval", "correction F1"),
+        ("difference_from_baseline", f"correction F1 minus {args.baseline}'s (paired)"),
+    ):
+        if key in report:
+            print(f"\n{format_intervals(report[key], title)}")
     if args.output:
         write_json(args.output, report)
     return 0
@@ -278,6 +289,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--sighan",
         help="instead of --data: an equal-length SIGHAN/ECSpell TSV (n, source, target); prints SIGHAN's "
         "sentence-level metrics",
+    )
+    evaluate.add_argument(
+        "--baseline",
+        help="a second checker ('lookup', 'default', a model folder) run on the same rows: prints the paired "
+        "bootstrap interval of the difference in correction F1",
     )
     evaluate.add_argument("--output", help="write the full report as JSON here")
     evaluate.add_argument("--save-predictions", help="write the checker's outputs as JSONL here")

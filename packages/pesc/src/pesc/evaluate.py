@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from pesc.metrics import KINDS, metrics_by_kind
+from pesc.metrics import KINDS, bootstrap_correction_f1, metrics_by_kind
 
 
 def run_checker(
@@ -60,4 +60,31 @@ def format_table(by_kind: dict[str, dict]) -> str:
             f"| {kind} | {m['sentences']} | {d['precision']:.3f} | {d['recall']:.3f} | {d['f1']:.3f} | "
             f"{c['precision']:.3f} | {c['recall']:.3f} | {c['f1']:.3f} | {kept} |"
         )
+    return "\n".join(lines)
+
+
+def correction_intervals(rows: Sequence[dict], predictions: Sequence[str], baseline: Sequence[str] | None = None):
+    """Bootstrap intervals of correction F1 for every error kind (and overall): of the checker's F1, or of its
+    difference from a ``baseline``'s predictions on the same rows."""
+    groups = {"all": list(range(len(rows)))}
+    for kind in KINDS:
+        chosen = [i for i, row in enumerate(rows) if row["kind"] == kind]
+        if chosen and kind != "none":
+            groups[kind] = chosen
+    intervals = {}
+    for kind, chosen in groups.items():
+        intervals[kind] = bootstrap_correction_f1(
+            [rows[i]["source"] for i in chosen],
+            [rows[i]["target"] for i in chosen],
+            [predictions[i] for i in chosen],
+            baseline=[baseline[i] for i in chosen] if baseline is not None else None,
+        )
+    return intervals
+
+
+def format_intervals(intervals: dict[str, dict], title: str) -> str:
+    """A Markdown table of correction-F1 intervals by error kind."""
+    lines = [f"| kind | {title} | 95% interval |", "|---|---|---|"]
+    for kind, interval in intervals.items():
+        lines.append(f"| {kind} | {interval['estimate']:+.3f} | [{interval['low']:+.3f}, {interval['high']:+.3f}] |")
     return "\n".join(lines)

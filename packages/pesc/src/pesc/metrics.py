@@ -99,3 +99,59 @@ def metrics_by_kind(rows: Sequence[dict], predictions: Sequence[str]) -> dict[st
                 [r["source"] for r, _ in chosen], [r["target"] for r, _ in chosen], [p for _, p in chosen]
             )
     return report
+
+
+def _correction_counts(sources: Sequence[str], targets: Sequence[str], predictions: Sequence[str]):
+    """Per sentence: (needs a change, was changed, was corrected), the counts correction F1 is made of."""
+    return [
+        (target != source, prediction != source, target != source and prediction == target)
+        for source, target, prediction in zip(sources, targets, predictions, strict=True)
+    ]
+
+
+def _f1(counts, indices) -> float:
+    gold = changed = corrected = 0
+    for index in indices:
+        needs, did, right = counts[index]
+        gold += needs
+        changed += did
+        corrected += right
+    return precision_recall_f1(corrected, changed - corrected, gold - corrected)[2]
+
+
+def bootstrap_correction_f1(
+    sources: Sequence[str],
+    targets: Sequence[str],
+    predictions: Sequence[str],
+    baseline: Sequence[str] | None = None,
+    resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 13,
+) -> dict[str, float]:
+    """A percentile bootstrap interval (over sentences) for sentence-level correction F1, or, given a
+    ``baseline``'s predictions on the same sentences, for the paired difference ``F1 - F1(baseline)``.
+
+    Returns:
+        ``{"estimate", "low", "high"}``.
+
+    Raises:
+        ValueError: the sequences differ in length, or there are no sentences.
+    """
+    import random
+
+    if not sources:
+        raise ValueError("no sentences to resample")
+    counts = _correction_counts(sources, targets, predictions)
+    other = _correction_counts(sources, targets, baseline) if baseline is not None else None
+
+    def statistic(indices) -> float:
+        value = _f1(counts, indices)
+        return value - _f1(other, indices) if other is not None else value
+
+    rng = random.Random(seed)
+    n = len(sources)
+    values = sorted(statistic([rng.randrange(n) for _ in range(n)]) for _ in range(resamples))
+    tail = (1 - level) / 2
+    low = values[int(tail * (resamples - 1))]
+    high = values[round((1 - tail) * (resamples - 1))]
+    return {"estimate": statistic(range(n)), "low": low, "high": high}
