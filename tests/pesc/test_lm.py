@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from pesc.lm import BEGIN, NO_CONTEXT, UnigramLM, default_model_path, resolve_language_model
+from pesc.lm import UnigramLM, default_model_path, resolve_language_model
 
 kenlm = pytest.importorskip("kenlm", reason="the kenlm module (pip install 'pesc[lm]') is not installed")
 
@@ -63,24 +63,27 @@ def tiny_arpa(tmp_path):
 def test_an_arpa_model_scores_in_natural_log_with_context(tiny_arpa):
     lm = KenLM(tiny_arpa)
     assert lm.order == 2
-    logp, history = lm.score(BEGIN, "我")
+    logp, state = lm.score(lm.start(True), "我")
     assert logp == pytest.approx(-0.3 * LOG10, abs=1e-5)  # the bigram <s> 我
-    assert history == ("我",)
-    logp, history = lm.score(history, "跑")
-    assert logp == pytest.approx(-0.5 * LOG10, abs=1e-5)
+    logp, state = lm.score(state, "跑")
+    assert logp == pytest.approx(-0.5 * LOG10, abs=1e-5)  # the bigram 我 跑
+    assert lm.score(state, "得")[0] == pytest.approx(-0.2 * LOG10, abs=1e-5)
     # no bigram 跑 很: back off (weight 0) to the unigram 很
-    assert lm.score(("跑",), "很")[0] == pytest.approx(-1.2 * LOG10, abs=1e-5)
-    assert lm.end(("快",)) == pytest.approx(-1.0 * LOG10, abs=1e-5)
+    assert lm.score(state, "很")[0] == pytest.approx(-1.2 * LOG10, abs=1e-5)
+    # without context 我 is just the unigram
+    assert lm.score(lm.start(False), "我")[0] == pytest.approx(-1.0 * LOG10, abs=1e-5)
+    assert lm.end(lm.score(lm.start(False), "快")[1]) == pytest.approx(-1.0 * LOG10, abs=1e-5)
     assert lm.knows("朋友") and not lm.knows("快乐")
 
 
 def test_words_outside_the_vocabulary_are_scored_as_their_characters(tiny_arpa):
     lm = KenLM(tiny_arpa)
     # 很快 is no word of the model: it is scored as 很 then 快, not as one <unk>
-    logp, history = lm.score(NO_CONTEXT, "很快")
+    nothing = lm.start(False)
+    logp, state = lm.score(nothing, "很快")
     assert logp == pytest.approx((-1.2 - 1.5) * LOG10, abs=1e-5)
-    assert history == ("快",)  # the model's order keeps one word of history
-    assert lm.score(NO_CONTEXT, "龘")[0] == pytest.approx(-6.0 * LOG10, abs=1e-5)  # a lone unknown character
+    assert state == lm.score(lm.score(nothing, "很")[1], "快")[1]  # the state after 快
+    assert lm.score(nothing, "龘")[0] == pytest.approx(-6.0 * LOG10, abs=1e-5)  # a lone unknown character
 
 
 def test_bad_model_files_raise_clear_errors(tmp_path):

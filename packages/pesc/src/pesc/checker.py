@@ -19,7 +19,7 @@ from pesc.config import CheckerConfig
 from pesc.confusion import confusable
 from pesc.detect import HAN, PinyinRun, find_pinyin_runs
 from pesc.edits import Correction, Edit, apply_edits, pinyin_edit
-from pesc.lattice import Unit, decode, segment, sentence_history
+from pesc.lattice import Unit, decode, segment
 from pesc.lexicon import Lexicon, default_lexicon
 from pesc.lm import LanguageModel, UnigramLM, resolve_language_model
 
@@ -93,6 +93,15 @@ class SpellChecker:
         except ImportError as error:
             raise ImportError(f"the neural checker needs pesc[neural]: pip install 'pesc[neural]' ({error})") from None
         return NeuralSpellChecker.from_pretrained(directory, device=device, batch_size=batch_size)
+
+    def load(self) -> SpellChecker:
+        """Loads the lexicon, the language model and the character model now rather than on first use (a
+        server does this before taking requests); returns the checker."""
+        self.lexicon  # noqa: B018
+        self.lm  # noqa: B018
+        if self.config.correct_spelling and self.config.char_weight:
+            self._character_model  # noqa: B018
+        return self
 
     @property
     def lexicon(self) -> Lexicon:
@@ -208,7 +217,7 @@ class SpellChecker:
                     self.lexicon,
                     self.lm,
                     units,
-                    history=sentence_history(starts_clause),
+                    start=starts_clause,
                     end=ends_clause,
                     word_penalty=self.config.word_penalty,
                     rare_reading_penalty=self.config.rare_reading_penalty,
@@ -312,7 +321,7 @@ class SpellChecker:
         written."""
         lm = self.lm
         flags: list[bool] = []
-        for word in segment(self.lexicon, lm, "".join(clause), sentence_history(True), True)[1]:
+        for word in segment(self.lexicon, lm, "".join(clause), True, True)[1]:
             flags += [len(word) == 1 or not lm.knows(word)] * len(word)
         return flags
 
@@ -327,14 +336,14 @@ class SpellChecker:
         high = min(len(clause), offset + _SPELLING_WINDOW + 1)
         window = "".join(clause[low:high])
         at = offset - low
-        history, end = sentence_history(low == 0), high == len(clause)
-        base_score = segment(lexicon, lm, window, history, end)[0]
+        start, end = low == 0, high == len(clause)
+        base_score = segment(lexicon, lm, window, start, end)[0]
         weight = self.config.char_weight
         base_chars = self._character_model.score(window) if weight else 0.0
         best, best_gain = None, self.spelling_threshold
         for candidate in candidates:
             changed = window[:at] + candidate + window[at + 1 :]
-            gain = segment(lexicon, lm, changed, history, end)[0] - base_score
+            gain = segment(lexicon, lm, changed, start, end)[0] - base_score
             if weight:
                 gain += weight * (self._character_model.score(changed) - base_chars)
             if gain > best_gain:

@@ -4,7 +4,8 @@ A sentence region is a sequence of units: fixed Chinese characters, full pinyin 
 A word may cover any run of units whose characters it spells (a fixed character), whose reading it has (a
 syllable) or whose reading starts with the letter (an initial), so ``gao兴``, ``gaoxing`` and ``gx`` all reach
 高兴, and the choice is made over the whole region with the words around it, not word by word. Hypotheses that
-end at the same unit with the same history are merged (Viterbi); at most ``beam`` histories survive per unit.
+end at the same unit in the same language-model state are merged (Viterbi); at most ``beam`` states survive per
+unit.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 from pesc.lexicon import MAX_WORD_LENGTH, Lexicon
-from pesc.lm import BEGIN, NO_CONTEXT, History, LanguageModel
+from pesc.lm import LanguageModel, State
 from pesc.pinyin import default_char_reading
 
 BEAM = 6
@@ -83,6 +84,8 @@ def _mixed_span_words(lexicon: Lexicon, lm: LanguageModel, span: tuple[Unit, ...
         at = pinyin[0]
         prefix = "".join(unit.value for unit in span[:at])
         suffix = "".join(unit.value for unit in span[at + 1 :])
+        if not all(not part or part in lexicon.logp or lm.knows(part) for part in (prefix, suffix)):
+            return words  # the model's own compounds grow from words (运动员 + 们), not from any characters
         for entry in lexicon.spelt((span[at].value,))[:MAX_CANDIDATES]:
             word = prefix + entry.word + suffix
             if word not in words and word not in lexicon.logp and lm.knows(word):
@@ -98,7 +101,7 @@ def _rare_reading(span: tuple[Unit, ...], word: str) -> bool:
 class _Hypothesis(NamedTuple):
     score: float
     start: int  # where its last word starts
-    previous: History  # the history of the hypothesis it extends
+    previous: State  # the language-model state of the hypothesis it extends
     word: str
 
 
@@ -107,15 +110,16 @@ WordsAt = Callable[[int], Iterable[tuple[int, str, float]]]
 
 
 def beam_search(
-    lm: LanguageModel, length: int, words_at: WordsAt, history: History, end: bool, beam: int
+    lm: LanguageModel, length: int, words_at: WordsAt, start: bool, end: bool, beam: int
 ) -> tuple[float, list[tuple[int, int, str]]]:
-    """The best path of words from position 0 to ``length`` under ``lm``, merging hypotheses with the same
-    history (Viterbi) and keeping the ``beam`` best histories per position."""
+    """The best path of words from position 0 to ``length`` under ``lm``, merging hypotheses in the same
+    language-model state (Viterbi) and keeping the ``beam`` best states per position."""
+    first = lm.start(start)
     if length == 0:
-        return (lm.end(history) if end else 0.0), []
-    # chart[i]: history after the words covering positions [0, i) -> best hypothesis ending there
-    chart: list[dict[History, _Hypothesis]] = [{} for _ in range(length + 1)]
-    chart[0][history] = _Hypothesis(0.0, -1, history, "")
+        return (lm.end(first) if end else 0.0), []
+    # chart[i]: state after the words covering positions [0, i) -> best hypothesis ending there
+    chart: list[dict[State, _Hypothesis]] = [{} for _ in range(length + 1)]
+    chart[0][first] = _Hypothesis(0.0, -1, first, "")
     for start in range(length):
         if not chart[start]:
             continue
@@ -146,7 +150,7 @@ def decode(
     lexicon: Lexicon,
     lm: LanguageModel,
     units: list[Unit],
-    history: History = NO_CONTEXT,
+    start: bool = False,
     end: bool = False,
     beam: int = BEAM,
     word_penalty: float = 0.0,
@@ -155,7 +159,7 @@ def decode(
     """The most probable sequence of words covering ``units``.
 
     Args:
-        history: what precedes the units (:data:`pesc.lm.BEGIN` at a sentence start).
+        start: the units start a sentence (else they are cut out of one: no context).
         end: add the probability of the sentence ending after the units.
         word_penalty: subtracted per word, so that a pinyin run typed as one word is read as one word rather
             than as characters the n-gram happens to like in a row.
@@ -174,12 +178,12 @@ def decode(
             for word in span_words(lexicon, lm, span):
                 yield stop, word, -word_penalty - (rare_reading_penalty if _rare_reading(span, word) else 0.0)
 
-    return beam_search(lm, n, words_at, history, end, beam)
+    return beam_search(lm, n, words_at, start, end, beam)
 
 
 @functools.lru_cache(maxsize=200_000)
 def _segment_cached(
-    lexicon: Lexicon, lm: LanguageModel, text: str, history: History, end: bool
+    lexicon: Lexicon, lm: LanguageModel, text: str, start: bool, end: bool
 ) -> tuple[float, tuple[str, ...]]:
     n = len(text)
     known, prefixes = lexicon.logp, lexicon.prefixes
@@ -193,17 +197,13 @@ def _segment_cached(
             if piece not in prefixes:
                 break
 
-    score, words = beam_search(lm, n, words_at, history, end, SEGMENT_BEAM)
+    score, words = beam_search(lm, n, words_at, start, end, SEGMENT_BEAM)
     return score, tuple(word for _, _, word in words)
 
 
 def segment(
-    lexicon: Lexicon, lm: LanguageModel, text: str, history: History = NO_CONTEXT, end: bool = False
+    lexicon: Lexicon, lm: LanguageModel, text: str, start: bool = False, end: bool = False
 ) -> tuple[float, tuple[str, ...]]:
-    """Best segmentation of a string of Chinese characters and its log probability under ``lm`` (cached)."""
-    return _segment_cached(lexicon, lm, text, history, end)
-
-
-def sentence_history(at_start: bool) -> History:
-    """The history of a text that starts a sentence (``BEGIN``) or is cut out of one (no context)."""
-    return BEGIN if at_start else NO_CONTEXT
+    """Best segmentation of a string of Chinese characters and its log probability under ``lm`` (cached);
+    ``start``/``end``: the text starts/ends a sentence."""
+    return _segment_cached(lexicon, lm, text, start, end)

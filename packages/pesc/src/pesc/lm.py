@@ -5,8 +5,8 @@ blind to context) and :class:`KenLM` (any KenLM binary or ARPA model, read by th
 package ``ufal-kenlm``). The model that needs no hub is Debian's ``libime-data-language-model``: a word trigram of
 Simplified Chinese in KenLM's binary format (``/usr/lib/<arch>/libime/zh_CN.lm``).
 
-A *history* is the tuple of preceding words a model conditions on (at most ``order - 1``), so the decoder can
-merge hypotheses that end in the same words. Scores are natural-log probabilities.
+A *state* is the model's own summary of the words before (hashable, comparable), so the decoder can merge
+hypotheses the model cannot tell apart. Scores are natural-log probabilities.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import glob
 import logging
 import math
 import os
+from collections.abc import Hashable
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -30,9 +31,7 @@ HOW_TO_GET_A_MODEL = (
     "apt-get install libime-data-language-model; or set PESC_LM to any KenLM binary or ARPA file."
 )
 
-History = tuple[str, ...]
-BEGIN: History = ("<s>",)  # the history at the start of a sentence
-NO_CONTEXT: History = ()  # the history of a text cut out of a longer sentence
+State = Hashable
 
 
 class LanguageModel:
@@ -44,13 +43,17 @@ class LanguageModel:
     # for the models below; another model's scores have another scale, so tune it for that model
     spelling_threshold: float = 15.0
 
-    def score(self, history: History, word: str) -> tuple[float, History]:
-        """``(log P(word | history), the history after word)``; any string of Chinese characters gets a finite
+    def start(self, sentence_start: bool) -> State:
+        """The state before the first word: a sentence start, or a text cut out of a sentence (no context)."""
+        raise NotImplementedError
+
+    def score(self, state: State, word: str) -> tuple[float, State]:
+        """``(log P(word | state), the state after word)``; any string of Chinese characters gets a finite
         score."""
         raise NotImplementedError
 
-    def end(self, history: History) -> float:
-        """log P(end of sentence | history)."""
+    def end(self, state: State) -> float:
+        """log P(end of sentence | state)."""
         return 0.0
 
     def knows(self, word: str) -> bool:
@@ -71,11 +74,14 @@ class UnigramLM(LanguageModel):
     def __init__(self, lexicon):
         self.lexicon = lexicon
 
-    def score(self, history: History, word: str) -> tuple[float, History]:
+    def start(self, sentence_start: bool) -> State:
+        return None
+
+    def score(self, state: State, word: str) -> tuple[float, State]:
         logp = self.lexicon.logp.get(word)
         if logp is None:
             logp = sum(self.lexicon.word_logp(ch) for ch in word)
-        return logp, NO_CONTEXT
+        return logp, None
 
     def knows(self, word: str) -> bool:
         return word in self.lexicon.logp
@@ -114,8 +120,10 @@ class KenLM(LanguageModel):
         self.path = path
         self.name = f"KenLM {self._model.order}-gram ({path})"
         self.order = self._model.order
-        self._states: dict[History, object] = {}
-        self._scores: dict[History, dict[str, tuple[float, History]]] = {}  # history -> word -> score
+        self._starts = (self._kenlm.State(), self._kenlm.State())  # (no context, sentence start)
+        self._model.NullContextWrite(self._starts[0])
+        self._model.BeginSentenceWrite(self._starts[1])
+        self._scores: dict[State, dict[str, tuple[float, State]]] = {}  # state -> word -> (logp, next state)
         self._known: dict[str, bool] = {}
 
     def knows(self, word: str) -> bool:
@@ -124,50 +132,28 @@ class KenLM(LanguageModel):
             known = self._known[word] = word in self._model
         return known
 
-    def _state(self, history: History):
-        state = self._states.get(history)
-        if state is None:
-            state = self._kenlm.State()
-            if history[:1] == BEGIN:
-                self._model.BeginSentenceWrite(state)
-                words = history[1:]
-            else:
-                self._model.NullContextWrite(state)
-                words = history
-            for word in words:
-                following = self._kenlm.State()
-                self._model.BaseScore(state, word, following)
-                state = following
-            self._states[history] = state
-        return state
+    def start(self, sentence_start: bool) -> State:
+        return self._starts[sentence_start]
 
-    def _tail(self, history: History, words: tuple[str, ...]) -> History:
-        combined = history + words
-        keep = self.order - 1
-        return combined[-keep:] if len(combined) > keep else combined
-
-    def score(self, history: History, word: str) -> tuple[float, History]:
-        by_word = self._scores.get(history)
+    def score(self, state: State, word: str) -> tuple[float, State]:
+        by_word = self._scores.get(state)
         if by_word is None:
             if len(self._scores) > 200_000:  # bound the memory of a long-running process
                 self._scores.clear()
-                self._states.clear()
-            by_word = self._scores[history] = {}
+            by_word = self._scores[state] = {}
         cached = by_word.get(word)
         if cached is not None:
             return cached
-        units = (word,) if len(word) == 1 or self.knows(word) else tuple(word)
-        state = self._state(history)
         logp = 0.0
-        for unit in units:
+        for unit in (word,) if len(word) == 1 or self.knows(word) else word:
             following = self._kenlm.State()
             logp += self._model.BaseScore(state, unit, following)
             state = following
-        result = by_word[word] = (logp * _LOG10, self._tail(history, units))
+        result = by_word[word] = (logp * _LOG10, state)
         return result
 
-    def end(self, history: History) -> float:
-        return self._model.BaseScore(self._state(history), "</s>", self._kenlm.State()) * _LOG10
+    def end(self, state: State) -> float:
+        return self._model.BaseScore(state, "</s>", self._kenlm.State()) * _LOG10
 
 
 def default_model_path() -> Path | None:
