@@ -26,6 +26,8 @@ def _load_checker(name: str, config_path: str | None = None, lm: str = "auto"):
         from pesc.baseline import LookupChecker
 
         return LookupChecker()
+    if name == "unigram":  # the default checker on jieba's word frequencies: the model it falls back to
+        name, lm = "default", "unigram"
     if name == "default":
         checker = SpellChecker(CheckerConfig.load(config_path) if config_path else None, lm=lm)
         try:
@@ -293,8 +295,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument(
         "--baseline",
-        help="a second checker ('lookup', 'default', a model folder) run on the same rows: prints the paired "
-        "bootstrap interval of the difference in correction F1",
+        help="a second checker run on the same rows ('lookup', 'unigram': the default checker on jieba's word "
+        "frequencies, 'default', or a model folder): prints the paired bootstrap interval of the difference in "
+        "correction F1",
     )
     evaluate.add_argument("--output", help="write the full report as JSON here")
     evaluate.add_argument("--save-predictions", help="write the checker's outputs as JSONL here")
