@@ -31,18 +31,13 @@ def _correct_chunk(texts: list[str]) -> list:
 
 def _recipe(checker):
     """What a spawned worker needs to rebuild ``checker``: its configuration and its language model's name."""
+    from pesc.lexicon import default_lexicon
     from pesc.lm import KenLM
 
-    lm = checker.lm
-    if checker._lexicon is not None and checker._lexicon is not _default_lexicon_if_loaded():
+    if checker._lexicon is not None and checker._lexicon is not default_lexicon():
         raise ValueError("jobs > 1 without fork cannot carry a custom lexicon; correct with jobs=1")
+    lm = checker.lm
     return checker.config, str(lm.path) if isinstance(lm, KenLM) else "unigram"
-
-
-def _default_lexicon_if_loaded():
-    from pesc.lexicon import default_lexicon
-
-    return default_lexicon() if default_lexicon.cache_info().currsize else None
 
 
 def correct_in_processes(checker, texts: Sequence[str], jobs: int, chunk_size: int = 64) -> list:
@@ -56,7 +51,7 @@ def correct_in_processes(checker, texts: Sequence[str], jobs: int, chunk_size: i
     texts = list(texts)
     chunks = [texts[start : start + chunk_size] for start in range(0, len(texts), chunk_size)]
     if "fork" in multiprocessing.get_all_start_methods() and os.name == "posix":
-        checker.correct("预热")  # load the lexicon and the model once, before the workers inherit them
+        checker.load()  # the lexicon and the models load once, before the workers inherit them
         context, payload = multiprocessing.get_context("fork"), checker
     else:
         context, payload = multiprocessing.get_context("spawn"), _recipe(checker)
