@@ -250,6 +250,22 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_model_arguments(command: argparse.ArgumentParser, jobs: bool = False) -> None:
+    command.add_argument(
+        "--lm",
+        default="auto",
+        help="language model of the default checker: 'auto' ($PESC_LM, then Debian's libime model, else the "
+        "unigram), 'unigram', or a KenLM binary/ARPA file (default: auto)",
+    )
+    if jobs:
+        command.add_argument(
+            "--jobs",
+            type=int,
+            default=1,
+            help="processes for the default checker, one core each; output order is kept (default: 1)",
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser, commands = make_parser(
         "pesc",
@@ -283,8 +299,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--gold", help="benchmark JSONL the predictions answer")
     evaluate.add_argument(
         "--checker",
-        help="'default' (the n-gram checker), 'lookup' (the context-free baseline: each pinyin run -> its most "
-        "frequent dictionary words, no misspelling correction) or the folder of a trained model",
+        help="'default' (the n-gram checker), 'unigram' (the same on jieba's word frequencies), 'lookup' (the "
+        "context-free baseline: each pinyin run -> its most frequent dictionary words, no misspelling correction) "
+        "or the folder of a trained model",
     )
     evaluate.add_argument("--config", help="a CheckerConfig JSON (from `pesc tune`)")
     evaluate.add_argument("--data", help="benchmark JSONL to run the checker on")
@@ -301,15 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--output", help="write the full report as JSON here")
     evaluate.add_argument("--save-predictions", help="write the checker's outputs as JSONL here")
-    evaluate.add_argument(
-        "--lm",
-        default="auto",
-        help="language model of the default checker: 'auto' ($PESC_LM, then Debian's libime model, else the unigram), "
-        "'unigram', or a KenLM binary/ARPA file (default: auto)",
-    )
-    evaluate.add_argument(
-        "--jobs", type=int, default=1, help="processes for the default checker, one core each; output order is kept"
-    )
+    _add_model_arguments(evaluate, jobs=True)
     evaluate.set_defaults(func=_evaluate)
 
     correct = commands.add_parser(
@@ -320,17 +329,14 @@ def build_parser() -> argparse.ArgumentParser:
     correct.add_argument("text", nargs="*", help="texts to correct (default: --input or standard input)")
     correct.add_argument("--input", help="a UTF-8 file, one text per line")
     correct.add_argument("--json", action="store_true", help="print JSON with the edits instead of the text")
-    correct.add_argument("--checker", default="default", help="'default' or the folder of a trained model")
+    correct.add_argument(
+        "--checker",
+        default="default",
+        help="'default', 'unigram' (the default checker on jieba's word frequencies), 'lookup' (the context-free "
+        "baseline) or the folder of a trained model",
+    )
     correct.add_argument("--config", help="a CheckerConfig JSON (from `pesc tune`)")
-    correct.add_argument(
-        "--lm",
-        default="auto",
-        help="language model of the default checker: 'auto' ($PESC_LM, then Debian's libime model, else the unigram), "
-        "'unigram', or a KenLM binary/ARPA file (default: auto)",
-    )
-    correct.add_argument(
-        "--jobs", type=int, default=1, help="processes for the default checker, one core each; output order is kept"
-    )
+    _add_model_arguments(correct, jobs=True)
     correct.set_defaults(func=_correct)
 
     tune = commands.add_parser(
@@ -343,12 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--min-unchanged", type=float, default=0.985, help="share of correct sentences to keep")
     tune.add_argument("--limit", type=int, help="use only the first N rows")
     tune.add_argument("--grid", type=float, nargs="+", default=list(DEFAULT_GRID), help="thresholds to try")
-    tune.add_argument(
-        "--lm",
-        default="auto",
-        help="language model of the default checker: 'auto' ($PESC_LM, then Debian's libime model, else the unigram), "
-        "'unigram', or a KenLM binary/ARPA file (default: auto)",
-    )
+    _add_model_arguments(tune)
     tune.set_defaults(func=_tune)
 
     train = commands.add_parser(
@@ -384,12 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--limit", type=int, default=100, help="rows per source file")
     demo.add_argument("--seed", type=int, default=13)
     demo.add_argument("--examples", type=int, default=6, help="before/after examples to print")
-    demo.add_argument(
-        "--lm",
-        default="auto",
-        help="language model of the default checker: 'auto' ($PESC_LM, then Debian's libime model, else the unigram), "
-        "'unigram', or a KenLM binary/ARPA file (default: auto)",
-    )
+    _add_model_arguments(demo)
     demo.set_defaults(func=_demo)
     return parser
 
