@@ -217,8 +217,8 @@ class SpellChecker:
                     self.lexicon,
                     self.lm,
                     units,
-                    start=starts_clause,
-                    end=ends_clause,
+                    sentence_start=starts_clause,
+                    sentence_end=ends_clause,
                     word_penalty=self.config.word_penalty,
                     rare_reading_penalty=self.config.rare_reading_penalty,
                 )

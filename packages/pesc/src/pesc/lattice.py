@@ -110,13 +110,13 @@ WordsAt = Callable[[int], Iterable[tuple[int, str, float]]]
 
 
 def beam_search(
-    lm: LanguageModel, length: int, words_at: WordsAt, start: bool, end: bool, beam: int
+    lm: LanguageModel, length: int, words_at: WordsAt, sentence_start: bool, sentence_end: bool, beam: int
 ) -> tuple[float, list[tuple[int, int, str]]]:
     """The best path of words from position 0 to ``length`` under ``lm``, merging hypotheses in the same
     language-model state (Viterbi) and keeping the ``beam`` best states per position."""
-    first = lm.start(start)
+    first = lm.start(sentence_start)
     if length == 0:
-        return (lm.end(first) if end else 0.0), []
+        return (lm.end(first) if sentence_end else 0.0), []
     # chart[i]: state after the words covering positions [0, i) -> best hypothesis ending there
     chart: list[dict[State, _Hypothesis]] = [{} for _ in range(length + 1)]
     chart[0][first] = _Hypothesis(0.0, -1, first, "")
@@ -135,8 +135,9 @@ def beam_search(
                 if best is None or score > best.score:
                     cell[following] = _Hypothesis(score, start, state, word)
     final = chart[length]
-    scored = {state: hyp._replace(score=hyp.score + lm.end(state)) for state, hyp in final.items()} if end else final
-    state, last = max(scored.items(), key=lambda item: item[1].score)
+    if sentence_end:
+        final = {state: hyp._replace(score=hyp.score + lm.end(state)) for state, hyp in final.items()}
+    state, last = max(final.items(), key=lambda item: item[1].score)
     words = []
     position = length
     while position > 0:
@@ -150,8 +151,8 @@ def decode(
     lexicon: Lexicon,
     lm: LanguageModel,
     units: list[Unit],
-    start: bool = False,
-    end: bool = False,
+    sentence_start: bool = False,
+    sentence_end: bool = False,
     beam: int = BEAM,
     word_penalty: float = 0.0,
     rare_reading_penalty: float = 0.0,
@@ -159,8 +160,8 @@ def decode(
     """The most probable sequence of words covering ``units``.
 
     Args:
-        start: the units start a sentence (else they are cut out of one: no context).
-        end: add the probability of the sentence ending after the units.
+        sentence_start: the units start a sentence (else they are cut out of one: no context).
+        sentence_end: add the probability of the sentence ending after the units.
         word_penalty: subtracted per word, so that a pinyin run typed as one word is read as one word rather
             than as characters the n-gram happens to like in a row.
         rare_reading_penalty: subtracted when a syllable becomes a character of which it is not the usual
@@ -178,12 +179,12 @@ def decode(
             for word in span_words(lexicon, lm, span):
                 yield stop, word, -word_penalty - (rare_reading_penalty if _rare_reading(span, word) else 0.0)
 
-    return beam_search(lm, n, words_at, start, end, beam)
+    return beam_search(lm, n, words_at, sentence_start, sentence_end, beam)
 
 
 @functools.lru_cache(maxsize=200_000)
 def _segment_cached(
-    lexicon: Lexicon, lm: LanguageModel, text: str, start: bool, end: bool
+    lexicon: Lexicon, lm: LanguageModel, text: str, sentence_start: bool, sentence_end: bool
 ) -> tuple[float, tuple[str, ...]]:
     n = len(text)
     known, prefixes = lexicon.logp, lexicon.prefixes
@@ -197,13 +198,12 @@ def _segment_cached(
             if piece not in prefixes:
                 break
 
-    score, words = beam_search(lm, n, words_at, start, end, SEGMENT_BEAM)
+    score, words = beam_search(lm, n, words_at, sentence_start, sentence_end, SEGMENT_BEAM)
     return score, tuple(word for _, _, word in words)
 
 
 def segment(
-    lexicon: Lexicon, lm: LanguageModel, text: str, start: bool = False, end: bool = False
+    lexicon: Lexicon, lm: LanguageModel, text: str, sentence_start: bool = False, sentence_end: bool = False
 ) -> tuple[float, tuple[str, ...]]:
-    """Best segmentation of a string of Chinese characters and its log probability under ``lm`` (cached);
-    ``start``/``end``: the text starts/ends a sentence."""
-    return _segment_cached(lexicon, lm, text, start, end)
+    """Best segmentation of a string of Chinese characters and its log probability under ``lm`` (cached)."""
+    return _segment_cached(lexicon, lm, text, sentence_start, sentence_end)
