@@ -129,10 +129,10 @@ def test_every_subcommand_has_help(command, capsys):
     assert f"usage: pesc {command}" in capsys.readouterr().out
 
 
-def test_import_loads_no_lexicon_and_no_torch():
+def test_import_loads_no_lexicon_no_language_model_and_no_torch():
     code = (
         "import sys, pesc;"
-        "heavy = [m for m in ('torch', 'jieba', 'pypinyin', 'opencc', 'transformers') if m in sys.modules];"
+        "heavy = [m for m in ('torch', 'jieba', 'pypinyin', 'opencc', 'transformers', 'kenlm') if m in sys.modules];"
         "assert not heavy, heavy"
     )
     # the time import takes is measured in bench/pesc_speed.py; this checks what it loads
