@@ -95,6 +95,13 @@ def test_bad_model_files_raise_clear_errors(tmp_path):
         KenLM(garbage)
 
 
+def test_a_checker_named_a_missing_model_fails_at_once(tmp_path):
+    from pesc import SpellChecker
+
+    with pytest.raises(FileNotFoundError, match=r"nowhere\.lm"):
+        SpellChecker(lm=tmp_path / "nowhere.lm")
+
+
 def test_missing_kenlm_module_says_how_to_install_it(tiny_arpa, monkeypatch):
     import sys
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import os
 from collections.abc import Iterable
+from pathlib import Path
 
 from pesc.charlm import CharacterModel, character_model
 from pesc.config import CheckerConfig
@@ -69,16 +71,21 @@ class SpellChecker:
         lm: the language model: ``"auto"`` (``$PESC_LM``, then Debian's libime model, else the unigram
             lexicon with a one-time notice), ``"unigram"``, a path to a KenLM binary or ARPA file, or a
             :class:`pesc.lm.LanguageModel`.
+
+    Raises:
+        FileNotFoundError: ``lm`` names a file that does not exist.
     """
 
     def __init__(
         self,
         config: CheckerConfig | None = None,
         lexicon: Lexicon | None = None,
-        lm: str | LanguageModel | None = "auto",
+        lm: str | os.PathLike | LanguageModel | None = "auto",
     ):
         self.config = config or CheckerConfig()
         self._lexicon = lexicon
+        if isinstance(lm, (str, os.PathLike)) and str(lm) not in ("auto", "unigram") and not Path(lm).is_file():
+            raise FileNotFoundError(f"language model file not found: {lm}")  # now, not at the first correction
         self._lm_spec = lm
         self._lm: LanguageModel | None = None
 
