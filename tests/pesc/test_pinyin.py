@@ -50,3 +50,10 @@ def test_luoshi_cannot_decode_to_a_word_that_is_not_read_so(checker):
     assert "格式" not in [entry.word for entry in lexicon.spelt(("luo", "shi"))]
     assert "格式" in [entry.word for entry in lexicon.spelt(("ge", "shi"))]
     assert checker.correct("他luoshi了计划").text == "他落实了计划"
+
+
+def test_each_word_is_listed_once_under_a_reading(checker):
+    # 行 has the letter keys h and x; it must still appear once under the syllable xing
+    words = [entry.word for entry in checker.lexicon.spelt(("xing",))]
+    assert "行" in words
+    assert len(words) == len(set(words))

@@ -61,10 +61,6 @@ class Lexicon:
                 self._add(Entry(ch, (syllables,), self.floor_logp), [self._letters[ch]])
         # every proper beginning of a word of two or more characters, so segmentation stops looking early
         self.prefixes = frozenset(word[:end] for word in self.logp for end in range(2, len(word)))
-        for entries in self.index.values():
-            for entry in entries:
-                for reading in itertools.product(*entry.readings):
-                    self.by_reading.setdefault(reading, []).append(entry)
         for entries in itertools.chain(self.index.values(), self.by_reading.values()):
             entries.sort(key=lambda entry: -entry.logp)  # most frequent first, so a decoder can stop early
 
@@ -79,6 +75,8 @@ class Lexicon:
                 return
         for key in keys:
             self.index.setdefault(key, []).append(entry)
+        for reading in itertools.product(*entry.readings):  # once per entry, whatever its letter keys
+            self.by_reading.setdefault(reading, []).append(entry)
 
     def letters(self, ch: str) -> str:
         """The first letters the readings of a character start with ("" for a character without a reading)."""
