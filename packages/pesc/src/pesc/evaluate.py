@@ -31,7 +31,8 @@ def evaluate_checker(checker, rows: Sequence[dict], progress: bool = False, jobs
     """Metrics by error kind and by subset, and the checker's throughput once its models are loaded."""
     if hasattr(checker, "load"):
         checker.load()  # the lexicon and the models load before the clock starts
-    checker.correct("预热gaoxing")
+    else:
+        checker.correct("预热gaoxing")  # a checker without load() loads on first use
     started = time.perf_counter()
     predictions = run_checker(checker, rows, progress=progress, jobs=jobs)
     seconds = time.perf_counter() - started

@@ -41,13 +41,8 @@ def _recipe(checker):
 
 
 def correct_in_processes(checker, texts: Sequence[str], jobs: int, chunk_size: int = 64) -> list:
-    """``checker.correct`` over ``texts`` in ``jobs`` processes; the results keep the order of ``texts``.
-
-    Raises:
-        ValueError: ``jobs`` is below 1.
-    """
-    if jobs < 1:
-        raise ValueError(f"jobs must be >= 1, got {jobs}")
+    """``checker.correct`` over ``texts`` in ``jobs`` (> 1, checked by ``SpellChecker.correct_batch``)
+    processes; the results keep the order of ``texts``."""
     texts = list(texts)
     chunks = [texts[start : start + chunk_size] for start in range(0, len(texts), chunk_size)]
     if "fork" in multiprocessing.get_all_start_methods() and os.name == "posix":

@@ -44,13 +44,17 @@ def tune_spelling_threshold(
     lexicon, lm = first.lexicon, first.lm  # loaded once for the whole grid
     sources = [r["source"] for r in rows]
     targets = [r["target"] for r in rows]
-    correct = sorted(set(targets) | {r["source"] for r in rows if r["source"] == r["target"]})
+    correct = sorted(set(targets))  # an already-correct source is its own target
     trials = []
     for threshold in sorted(grid):
         checker = SpellChecker(dataclasses.replace(base, spelling_threshold=threshold), lexicon=lexicon, lm=lm)
         predictions = run_checker(checker, rows)
         metrics = sentence_metrics(sources, targets, predictions)
-        kept = sum(checker.correct(text).text == text for text in correct) / len(correct) if correct else 1.0
+        # the rows' outputs already answer for the correct sentences that are also sources
+        answered = dict(zip(sources, predictions, strict=True))
+        outputs = [answered[text] if text in answered else checker.correct(text).text for text in correct]
+        unchanged = sum(output == text for output, text in zip(outputs, correct, strict=True))
+        kept = unchanged / len(correct) if correct else 1.0
         trial = {
             "threshold": threshold,
             "correction_f1": metrics["correction"]["f1"],
