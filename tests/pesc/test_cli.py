@@ -118,7 +118,10 @@ def test_build_benchmark_missing_data_dir(tmp_path, capsys):
 
 def test_unknown_checker(capsys):
     assert main(["correct", "--checker", "/some/dir", "好"]) == 2
-    assert "give 'default', 'lookup' or the folder of a model trained with `pesc train`" in capsys.readouterr().err
+    assert (
+        "give 'default', 'unigram', 'lookup' or the folder of a model trained with `pesc train`"
+        in capsys.readouterr().err
+    )
 
 
 @pytest.mark.parametrize("command", ["build-benchmark", "evaluate", "correct", "tune", "demo"])
@@ -146,6 +149,18 @@ def test_correct_in_processes_with_a_named_model(capsys, checker):
     assert capsys.readouterr().out.splitlines() == ["我今天很高兴", "这个iPhone很贵", "我们明天见"] * 10
     assert main(["correct", "--lm", "unigram", "我很gaoxing"]) == 0
     assert capsys.readouterr().out.splitlines() == ["我很高兴"]
+    assert main(["correct", "--checker", "unigram", "--jobs", "2", "我很gaoxing", "wm明天见"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["我很高兴", "我们明天见"]
+
+
+def test_evaluate_sighan_tsv(tmp_path, capsys, checker):
+    path = tmp_path / "sighan.txt"
+    path.write_text("0\t我很高兴。\t我很高兴。\n1\t我们要保护环竟。\t我们要保护环境。\n", encoding="utf-8")
+    assert main(["evaluate", "--checker", "default", "--sighan", str(path), "--output", str(tmp_path / "r.json")]) == 0
+    out = capsys.readouterr().out
+    assert "2 sentences (1 with errors)" in out
+    assert "| correction | 1.000 | 1.000 | 1.000 |" in out
+    assert "false positive rate: 0.000" in out
 
 
 def test_jobs_and_lm_are_checked(tmp_path, capsys):

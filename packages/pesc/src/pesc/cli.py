@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -37,7 +36,7 @@ def _load_checker(name: str, config_path: str | None = None, lm: str = "auto"):
         return checker
     if not Path(name).is_dir():
         raise ValueError(
-            f"checker {name!r}: give 'default', 'lookup' or the folder of a model trained with `pesc train`"
+            f"checker {name!r}: give 'default', 'unigram', 'lookup' or the folder of a model trained with `pesc train`"
         )
     if lm != "auto":
         raise ValueError("--lm applies to the default checker, not to a trained neural model")
@@ -48,7 +47,7 @@ def _jobs(args: argparse.Namespace) -> dict:
     """``jobs=`` for correct_batch where more than one process was asked for (the default checker only)."""
     if args.jobs < 1:
         raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
-    if args.jobs > 1 and args.checker != "default":
+    if args.jobs > 1 and args.checker not in ("default", "unigram"):
         raise ValueError("--jobs applies to the default checker; a neural checker batches on its device instead")
     return {"jobs": args.jobs} if args.jobs > 1 else {}
 
@@ -177,6 +176,7 @@ def _evaluate_sighan(args: argparse.Namespace) -> int:
     """SIGHAN's sentence-level metrics on an equal-length TSV (``n<TAB>source<TAB>target``), comparable with
     published figures."""
     from pesc.benchmark import read_pairs
+    from pesc.evaluate import timed_run
     from pesc.metrics import sighan_metrics
 
     if not args.checker:
@@ -184,13 +184,9 @@ def _evaluate_sighan(args: argparse.Namespace) -> int:
     pairs = read_pairs(args.sighan, origin="sighan")
     sources, targets = [p.source for p in pairs], [p.target for p in pairs]
     checker = _load_checker(args.checker, args.config, args.lm)
-    if hasattr(checker, "load"):
-        checker.load()  # the lexicon and the models load before the clock starts
-    started = time.perf_counter()
-    predictions = [c.text for c in checker.correct_batch(sources, **_jobs(args))]
-    seconds = time.perf_counter() - started
+    predictions, speed = timed_run(checker, [{"source": source} for source in sources], **_jobs(args))
     report = sighan_metrics(sources, targets, predictions)
-    report["sentences_per_second"] = len(sources) / seconds if seconds else 0.0
+    report["sentences_per_second"] = speed
     detection, correction = report["detection"], report["correction"]
     print(f"{len(sources)} sentences ({report['needing_change']} with errors), {report['sentences_per_second']:.1f}/s")
     print("| level | precision | recall | F1 |\n|---|---|---|---|")

@@ -27,8 +27,8 @@ def run_checker(
     return predictions
 
 
-def evaluate_checker(checker, rows: Sequence[dict], progress: bool = False, jobs: int = 1) -> dict:
-    """Metrics by error kind and by subset, and the checker's throughput once its models are loaded."""
+def timed_run(checker, rows: Sequence[dict], progress: bool = False, jobs: int = 1) -> tuple[list[str], float]:
+    """:func:`run_checker` and its sentences per second, counted once the checker's models are loaded."""
     if hasattr(checker, "load"):
         checker.load()  # the lexicon and the models load before the clock starts
     else:
@@ -36,11 +36,17 @@ def evaluate_checker(checker, rows: Sequence[dict], progress: bool = False, jobs
     started = time.perf_counter()
     predictions = run_checker(checker, rows, progress=progress, jobs=jobs)
     seconds = time.perf_counter() - started
+    return predictions, len(rows) / seconds if seconds else 0.0
+
+
+def evaluate_checker(checker, rows: Sequence[dict], progress: bool = False, jobs: int = 1) -> dict:
+    """Metrics by error kind and by subset, and the checker's throughput once its models are loaded."""
+    predictions, speed = timed_run(checker, rows, progress=progress, jobs=jobs)
     report = {"by_kind": metrics_by_kind(rows, predictions)}
     for subset in sorted({row["subset"] for row in rows}):
         chosen = [(r, p) for r, p in zip(rows, predictions, strict=True) if r["subset"] == subset]
         report[f"subset_{subset}"] = metrics_by_kind([r for r, _ in chosen], [p for _, p in chosen])["all"]
-    report["sentences_per_second"] = len(rows) / seconds if seconds else 0.0
+    report["sentences_per_second"] = speed
     return report, predictions
 
 
