@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -34,20 +35,35 @@ def test_decoding_never_outputs_a_child_without_its_parent(data):
             parent = label
 
 
-def test_decoding_stops_below_the_threshold_and_follows_the_best_child():
+def test_decoding_takes_the_most_probable_whole_path_and_the_threshold_cuts_it():
     labels = ["A", "B", "A1", "A2", "A1x", "A1y"]
     classifier = FixedProbabilities(labels)
     row = numpy.array([[0.3, 0.2, 0.9, 0.1, 0.4, 0.45]])
-    assert classifier.decode(row, threshold=0.5) == [["A", "A1"]]  # A is taken below threshold: level 1 always is
-    assert classifier.decode(row, threshold=0.4) == [["A", "A1", "A1y"]]
+    # B has no known child, so the path [B] needs "ended" at level 2, whose probability is 1 - 0.9 - 0.1 = 0
+    assert classifier.decode(row) == [["A", "A1", "A1y"]]  # log .3 + log .9 + log .45 beats log(1 - .85) at level 3
+    assert classifier.decode(row, threshold=0.5) == [["A", "A1"]]  # A1y is under 0.5; level 1 is always kept
+    assert classifier.decode(row, threshold=0.95) == [["A"]]
 
 
-def test_agreement_needs_the_path_ranked_first_and_above_the_threshold():
+def test_a_confident_child_overrules_a_parent_that_lost_narrowly():
+    classifier = FixedProbabilities(["A", "B", "A1", "B1"])
+    row = numpy.array([[0.5, 0.45, 0.1, 0.8]])  # top-down would take A, then A1 at 0.1
+    assert classifier.decode(row) == [["B", "B1"]]
+
+
+def test_decoding_checks_the_shape_and_handles_no_rows():
+    classifier = FixedProbabilities(["A", "B"])
+    assert classifier.decode(numpy.zeros((0, 2))) == []
+    with pytest.raises(ValueError, match=r"shape \(n, 2\)"):
+        classifier.decode(numpy.zeros((1, 3)))
+
+
+def test_agreement_needs_the_path_decoded_and_above_the_threshold():
     labels = ["A", "B", "A1", "A2"]
     classifier = FixedProbabilities(labels)
-    classifier.predict_proba = lambda texts: numpy.array([[0.4, 0.3, 0.2, 0.1]] * len(texts))
+    classifier.predict_proba = lambda texts: numpy.array([[0.6, 0.4, 0.7, 0.3]] * len(texts))
     texts = ["t"] * 3
     paths = [["A", "A1"], ["A", "A2"], ["B"]]
     assert classifier.agrees(texts, paths, threshold=0.0) == [True, False, False]
-    assert classifier.agrees(texts, paths, threshold=0.3) == [False, False, False]  # A1 has only 0.2
-    assert classifier.agrees(["t"], [["A"]], threshold=0.4) == [True]
+    assert classifier.agrees(texts, paths, threshold=0.65) == [False, False, False]  # A has only 0.6
+    assert classifier.agrees(["t"], [["A"]], threshold=0.6) == [True]  # a prefix of the decoded path agrees

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from htcgen.classify import TfidfHierarchyClassifier
 from htcgen.filters import apply_filters, consistency_filter, duplicate_filter, length_filter
+from htcgen.tfidf import TfidfHierarchyClassifier
 
 from .conftest import TAXONOMY
 from .conftest import topic_documents as _documents

@@ -1,6 +1,5 @@
-"""Hierarchical text classifiers over every taxonomy node: the decoding they share (a child only with its
-parent) and the TF-IDF + one-vs-rest logistic regression model. The fine-tuned encoder is in
-:mod:`htcgen.encoder`."""
+"""What every hierarchical classifier here shares: probabilities per taxonomy node and the decoding that turns them
+into one consistent label path per document. The models are in :mod:`htcgen.tfidf` and :mod:`htcgen.encoder`."""
 
 from __future__ import annotations
 
@@ -10,10 +9,16 @@ import numpy
 
 from htcgen.taxonomy import Taxonomy
 
+_FLOOR = 1e-12  # log(0) guard: a node with no probability mass makes its path impossible, not NaN
+
 
 class HierarchyClassifier:
-    """What every classifier here offers on top of ``predict_proba``: hierarchy-consistent decoding and the
-    probabilities of given paths (what the label-consistency filter asks)."""
+    """Hierarchy-consistent decoding and the probabilities of given paths (what the label-consistency filter asks)
+    on top of a subclass's ``predict_proba``.
+
+    ``predict_proba`` gives, per document, the probability of every node in ``labels`` at its own level (the
+    columns of one level sum to at most 1; what is left is the probability that the path ends above that level).
+    """
 
     taxonomy: Taxonomy
     labels: list[str]
@@ -24,27 +29,55 @@ class HierarchyClassifier:
     def predict_proba(self, texts: Sequence[str]) -> numpy.ndarray:
         raise NotImplementedError
 
-    def decode(self, probabilities: numpy.ndarray, threshold: float = 0.5) -> list[list[str]]:
-        """Top-down decoding: from the root, follow the most probable child while its probability reaches
-        ``threshold`` (the first level is always chosen), so every predicted label comes with its parent."""
-        column = {label: i for i, label in enumerate(self.labels)}
+    def candidate_paths(self) -> list[list[str]]:
+        """Every path the decoder may output: the path to each known node whose ancestors are all known."""
+        known = set(self.labels)
         paths = []
-        for row in probabilities:
-            path: list[str] = []
-            node = self.taxonomy.root
-            while True:
-                children = [c for c in self.taxonomy.children.get(node, []) if c in column]
-                if not children:
-                    break
-                best = max(children, key=lambda c: row[column[c]])
-                if path and row[column[best]] < threshold:
-                    break
-                path.append(best)
-                node = best
-            paths.append(path)
+        for label in self.labels:
+            path = self.taxonomy.path(label)
+            if all(node in known for node in path):
+                paths.append(path)
         return paths
 
-    def predict(self, texts: Sequence[str], threshold: float = 0.5) -> list[list[str]]:
+    def decode(self, probabilities: numpy.ndarray, threshold: float = 0.0) -> list[list[str]]:
+        """The most probable consistent path per row: the candidate path with the largest sum over levels of the log
+        probability of its label there (or of "the path has ended" below its last label).
+
+        Scoring whole paths instead of walking down from the root lets a confident child overrule a parent that
+        lost narrowly at its own level. ``threshold`` > 0 then cuts each path before its first label, below the first
+        level, whose probability is under ``threshold`` (a partial-path prediction).
+        """
+        probabilities = numpy.asarray(probabilities, dtype=numpy.float64)
+        if probabilities.ndim != 2 or probabilities.shape[1] != len(self.labels):
+            raise ValueError(f"expected probabilities of shape (n, {len(self.labels)}), got {probabilities.shape}")
+        paths = self.candidate_paths()
+        if not paths or not len(probabilities):
+            return [[] for _ in probabilities]
+        column = {label: i for i, label in enumerate(self.labels)}
+        levels = max(self.taxonomy.depth[label] for label in self.labels)
+        on_path = numpy.zeros((len(paths), len(self.labels)))
+        ended = numpy.zeros((len(paths), levels))  # 1 where the path has ended above the level
+        for row, path in enumerate(paths):
+            on_path[row, [column[label] for label in path]] = 1.0
+            ended[row, len(path) :] = 1.0
+        level_of_column = numpy.array([self.taxonomy.depth[label] - 1 for label in self.labels])
+        mass = numpy.zeros((len(probabilities), levels))
+        numpy.add.at(mass.T, level_of_column, probabilities.T)
+        log_probabilities = numpy.log(numpy.clip(probabilities, _FLOOR, None))
+        log_ended = numpy.log(numpy.clip(1.0 - mass, _FLOOR, None))
+        best = (log_probabilities @ on_path.T + log_ended @ ended.T).argmax(axis=1)
+        decoded = []
+        for row, choice in zip(probabilities, best, strict=True):
+            path = paths[choice]
+            kept = [path[0]]
+            for label in path[1:]:
+                if row[column[label]] < threshold:
+                    break
+                kept.append(label)
+            decoded.append(kept)
+        return decoded
+
+    def predict(self, texts: Sequence[str], threshold: float = 0.0) -> list[list[str]]:
         return self.decode(self.predict_proba(texts), threshold)
 
     def path_probabilities(self, texts: Sequence[str], paths: Sequence[Sequence[str]]) -> list[list[float]]:
@@ -57,11 +90,11 @@ class HierarchyClassifier:
         ]
 
     def agrees(self, texts: Sequence[str], paths: Sequence[Sequence[str]], threshold: float = 0.5) -> list[bool]:
-        """For each text, whether the classifier agrees with its given path: at every level the path's label is the
-        most probable of its siblings, and has at least ``threshold``. With a threshold of 0 only the ranking counts,
-        which suits classifiers trained on a few documents per class, whose probabilities stay low."""
+        """For each text, whether the classifier agrees with its given path: the decoded path starts with it, and
+        each of its labels has at least ``threshold``. With a threshold of 0 only the ranking counts, which suits
+        classifiers trained on a few documents per class, whose probabilities stay low."""
         probabilities = self.predict_proba(texts)
-        predicted = self.decode(probabilities, threshold=0.0)  # always down to a leaf: the argmax path
+        predicted = self.decode(probabilities, threshold=0.0)
         column = {label: i for i, label in enumerate(self.labels)}
         verdicts = []
         for row, path, guess in zip(probabilities, paths, predicted, strict=True):
@@ -76,46 +109,3 @@ class HierarchyClassifier:
         for index, document in enumerate(documents):
             if not document.get("labels"):
                 raise ValueError(f"training document {document.get('id', index)!r} has no labels")
-
-
-class TfidfHierarchyClassifier(HierarchyClassifier):
-    """One binary logistic regression per node on TF-IDF features of the text.
-
-    Args:
-        taxonomy: the label hierarchy.
-        max_features: TF-IDF vocabulary size.
-        C: inverse regularisation strength of the logistic regressions.
-        n_jobs: processes for the one-vs-rest fits (-1: every core).
-    """
-
-    def __init__(self, taxonomy: Taxonomy, max_features: int = 50_000, C: float = 10.0, n_jobs: int = -1):
-        self.taxonomy = taxonomy
-        self.max_features = max_features
-        self.C = C
-        self.n_jobs = n_jobs
-        self.labels: list[str] = []
-
-    def fit(self, documents: Sequence[dict]) -> TfidfHierarchyClassifier:
-        """Trains on documents with one label path each (every node on the path is a positive label)."""
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.multiclass import OneVsRestClassifier
-        from sklearn.preprocessing import MultiLabelBinarizer
-
-        self._check_documents(documents)
-        self.vectorizer = TfidfVectorizer(
-            max_features=self.max_features, ngram_range=(1, 2), sublinear_tf=True, stop_words="english"
-        )
-        features = self.vectorizer.fit_transform([d["text"] for d in documents])
-        self.binarizer = MultiLabelBinarizer()
-        targets = self.binarizer.fit_transform([d["labels"] for d in documents])
-        self.labels = list(self.binarizer.classes_)
-        self.model = OneVsRestClassifier(LogisticRegression(C=self.C, max_iter=1000), n_jobs=self.n_jobs)
-        self.model.fit(features, targets)
-        return self
-
-    def predict_proba(self, texts: Sequence[str]) -> numpy.ndarray:
-        """``(len(texts), len(self.labels))`` probabilities, one column per node seen in training."""
-        if not self.labels:
-            raise ValueError("the classifier is not trained; call fit first")
-        return self.model.predict_proba(self.vectorizer.transform(list(texts)))

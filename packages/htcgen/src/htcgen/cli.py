@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from htcgen import __version__
+from htcgen.evaluate import CLASSIFIERS
 from lmcommon.cli import add_training_arguments, make_parser, run, training_arguments
 from lmcommon.data import write_json, write_jsonl
 
@@ -17,7 +18,7 @@ def _prepare_data(args: argparse.Namespace) -> int:
 
     taxonomy = Taxonomy.from_file(args.taxonomy)
     documents = [d for path in args.data for d in read_documents(path, taxonomy)]
-    splits = split_documents(documents, dev=args.dev, test=args.test, seed=args.seed)
+    splits = split_documents(documents, dev=args.dev_fraction, test=args.test_fraction, seed=args.seed)
     for name, rows in splits.items():
         write_jsonl(Path(args.output) / f"{name}.jsonl", rows)
         print(f"{name}: {len(rows)} documents -> {Path(args.output) / f'{name}.jsonl'}")
@@ -156,22 +157,55 @@ def _evaluate(args: argparse.Namespace) -> int:
     import json
 
     from htcgen.data import read_documents, truncate_labels
-    from htcgen.evaluate import evaluate_classifier
+    from htcgen.evaluate import evaluate_classifier, score_classifier
     from htcgen.taxonomy import Taxonomy
 
+    if bool(args.train) == bool(args.load):
+        raise ValueError("give either --train (fit a classifier) or --load (a saved one), not both or neither")
+    if args.save and args.classifier != "encoder":
+        raise ValueError("--save writes encoder classifiers only; add --classifier encoder")
     taxonomy = Taxonomy.from_file(args.taxonomy)
-    train, test = read_documents(args.train, taxonomy), read_documents(args.test, taxonomy)
-    augment = read_documents(args.augment, taxonomy) if args.augment else []
+    test = read_documents(args.test, taxonomy)
     if args.depth:
-        taxonomy = taxonomy.truncate(args.depth)
-        train, test, augment = (truncate_labels(d, args.depth) for d in (train, test, augment))
-    options = {"model": args.encoder, "epochs": args.epochs} if args.classifier == "encoder" else {}
-    metrics = evaluate_classifier(
-        args.classifier, train, test, taxonomy, augment=augment, ratio=args.ratio, seed=args.seed, **options
-    )
+        taxonomy, test = taxonomy.truncate(args.depth), truncate_labels(test, args.depth)
+    if args.load:
+        from htcgen.encoder import EncoderHierarchyClassifier
+
+        metrics = score_classifier(EncoderHierarchyClassifier.from_pretrained(args.load), test, taxonomy)
+    else:
+        train = read_documents(args.train, taxonomy)
+        augment = read_documents(args.augment, taxonomy) if args.augment else []
+        dev = read_documents(args.dev, taxonomy) if args.dev else []
+        if args.depth:
+            train, augment, dev = (truncate_labels(d, args.depth) for d in (train, augment, dev))
+        options = {"model": args.encoder, "epochs": args.epochs} if args.classifier == "encoder" else {}
+        metrics = evaluate_classifier(
+            args.classifier,
+            train,
+            test,
+            taxonomy,
+            augment=augment,
+            ratio=args.ratio,
+            seed=args.seed,
+            dev=dev,
+            save=args.save,
+            **options,
+        )
     if args.output:
         write_json(args.output, metrics)
     print(json.dumps(metrics, indent=1))
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from htcgen.encoder import EncoderHierarchyClassifier
+    from lmcommon.data import read_jsonl
+
+    rows = read_jsonl(args.input, required=("text",))
+    classifier = EncoderHierarchyClassifier.from_pretrained(args.classifier)
+    predicted = classifier.predict([row["text"] for row in rows])
+    count = write_jsonl(args.output, ({**row, "labels": labels} for row, labels in zip(rows, predicted, strict=True)))
+    print(f"{count} documents labelled -> {args.output}")
     return 0
 
 
@@ -220,8 +254,8 @@ def _demo(args: argparse.Namespace) -> int:
     from htcgen.experiment import ExperimentConfig
     from htcgen.generator import GeneratorSettings
 
-    # one setting (depth 2, one document per leaf, one seed), TF-IDF, no augmentation / EDA / the full method;
-    # --quick trains and samples less (5.1 minutes measured on 2 CPU cores)
+    # one setting (depth 2, one document per leaf, one seed), flat SVM and TF-IDF, no augmentation / EDA / the
+    # full method; --quick trains and samples less (5.1 minutes measured on 2 CPU cores)
     generator = (
         GeneratorSettings(model=args.model, epochs=1.0, max_length=192, max_new_tokens=96)
         if args.quick
@@ -232,7 +266,7 @@ def _demo(args: argparse.Namespace) -> int:
         ks=(1,),
         seeds=(0,),
         methods=("none", "eda", "full"),
-        classifiers=("tfidf",),
+        classifiers=("flat-svm", "tfidf"),
         generator=generator,
     )
     return _run_grid(args, config)
@@ -265,8 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.add_argument("--data", nargs="+", required=True, help="JSONL files (ours or HWV's format, .gz allowed)")
     prepare.add_argument("--taxonomy", required=True, help="parent<TAB>children file")
     prepare.add_argument("--output", required=True, help="folder for train.jsonl, dev.jsonl, test.jsonl")
-    prepare.add_argument("--dev", type=float, default=0.1)
-    prepare.add_argument("--test", type=float, default=0.2)
+    prepare.add_argument("--dev-fraction", type=float, default=0.1, help="share of documents in dev.jsonl")
+    prepare.add_argument("--test-fraction", type=float, default=0.2, help="share of documents in test.jsonl")
     prepare.add_argument("--seed", type=int, default=13)
     prepare.set_defaults(func=_prepare_data)
 
@@ -366,21 +400,42 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser(
         "evaluate",
         help="train a hierarchical classifier (optionally on augmented data) and score it",
-        description="Fit TF-IDF + logistic regression or a fine-tuned encoder on --train (+ --augment at --ratio) "
-        "and print micro/macro-F1 over all nodes and per level.",
+        description="Fit a classifier on --train (+ --augment at --ratio), or load a saved encoder classifier "
+        "(--load), and print micro/macro-F1 over all nodes and per level on --test.",
     )
-    evaluate.add_argument("--train", required=True, help="real training documents (JSONL)")
+    evaluate.add_argument("--train", help="real training documents (JSONL); not with --load")
     evaluate.add_argument("--test", required=True, help="test documents (JSONL)")
     evaluate.add_argument("--taxonomy", required=True, help="parent<TAB>children file")
     evaluate.add_argument("--augment", help="augmented documents (JSONL with text, labels)")
     evaluate.add_argument("--ratio", type=float, default=1.0, help="augmented documents per real document")
-    evaluate.add_argument("--classifier", choices=["tfidf", "encoder"], default="tfidf")
+    evaluate.add_argument(
+        "--classifier",
+        choices=CLASSIFIERS,
+        default="tfidf",
+        help="tfidf: balanced linear SVM per level, consistent paths; encoder: fine-tuned MiniLM, a softmax per "
+        "level; flat-svm / flat-lr: the flat per-level baselines (default: %(default)s)",
+    )
     evaluate.add_argument("--encoder", default="default", help="encoder checkpoint: 'default' (MiniLM), name or path")
-    evaluate.add_argument("--epochs", type=float, default=12.0, help="encoder fine-tuning epochs")
+    evaluate.add_argument("--epochs", type=float, default=12.0, help="encoder fine-tuning epochs (default: 12)")
+    evaluate.add_argument(
+        "--dev", help="documents (JSONL) the encoder is scored on while training; the best weights are kept"
+    )
+    evaluate.add_argument("--save", help="write the trained encoder classifier to this folder")
+    evaluate.add_argument("--load", help="score a classifier saved with --save instead of training one")
     evaluate.add_argument("--depth", type=int, help="cut label paths to their first DEPTH levels")
-    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--seed", type=int, default=0, help="sampling and initialisation seed (default: 0)")
     evaluate.add_argument("--output", help="write the metrics here as JSON")
     evaluate.set_defaults(func=_evaluate)
+
+    predict = commands.add_parser(
+        "predict",
+        help="label documents with a saved encoder classifier",
+        description="Read JSONL documents with a 'text' field and write them back with the predicted 'labels'.",
+    )
+    predict.add_argument("--classifier", required=True, help="folder written by `htcgen evaluate --save`")
+    predict.add_argument("--input", required=True, help="JSONL documents with a 'text' field")
+    predict.add_argument("--output", required=True, help="JSONL: each input row plus 'labels'")
+    predict.set_defaults(func=_predict)
 
     experiment = commands.add_parser(
         "experiment",
@@ -395,7 +450,13 @@ def build_parser() -> argparse.ArgumentParser:
     experiment.add_argument(
         "--methods", nargs="+", default=["none", "eda", "path", "phrases", "full"], help="augmentation methods"
     )
-    experiment.add_argument("--classifiers", nargs="+", default=["tfidf", "encoder"])
+    experiment.add_argument(
+        "--classifiers",
+        nargs="+",
+        choices=CLASSIFIERS,
+        default=["flat-svm", "tfidf", "encoder"],
+        help="classifiers trained in every cell (default: flat-svm tfidf encoder)",
+    )
     experiment.add_argument("--ratio", type=float, default=1.0, help="augmented documents per real document")
     experiment.add_argument("--encoder-epochs", type=float, default=12.0)
     experiment.add_argument("--model", default="default", help="generator base model")

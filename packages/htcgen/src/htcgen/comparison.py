@@ -191,7 +191,7 @@ def compare_generators(
 ) -> dict[str, Any]:
     """Samples each generator of :data:`GENERATORS` for held-out paths into ``folder`` (reused when there) and
     returns their measures, and the held-out documents' own, written to ``folder/comparison.json``."""
-    from htcgen.classify import TfidfHierarchyClassifier
+    from htcgen.tfidf import TfidfHierarchyClassifier
 
     folder = Path(folder)
     depth = config.judge_depth

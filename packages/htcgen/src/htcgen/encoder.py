@@ -1,19 +1,26 @@
-"""A fine-tuned encoder (default: the packaged MiniLM; any BERT-style checkpoint) with a sigmoid per taxonomy node,
-trained with binary cross-entropy on the Hugging Face Trainer."""
+"""A fine-tuned encoder (default: the packaged MiniLM; any BERT-style checkpoint) with a softmax head per level,
+trained with cross-entropy on the Hugging Face Trainer, and saved or loaded as one folder."""
 
 from __future__ import annotations
 
+import copy
+import json
 import math
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy
 import torch
 from torch import nn
 
 from htcgen.classify import HierarchyClassifier
+from htcgen.levels import LevelCoding, softmax
 from htcgen.taxonomy import Taxonomy
+
+CONFIG_FILE = "htcgen_classifier.json"
+HEAD_FILE = "head.pt"
 
 
 @dataclass
@@ -22,12 +29,16 @@ class EncoderConfig:
 
     model: str = field(default="default", metadata={"help": "'default' (packaged MiniLM), a hub id or a folder"})
     max_length: int = field(default=128, metadata={"help": "tokens per document; the lead carries the label"})
-    epochs: float = field(default=12.0, metadata={"help": "passes over the (small) training set"})
+    epochs: float = field(default=12.0, metadata={"help": "passes over the training set"})
+    # a hundred documents are 7 steps per epoch: without a floor, k = 1 trains for under a hundred steps and the
+    # model stays near the class priors
+    min_steps: int = field(default=300, metadata={"help": "optimizer steps at least, whatever the epochs give"})
     batch_size: int = field(default=16, metadata={"help": "documents per step"})
-    learning_rate: float = field(default=1e-4, metadata={"help": "peak learning rate of the encoder"})
-    # the head starts from random weights and sees few positives per node (BCE over every node of the taxonomy):
-    # at the encoder's rate it stays near "everything is negative" for the few steps a small training set gives
+    learning_rate: float = field(default=5e-5, metadata={"help": "peak learning rate of the encoder"})
+    # the head starts from random weights and sees a handful of documents per class: at the encoder's rate it
+    # stays near the priors for the few hundred steps a small training set gives
     head_learning_rate: float = field(default=3e-3, metadata={"help": "peak learning rate of the classification head"})
+    balanced: bool = field(default=True, metadata={"help": "weigh each class by the inverse of its frequency"})
     dropout: float = field(default=0.1, metadata={"help": "dropout on the pooled embedding"})
     seed: int = field(default=0, metadata={"help": "head initialisation and data order"})
 
@@ -35,6 +46,8 @@ class EncoderConfig:
         for name in ("max_length", "batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"EncoderConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if self.min_steps < 0:
+            raise ValueError(f"EncoderConfig.min_steps must be >= 0, got {self.min_steps}")
         if self.epochs <= 0 or self.learning_rate <= 0 or self.head_learning_rate <= 0:
             raise ValueError(
                 "EncoderConfig.epochs, learning_rate and head_learning_rate must be > 0, got "
@@ -44,23 +57,33 @@ class EncoderConfig:
             raise ValueError(f"EncoderConfig.dropout must be in [0, 1), got {self.dropout}")
 
 
-class MultiLabelEncoder(nn.Module):
-    """Encoder -> mean pooling over real tokens -> dropout -> one logit per node; BCE loss when labels are given."""
+class LevelSoftmaxEncoder(nn.Module):
+    """Encoder -> mean pooling over real tokens -> dropout -> one logit per class of every level; the loss is the sum
+    over levels of each level's (optionally class-weighted) cross-entropy."""
 
-    def __init__(self, encoder: nn.Module, num_labels: int, dropout: float = 0.1):
+    def __init__(self, encoder: nn.Module, level_sizes: Sequence[int], dropout: float = 0.1, class_weights=None):
         super().__init__()
         self.encoder = encoder
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(encoder.config.hidden_size, num_labels)
+        self.level_sizes = list(level_sizes)
+        self.head = nn.Linear(encoder.config.hidden_size, sum(self.level_sizes))
+        # per level, a weight per class (None: unweighted); a buffer so it follows the model to its device
+        weights = torch.cat(class_weights) if class_weights is not None else torch.ones(sum(self.level_sizes))
+        self.register_buffer("class_weights", weights, persistent=False)
 
     def forward(self, input_ids, attention_mask, labels=None, token_type_ids=None):
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)  # (batch, hidden)
-        logits = self.head(self.dropout(pooled)).float()  # (batch, num_labels)
+        logits = self.head(self.dropout(pooled)).float()  # (batch, classes of every level)
         if labels is None:
             return {"logits": logits}
-        return {"loss": nn.functional.binary_cross_entropy_with_logits(logits, labels.float()), "logits": logits}
+        loss = logits.new_zeros(())
+        for level, (scores, weights) in enumerate(
+            zip(logits.split(self.level_sizes, dim=1), self.class_weights.split(self.level_sizes), strict=True)
+        ):
+            loss = loss + nn.functional.cross_entropy(scores, labels[:, level], weight=weights)
+        return {"loss": loss, "logits": logits}
 
 
 class _Collator:
@@ -72,12 +95,54 @@ class _Collator:
             [{"input_ids": f["input_ids"], "attention_mask": f["attention_mask"]} for f in features],
             return_tensors="pt",
         )
-        batch["labels"] = torch.tensor(numpy.stack([f["labels"] for f in features]), dtype=torch.float32)
+        batch["labels"] = torch.tensor(numpy.stack([f["labels"] for f in features]), dtype=torch.long)
         return dict(batch)
 
 
+def balanced_weights(indices: numpy.ndarray, level_sizes: Sequence[int]) -> list[torch.Tensor]:
+    """Per level, ``n / (classes * count)`` for each class seen (sklearn's "balanced"), so that every class weighs as
+    much in the loss as the others together weigh per class."""
+    weights = []
+    for level, size in enumerate(level_sizes):
+        counts = numpy.bincount(indices[:, level], minlength=size).astype(numpy.float64)
+        present = counts > 0
+        level_weights = numpy.zeros(size)
+        level_weights[present] = len(indices) / (present.sum() * counts[present])
+        weights.append(torch.tensor(level_weights, dtype=torch.float32))
+    return weights
+
+
+class _KeepBest:
+    """A Trainer callback: every ``every`` steps (and at the end) scores ``dev`` and keeps a copy of the weights with
+    the best micro-F1 (early stopping without checkpoints on disk)."""
+
+    def __init__(self, classifier: EncoderHierarchyClassifier, dev: Sequence[dict], every: int):
+        from transformers import TrainerCallback
+
+        from htcgen.metrics import hierarchical_f1
+
+        outer = self
+
+        class Callback(TrainerCallback):
+            def on_step_end(self, args, state, control, **kwargs):
+                if state.global_step % every and state.global_step != state.max_steps:
+                    return
+                classifier.model.eval()
+                predicted = classifier.predict([d["text"] for d in dev])
+                classifier.model.train()
+                score = hierarchical_f1([d["labels"] for d in dev], predicted, classifier.taxonomy)["micro_f1"]
+                classifier.dev_history.append(score)
+                if score >= outer.best_score:  # on a tie the later weights, trained longer, are kept
+                    outer.best_score = score
+                    outer.best_state = copy.deepcopy(classifier.model.state_dict())
+
+        self.callback = Callback()
+        self.best_score = -1.0
+        self.best_state = None
+
+
 class EncoderHierarchyClassifier(HierarchyClassifier):
-    """A fine-tuned encoder over every node; decoding keeps predictions consistent with the hierarchy.
+    """A fine-tuned encoder with a softmax over each level's classes; decoding keeps paths consistent.
 
     Args:
         taxonomy: the label hierarchy.
@@ -89,9 +154,16 @@ class EncoderHierarchyClassifier(HierarchyClassifier):
         self.config = config or EncoderConfig()
         self.labels: list[str] = []
         self.loss_history: list[float] = []
+        self.dev_history: list[float] = []
 
-    def fit(self, documents: Sequence[dict]) -> EncoderHierarchyClassifier:
-        """Fine-tunes the encoder and the head on documents with one label path each."""
+    def fit(self, documents: Sequence[dict], dev: Sequence[dict] = ()) -> EncoderHierarchyClassifier:
+        """Fine-tunes the encoder and the head on documents with one label path each.
+
+        Args:
+            documents: the training documents.
+            dev: held-out documents; when given, they are scored ten times during training and the weights with
+                the best dev micro-F1 are kept.
+        """
         from transformers import Trainer, TrainingArguments, get_linear_schedule_with_warmup
 
         from lmcommon.device import choose_device
@@ -102,33 +174,29 @@ class EncoderHierarchyClassifier(HierarchyClassifier):
         config = self.config
         set_seed(config.seed)
         encoder, self.tokenizer = load_encoder(config.model, dtype=torch.float32, device="cpu")
-        order = {label: i for i, label in enumerate(self.taxonomy.labels)}
-        self.labels = sorted(
-            {label for d in documents for label in d["labels"]}, key=lambda x: (order.get(x, len(order)), x)
-        )
-        column = {label: i for i, label in enumerate(self.labels)}
-        self.model = MultiLabelEncoder(encoder, len(self.labels), config.dropout)
+        self.coding = LevelCoding(documents, self.taxonomy)
+        self.labels = self.coding.labels
+        targets = self.coding.indices(documents)
+        sizes = [len(level) for level in self.coding.classes]
+        weights = balanced_weights(targets, sizes) if config.balanced else None
+        self.model = LevelSoftmaxEncoder(encoder, sizes, config.dropout, weights)
         encoded = self.tokenizer([d["text"] for d in documents], truncation=True, max_length=config.max_length)
-        dataset = []
-        for i, document in enumerate(documents):
-            target = numpy.zeros(len(self.labels), dtype=numpy.float32)
-            target[[column[label] for label in document["labels"]]] = 1.0
-            dataset.append(
-                {
-                    "input_ids": encoded["input_ids"][i],
-                    "attention_mask": encoded["attention_mask"][i],
-                    "labels": target,
-                }
-            )
+        dataset = [
+            {"input_ids": ids, "attention_mask": mask, "labels": target}
+            for ids, mask, target in zip(encoded["input_ids"], encoded["attention_mask"], targets, strict=True)
+        ]
+        steps_per_epoch = math.ceil(len(dataset) / config.batch_size)
+        epochs = max(config.epochs, config.min_steps / steps_per_epoch)
+        total_steps = math.ceil(steps_per_epoch * epochs)
+        keep_best = _KeepBest(self, dev, every=max(1, total_steps // 10)) if dev else None
         device = choose_device(None)
         with tempfile.TemporaryDirectory(prefix="htcgen-encoder-") as scratch:
             args = TrainingArguments(
                 output_dir=scratch,
-                num_train_epochs=config.epochs,
+                num_train_epochs=epochs,
                 per_device_train_batch_size=config.batch_size,
                 learning_rate=config.learning_rate,
-                lr_scheduler_type="linear",
-                logging_steps=max(1, len(dataset) // config.batch_size),
+                logging_steps=steps_per_epoch,
                 save_strategy="no",  # minutes on a few hundred documents; a rerun is cheaper than checkpoints
                 seed=config.seed,
                 report_to=[],
@@ -144,21 +212,24 @@ class EncoderHierarchyClassifier(HierarchyClassifier):
                 ],
                 weight_decay=0.0,
             )
-            total_steps = math.ceil(math.ceil(len(dataset) / config.batch_size) * config.epochs)
+            warmup = total_steps // 10
             trainer = Trainer(
                 model=self.model,
                 args=args,
                 train_dataset=dataset,
                 data_collator=_Collator(self.tokenizer),
-                optimizers=(optimizer, get_linear_schedule_with_warmup(optimizer, 0, total_steps)),
+                optimizers=(optimizer, get_linear_schedule_with_warmup(optimizer, warmup, total_steps)),
+                callbacks=[keep_best.callback] if keep_best else None,
             )
             trainer.train()
         self.loss_history = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+        if keep_best and keep_best.best_state is not None:
+            self.model.load_state_dict(keep_best.best_state)
         self.model.eval()
         return self
 
-    def predict_proba(self, texts: Sequence[str], batch_size: int = 64) -> numpy.ndarray:
-        """``(len(texts), len(self.labels))`` sigmoid probabilities."""
+    def level_probabilities(self, texts: Sequence[str], batch_size: int = 64) -> list[numpy.ndarray]:
+        """Per level, ``(len(texts), len(coding.classes[level]))`` softmax probabilities."""
         if not self.labels:
             raise ValueError("the classifier is not trained; call fit first")
         device = next(self.model.parameters()).device
@@ -173,7 +244,58 @@ class EncoderHierarchyClassifier(HierarchyClassifier):
                     return_tensors="pt",
                 ).to(device)
                 logits = self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])["logits"]
-                chunks.append(torch.sigmoid(logits).cpu().numpy())
-        if not chunks:
-            return numpy.zeros((0, len(self.labels)), dtype=numpy.float32)
-        return numpy.concatenate(chunks)
+                chunks.append(logits.cpu().numpy())
+        logits = numpy.concatenate(chunks) if chunks else numpy.zeros((0, sum(self.model.level_sizes)))
+        return [softmax(part) for part in numpy.split(logits, numpy.cumsum(self.model.level_sizes)[:-1], axis=1)]
+
+    def predict_proba(self, texts: Sequence[str]) -> numpy.ndarray:
+        """``(len(texts), len(self.labels))`` probabilities, one column per node seen in training."""
+        level_probabilities = self.level_probabilities(texts)  # raises first when untrained
+        return self.coding.to_columns(level_probabilities)
+
+    # -- persistence ----------------------------------------------------------------------------------------
+    def save_pretrained(self, folder: str | Path) -> None:
+        """Writes the encoder and tokenizer (Hugging Face format), the head, the classes of each level, the
+        taxonomy and the settings to ``folder``; :meth:`from_pretrained` reads them back."""
+        if not self.labels:
+            raise ValueError("the classifier is not trained; call fit first")
+        from lmcommon.data import write_json
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.model.encoder.save_pretrained(folder)
+        self.tokenizer.save_pretrained(folder)
+        torch.save(self.model.head.state_dict(), folder / HEAD_FILE)
+        write_json(
+            folder / CONFIG_FILE,
+            {
+                "config": asdict(self.config),
+                "levels": self.coding.as_dict(),
+                "taxonomy": {"root": self.taxonomy.root, "children": self.taxonomy.children},
+            },
+        )
+
+    @classmethod
+    def from_pretrained(cls, folder: str | Path, device: str | None = None) -> EncoderHierarchyClassifier:
+        """Loads a classifier written by :meth:`save_pretrained`.
+
+        Raises:
+            FileNotFoundError: ``folder`` holds no saved classifier (names the file looked for).
+        """
+        from lmcommon.models import load_encoder
+
+        folder = Path(folder)
+        settings_file = folder / CONFIG_FILE
+        if not settings_file.is_file():
+            raise FileNotFoundError(f"{settings_file}: no saved htcgen classifier here (written by save_pretrained)")
+        saved = json.loads(settings_file.read_text(encoding="utf-8"))
+        taxonomy = Taxonomy(saved["taxonomy"]["children"], root=saved["taxonomy"]["root"])
+        classifier = cls(taxonomy, EncoderConfig(**{**saved["config"], "model": str(folder)}))
+        classifier.coding = LevelCoding.from_dict(saved["levels"])
+        classifier.labels = classifier.coding.labels
+        encoder, classifier.tokenizer = load_encoder(folder, dtype=torch.float32, device=device)
+        sizes = [len(level) for level in classifier.coding.classes]
+        classifier.model = LevelSoftmaxEncoder(encoder, sizes, classifier.config.dropout)
+        classifier.model.head.load_state_dict(torch.load(folder / HEAD_FILE, map_location="cpu", weights_only=True))
+        classifier.model.to(next(encoder.parameters()).device).eval()
+        return classifier

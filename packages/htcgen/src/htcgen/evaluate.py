@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import random
 import time
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from htcgen.classify import HierarchyClassifier, TfidfHierarchyClassifier
+from htcgen.classify import HierarchyClassifier
 from htcgen.metrics import hierarchical_f1
 from htcgen.taxonomy import Taxonomy
+from htcgen.tfidf import FlatLevelClassifier, TfidfHierarchyClassifier
 
-CLASSIFIERS = ("tfidf", "encoder")
+CLASSIFIERS = ("tfidf", "encoder", "flat-svm", "flat-lr")
 
 
 def make_classifier(name: str, taxonomy: Taxonomy, seed: int = 0, **options: Any) -> HierarchyClassifier:
-    """``"tfidf"`` (TF-IDF + one-vs-rest logistic regression) or ``"encoder"`` (fine-tuned MiniLM by default;
-    ``options`` go to :class:`htcgen.encoder.EncoderConfig`, e.g. ``model=...``, ``epochs=...``)."""
+    """``"tfidf"`` (TF-IDF + a class-balanced linear SVM per level, consistent paths), ``"encoder"`` (fine-tuned
+    MiniLM by default; ``options`` go to :class:`htcgen.encoder.EncoderConfig`, e.g. ``model=...``,
+    ``epochs=...``), or the flat baselines ``"flat-svm"`` / ``"flat-lr"`` (argmax per level, no hierarchy)."""
     if name == "tfidf":
         return TfidfHierarchyClassifier(taxonomy, **options)
+    if name in ("flat-svm", "flat-lr"):
+        return FlatLevelClassifier(taxonomy, model=name.removeprefix("flat-"), **options)
     if name == "encoder":
         from htcgen.encoder import EncoderConfig, EncoderHierarchyClassifier
 
@@ -35,6 +40,17 @@ def mix_augmented(real: Sequence[dict], augmented: Sequence[dict], ratio: float,
     return [*real, *random.Random(seed).sample(list(augmented), count)]
 
 
+def score_classifier(model: HierarchyClassifier, test: Sequence[dict], taxonomy: Taxonomy) -> dict[str, Any]:
+    """:func:`htcgen.metrics.hierarchical_f1` of ``model``'s paths on ``test``, plus the share of test documents
+    given the most frequent predicted path (near 1: the model answers the same for everything)."""
+    predicted = model.predict([d["text"] for d in test])
+    metrics = hierarchical_f1([d["labels"] for d in test], predicted, taxonomy)
+    counts = Counter(tuple(path) for path in predicted)
+    metrics["most_frequent_path_share"] = max(counts.values()) / len(test) if test else 0.0
+    metrics["test"] = len(test)
+    return metrics
+
+
 def evaluate_classifier(
     classifier: str,
     train: Sequence[dict],
@@ -44,26 +60,36 @@ def evaluate_classifier(
     augment: Sequence[dict] = (),
     ratio: float = 1.0,
     seed: int = 0,
-    threshold: float = 0.5,
+    dev: Sequence[dict] = (),
+    save: str | None = None,
     **options: Any,
 ) -> dict[str, Any]:
     """Fits ``classifier`` on ``train`` (+ augmented documents at ``ratio``) and scores it on ``test``.
 
+    Args:
+        dev: documents the encoder is scored on while it trains (the best weights are kept); other classifiers
+            ignore them.
+        save: a folder to write the trained encoder classifier to.
+
     Returns:
-        :func:`htcgen.metrics.hierarchical_f1`'s result plus the document counts and the fit time.
+        :func:`score_classifier`'s result plus the document counts and the fit time.
     """
     documents = mix_augmented(train, augment, ratio, seed) if augment else list(train)
     model = make_classifier(classifier, taxonomy, seed=seed, **options)
     started = time.perf_counter()
-    model.fit(documents)
+    if classifier == "encoder":
+        model.fit(documents, dev=dev)
+    else:
+        model.fit(documents)
     fit_time = time.perf_counter() - started
-    predicted = model.predict([d["text"] for d in test], threshold=threshold)
-    metrics = hierarchical_f1([d["labels"] for d in test], predicted, taxonomy)
+    if save:
+        if classifier != "encoder":
+            raise ValueError(f"only the encoder classifier can be saved, not {classifier!r}")
+        model.save_pretrained(save)
     return {
-        **metrics,
+        **score_classifier(model, test, taxonomy),
         "classifier": classifier,
         "train_real": len(train),
         "train_augmented": len(documents) - len(train),
-        "test": len(test),
         "fit_time_s": fit_time,
     }

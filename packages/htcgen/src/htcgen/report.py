@@ -14,17 +14,19 @@ METHOD_NAMES = {
 
 
 def results_markdown(results: dict[str, Any]) -> str:
-    """One row per (depth, k, classifier, method): micro- and macro-F1 as mean ± std over seeds, in %."""
+    """One row per (depth, k, classifier, method): micro- and macro-F1 as mean ± std over seeds, in %, and the
+    largest share of test documents that one run gave its most frequent path."""
     lines = [
-        "| depth | k | classifier | method | micro-F1 | macro-F1 | augmented docs | seeds |",
-        "|---:|---:|---|---|---:|---:|---:|---:|",
+        "| depth | k | classifier | method | micro-F1 | macro-F1 | augmented docs | seeds | top path % (max) |",
+        "|---:|---:|---|---|---:|---:|---:|---:|---:|",
     ]
     for row in results["summary"]:
         lines.append(
             f"| {row['depth']} | {row['k']} | {row['classifier']} | {METHOD_NAMES.get(row['method'], row['method'])} "
             f"| {100 * row['micro_f1']:.1f} ± {100 * row['micro_f1_std']:.1f} "
             f"| {100 * row['macro_f1']:.1f} ± {100 * row['macro_f1_std']:.1f} "
-            f"| {row['train_augmented']:.0f} | {row['seeds']} |"
+            f"| {row['train_augmented']:.0f} | {row['seeds']} "
+            f"| {100 * row.get('most_frequent_path_share_max', 0.0):.0f} |"
         )
     lines += ["", f"Run time {results['wall_time_s'] / 60:.1f} min."]
     return "\n".join(lines) + "\n"
