@@ -81,7 +81,7 @@ def test_bad_taxonomy_line(tmp_path, capsys):
     assert "t.taxonomy:2: parent 'A' has no children" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["prepare-data", "mine", "compare-generators"])
+@pytest.mark.parametrize("command", ["prepare-data", "mine", "compare-generators", "evaluate", "predict"])
 def test_subcommands_have_help(command, capsys):
     with pytest.raises(SystemExit) as info:
         main([command, "--help"])
@@ -160,3 +160,39 @@ def test_train_generator_then_generate(tmp_path, capsys, chat_tokenizer, tiny_ll
     assert int(kept) + int(dropped) == 3
     samples = read_jsonl(tmp_path / "samples.jsonl", required=("text", "labels", "prompt"))
     assert len(samples) == int(kept) and all(s["labels"][0] == "Sports" for s in samples)
+
+
+def test_evaluate_flat_baseline_on_the_shipped_data(tmp_path, capsys):
+    data = HWV.parents[2] / "data" / "htcgen"
+    arguments = ["evaluate", "--train", str(data / "train.jsonl"), "--test", str(data / "dev.jsonl")]
+    arguments += ["--taxonomy", str(HWV / "hwv.taxonomy"), "--depth", "2", "--classifier", "flat-svm"]
+    assert main([*arguments, "--output", str(tmp_path / "m.json")]) == 0
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    assert metrics["classifier"] == "flat-svm" and metrics["test"] == 159 and set(metrics["levels"]) == {"1", "2"}
+    assert metrics["micro_f1"] > 0.5 and metrics["most_frequent_path_share"] < 0.2
+    assert main([*arguments, "--save", str(tmp_path / "saved")]) == 2
+    assert "--save writes encoder classifiers only" in capsys.readouterr().err
+
+
+def test_encoder_trained_saved_loaded_and_predicting(tmp_path, capsys, tiny_bert):
+    from .conftest import topic_documents
+    from lmcommon.data import write_jsonl
+
+    documents = topic_documents(per_path=3)
+    write_jsonl(tmp_path / "train.jsonl", documents)
+    write_jsonl(tmp_path / "texts.jsonl", [{"id": d["id"], "text": d["text"]} for d in documents])
+    (tmp_path / "t.taxonomy").write_text(
+        "Root\tSports\tScience\nSports\tFootball\tTennis\nScience\tPhysics\tBiology\n", encoding="utf-8"
+    )
+    common = ["--test", str(tmp_path / "train.jsonl"), "--taxonomy", str(tmp_path / "t.taxonomy")]
+    trained = [*common, "--train", str(tmp_path / "train.jsonl"), "--classifier", "encoder", "--encoder", tiny_bert]
+    assert main(["evaluate", *trained, "--epochs", "1", "--save", str(tmp_path / "saved")]) == 0
+    assert main(["evaluate", *common, "--load", str(tmp_path / "saved"), "--output", str(tmp_path / "m.json")]) == 0
+    assert json.loads((tmp_path / "m.json").read_text())["micro_f1"] > 0.9
+    arguments = ["predict", "--classifier", str(tmp_path / "saved"), "--input", str(tmp_path / "texts.jsonl")]
+    assert main([*arguments, "--output", str(tmp_path / "labelled.jsonl")]) == 0
+    labelled = read_jsonl(tmp_path / "labelled.jsonl")
+    assert [row["id"] for row in labelled] == [d["id"] for d in documents]
+    assert sum(row["labels"] == d["labels"] for row, d in zip(labelled, documents, strict=True)) >= 11
+    assert main(["evaluate", *common, "--load", str(tmp_path / "saved"), "--train", "x.jsonl"]) == 2
+    assert "either --train" in capsys.readouterr().err

@@ -165,19 +165,19 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.save and args.classifier != "encoder":
         raise ValueError("--save writes encoder classifiers only; add --classifier encoder")
     taxonomy = Taxonomy.from_file(args.taxonomy)
+    # every file is checked against the whole taxonomy before the paths are cut to --depth
     test = read_documents(args.test, taxonomy)
+    train = read_documents(args.train, taxonomy) if args.train else []
+    augment = read_documents(args.augment, taxonomy) if args.augment else []
+    dev = read_documents(args.dev, taxonomy) if args.dev else []
     if args.depth:
-        taxonomy, test = taxonomy.truncate(args.depth), truncate_labels(test, args.depth)
+        taxonomy = taxonomy.truncate(args.depth)
+        test, train, augment, dev = (truncate_labels(d, args.depth) for d in (test, train, augment, dev))
     if args.load:
         from htcgen.encoder import EncoderHierarchyClassifier
 
         metrics = score_classifier(EncoderHierarchyClassifier.from_pretrained(args.load), test, taxonomy)
     else:
-        train = read_documents(args.train, taxonomy)
-        augment = read_documents(args.augment, taxonomy) if args.augment else []
-        dev = read_documents(args.dev, taxonomy) if args.dev else []
-        if args.depth:
-            train, augment, dev = (truncate_labels(d, args.depth) for d in (train, augment, dev))
         options = {"model": args.encoder, "epochs": args.epochs} if args.classifier == "encoder" else {}
         metrics = evaluate_classifier(
             args.classifier,
