@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from lmcommon.data import atomic_write, read_jsonl, write_json, write_jsonl
+from lmcommon.data import atomic_write, read_dataclass, read_json, read_jsonl, write_json, write_jsonl
 from lmcommon.errors import DataError
 
 
@@ -101,3 +101,40 @@ def test_write_json(tmp_path):
     path = tmp_path / "config.json"
     write_json(path, {"name": "模型", "rank": 8})
     assert json.loads(path.read_text(encoding="utf-8")) == {"name": "模型", "rank": 8}
+
+
+def test_read_json_names_file_and_line_of_bad_json(tmp_path):
+    path = tmp_path / "config.json"
+    write_json(path, {"a": [1, 2]})
+    assert read_json(path) == {"a": [1, 2]}
+    path.write_text('{\n  "a": [1,\n}\n', encoding="utf-8")
+    with pytest.raises(DataError, match=r"config\.json:3: invalid JSON"):
+        read_json(path)
+    path.write_text("[1, 2]\n", encoding="utf-8")
+    with pytest.raises(DataError, match="expected a JSON dict at the top level, got list"):
+        read_json(path)
+    assert read_json(path, expect=list) == [1, 2]
+    with pytest.raises(FileNotFoundError, match="missing.json"):
+        read_json(tmp_path / "missing.json")
+
+
+def test_read_dataclass_names_the_file_and_the_unknown_or_bad_field(tmp_path):
+    import dataclasses
+
+    @dataclasses.dataclass
+    class Settings:
+        steps: int = 1
+
+        def __post_init__(self):
+            if self.steps < 1:
+                raise ValueError(f"steps must be >= 1, got {self.steps}")
+
+    path = tmp_path / "settings.json"
+    write_json(path, {"steps": 3})
+    assert read_dataclass(path, Settings) == Settings(steps=3)
+    write_json(path, {"steps": 3, "stpes": 4})
+    with pytest.raises(DataError, match=r"settings\.json: unknown Settings field\(s\) \['stpes'\]"):
+        read_dataclass(path, Settings)
+    write_json(path, {"steps": 0})
+    with pytest.raises(DataError, match=r"settings\.json: Settings: steps must be >= 1, got 0"):
+        read_dataclass(path, Settings)

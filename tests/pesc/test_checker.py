@@ -163,3 +163,19 @@ def test_names_capitalised_as_names_stay(checker, text):
 )
 def test_syllables_typed_like_pinyin_become_characters_even_without_a_word(checker, text, expected):
     assert checker.correct(text).text == expected
+
+
+def test_checker_config_files_fail_with_one_clear_line(tmp_path):
+    from lmcommon.errors import DataError
+
+    path = tmp_path / "checker.json"
+    CheckerConfig(context_chars=4).save(path)
+    assert CheckerConfig.load(path).context_chars == 4
+    path.write_text('{"context_chars": 4,}', encoding="utf-8")
+    with pytest.raises(DataError, match=r"checker\.json:1: invalid JSON"):
+        CheckerConfig.load(path)
+    path.write_text('{"context": 4}', encoding="utf-8")
+    with pytest.raises(DataError, match=r"unknown CheckerConfig field\(s\) \['context'\]"):
+        CheckerConfig.load(path)
+    with pytest.raises(FileNotFoundError):
+        CheckerConfig.load(tmp_path / "missing.json")

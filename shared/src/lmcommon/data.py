@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gzip
 import io
 import json
@@ -10,9 +11,11 @@ import os
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from lmcommon.errors import DataError
+
+T = TypeVar("T")
 
 
 def _open_text(path: Path) -> IO[str]:
@@ -56,6 +59,42 @@ def iter_jsonl(path: str | Path, required: Sequence[str] = ()) -> Iterator[dict[
                 if isinstance(value, str) and not value.strip():
                     raise DataError("required field is empty", path=path, line=line_number, field=field)
             yield row
+
+
+def read_json(path: str | Path, expect: type | None = dict) -> Any:
+    """Reads one JSON document (a config, a results or metrics file).
+
+    Raises:
+        FileNotFoundError: no such file (the message names it).
+        DataError: the file is not valid JSON (file and line), or its top level is not ``expect``.
+    """
+    path = Path(path)
+    with _open_text(path) as handle:
+        text = handle.read()
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise DataError(f"invalid JSON: {error.msg} (column {error.colno})", path=path, line=error.lineno) from None
+    if expect is not None and not isinstance(value, expect):
+        raise DataError(f"expected a JSON {expect.__name__} at the top level, got {type(value).__name__}", path=path)
+    return value
+
+
+def read_dataclass(path: str | Path, cls: type[T]) -> T:
+    """Builds the dataclass ``cls`` from the JSON object in ``path`` (what ``write_json(path, asdict(x))`` wrote).
+
+    Raises:
+        FileNotFoundError: no such file.
+        DataError: invalid JSON, a field ``cls`` does not have, or a value its checks reject (file and field named).
+    """
+    data = read_json(path)
+    unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
+    if unknown:
+        raise DataError(f"unknown {cls.__name__} field(s) {unknown}", path=path)
+    try:
+        return cls(**data)
+    except (TypeError, ValueError) as error:
+        raise DataError(f"{cls.__name__}: {error}", path=path) from None
 
 
 def read_jsonl(path: str | Path, required: Sequence[str] = ()) -> list[dict[str, Any]]:

@@ -48,12 +48,9 @@ def _mine(args: argparse.Namespace) -> int:
 
 
 def _read_phrases(path: str) -> dict:
-    import json
+    from lmcommon.data import read_json
 
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path}: invalid JSON ({error}); make it with `htcgen mine`") from None
+    return read_json(path)
 
 
 def _train_generator(args: argparse.Namespace) -> int:
@@ -194,6 +191,14 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.output:
         write_json(args.output, metrics)
     print(json.dumps(metrics, indent=1))
+    return 0
+
+
+def _table(args: argparse.Namespace) -> int:
+    from htcgen.report import evaluations_markdown
+    from lmcommon.data import read_json
+
+    print(evaluations_markdown({Path(path).stem: read_json(path) for path in args.metrics}), end="")
     return 0
 
 
@@ -426,6 +431,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--seed", type=int, default=0, help="sampling and initialisation seed (default: 0)")
     evaluate.add_argument("--output", help="write the metrics here as JSON")
     evaluate.set_defaults(func=_evaluate)
+
+    table = commands.add_parser(
+        "table",
+        help="one Markdown table of several `htcgen evaluate --output` files",
+        description="Print micro/macro-F1 over all nodes and per level of each metrics file, one row per file.",
+    )
+    table.add_argument("metrics", nargs="+", help="JSON files written by `htcgen evaluate --output`")
+    table.set_defaults(func=_table)
 
     predict = commands.add_parser(
         "predict",

@@ -4,7 +4,6 @@ trained with cross-entropy on the Hugging Face Trainer, and saved or loaded as o
 from __future__ import annotations
 
 import copy
-import json
 import math
 import tempfile
 from collections.abc import Sequence
@@ -282,13 +281,14 @@ class EncoderHierarchyClassifier(HierarchyClassifier):
         Raises:
             FileNotFoundError: ``folder`` holds no saved classifier (names the file looked for).
         """
+        from lmcommon.data import read_json
         from lmcommon.models import load_encoder
 
         folder = Path(folder)
         settings_file = folder / CONFIG_FILE
         if not settings_file.is_file():
             raise FileNotFoundError(f"{settings_file}: no saved htcgen classifier here (written by save_pretrained)")
-        saved = json.loads(settings_file.read_text(encoding="utf-8"))
+        saved = read_json(settings_file)
         taxonomy = Taxonomy(saved["taxonomy"]["children"], root=saved["taxonomy"]["root"])
         classifier = cls(taxonomy, EncoderConfig(**{**saved["config"], "model": str(folder)}))
         classifier.coding = LevelCoding.from_dict(saved["levels"])

@@ -70,3 +70,24 @@ def comparison_markdown(comparison: dict[str, Any]) -> str:
         for name, entry in tests.items():
             lines.append(f"- {name}: {entry['difference']:+.3f}, p = {entry['p_value']:.3f}")
     return "\n".join(lines) + "\n"
+
+
+def evaluations_markdown(evaluations: dict[str, dict[str, Any]]) -> str:
+    """One row per ``htcgen evaluate`` result (keyed by a name, e.g. its file): micro- and macro-F1 over all nodes
+    and per level, in %, and the share of test documents given the most frequent path."""
+    levels = sorted({int(level) for metrics in evaluations.values() for level in metrics["levels"]})
+    header = ["run", "classifier", "micro-F1", "macro-F1", *(f"L{level} micro / macro" for level in levels)]
+    lines = ["| " + " | ".join(header) + " | top path % |", "|---|---|" + "---:|" * (len(header) - 1)]
+    for name, metrics in evaluations.items():
+        per_level = {int(level): value for level, value in metrics["levels"].items()}
+        cells = [
+            f"{100 * per_level[level]['micro_f1']:.1f} / {100 * per_level[level]['macro_f1']:.1f}"
+            if level in per_level
+            else "n/a"
+            for level in levels
+        ]
+        lines.append(
+            f"| {name} | {metrics['classifier']} | {100 * metrics['micro_f1']:.1f} | {100 * metrics['macro_f1']:.1f} "
+            f"| {' | '.join(cells)} | {100 * metrics.get('most_frequent_path_share', 0.0):.0f} |"
+        )
+    return "\n".join(lines) + "\n"

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from lmcommon.data import write_json
+from lmcommon.data import read_json, write_json
 
 VARIANTS = ("flan", "res")
 # Every linear projection of the attention and MLP blocks of Llama, Qwen2 and Mistral models.
@@ -127,8 +126,4 @@ class MoDULAConfig:
         path = Path(directory) / CONFIG_NAME
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no MoDULA config (is {directory} a MoDULA checkpoint?)")
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{path}: invalid JSON: {error}") from None
-        return cls.from_dict(data, source=str(path))
+        return cls.from_dict(read_json(path), source=str(path))

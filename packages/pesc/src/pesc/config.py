@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from lmcommon.data import write_json
+from lmcommon.data import read_dataclass, write_json
 
 
 @dataclass
@@ -79,8 +78,5 @@ class CheckerConfig:
 
     @classmethod
     def load(cls, path: str | Path) -> CheckerConfig:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        known = {f.name for f in fields(cls)}
-        if set(data) - known:
-            raise ValueError(f"{path}: unknown CheckerConfig field(s) {sorted(set(data) - known)}")
-        return cls(**data)
+        """Reads a config written by :meth:`save` (a missing file, bad JSON or an unknown field: one clear error)."""
+        return read_dataclass(path, cls)

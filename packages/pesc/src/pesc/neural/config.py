@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from lmcommon.data import write_json
+from lmcommon.data import read_dataclass, write_json
 
 CONFIG_NAME = "pesc_config.json"
 
@@ -47,8 +46,4 @@ class PESCConfig:
         path = Path(directory) / CONFIG_NAME
         if not path.is_file():
             raise FileNotFoundError(f"{path}: missing; is {directory} a trained pesc model?")
-        data = json.loads(path.read_text(encoding="utf-8"))
-        unknown = set(data) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"{path}: unknown PESCConfig field(s) {sorted(unknown)}")
-        return cls(**data)
+        return read_dataclass(path, cls)
