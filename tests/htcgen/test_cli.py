@@ -175,8 +175,9 @@ def test_evaluate_flat_baseline_on_the_shipped_data(tmp_path, capsys):
 
 
 def test_encoder_trained_saved_loaded_and_predicting(tmp_path, capsys, tiny_bert):
-    from .conftest import topic_documents
     from lmcommon.data import write_jsonl
+
+    from .conftest import topic_documents
 
     documents = topic_documents(per_path=3)
     write_jsonl(tmp_path / "train.jsonl", documents)

@@ -114,7 +114,7 @@ def test_read_json_names_file_and_line_of_bad_json(tmp_path):
     with pytest.raises(DataError, match="expected a JSON dict at the top level, got list"):
         read_json(path)
     assert read_json(path, expect=list) == [1, 2]
-    with pytest.raises(FileNotFoundError, match="missing.json"):
+    with pytest.raises(FileNotFoundError, match=r"missing\.json"):
         read_json(tmp_path / "missing.json")
 
 
