@@ -109,14 +109,16 @@ def test_train_generator_then_generate(tmp_path, capsys, chat_tokenizer, tiny_ll
         str(tmp_path / "t.taxonomy"),
         "--phrases",
         str(tmp_path / "phrases.json"),
-        "--model",
-        str(tmp_path / "base"),
     ]
     assert (
         main(
             [
                 "train-generator",
                 *common,
+                "--model",
+                str(tmp_path / "base"),
+                "--max-phrases",
+                "1",
                 "--output",
                 str(tmp_path / "gen"),
                 "--max-steps",
@@ -137,6 +139,9 @@ def test_train_generator_then_generate(tmp_path, capsys, chat_tokenizer, tiny_ll
         == 0
     )
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["pairs"] == 10
+    saved = json.loads((tmp_path / "gen" / "htcgen_generator.json").read_text())
+    assert saved["model"] == str(tmp_path / "base") and saved["max_phrases"] == 1 and saved["lead_words"] == 3
+    # generate is given neither --model nor --max-phrases: both come from the settings saved beside the adapter
     assert (
         main(
             [
@@ -160,6 +165,7 @@ def test_train_generator_then_generate(tmp_path, capsys, chat_tokenizer, tiny_ll
     assert int(kept) + int(dropped) == 3
     samples = read_jsonl(tmp_path / "samples.jsonl", required=("text", "labels", "prompt"))
     assert len(samples) == int(kept) and all(s["labels"][0] == "Sports" for s in samples)
+    assert all(len(s["phrases"]) <= 1 for s in samples)
 
 
 def test_evaluate_flat_baseline_on_the_shipped_data(tmp_path, capsys):

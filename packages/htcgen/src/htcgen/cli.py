@@ -57,7 +57,7 @@ def _train_generator(args: argparse.Namespace) -> int:
     import json
 
     from htcgen.data import read_documents
-    from htcgen.generator import add_lora, train_generator
+    from htcgen.generator import GeneratorSettings, add_lora, save_settings, train_generator
     from htcgen.prompts import training_pairs
     from htcgen.taxonomy import Taxonomy
     from lmcommon.models import load_causal_lm
@@ -84,23 +84,44 @@ def _train_generator(args: argparse.Namespace) -> int:
         resume_from_checkpoint=True if args.resume else None,
         save_to=str(output),
     )
+    settings = GeneratorSettings(
+        model=args.model,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        max_length=args.max_length,
+        rank=args.rank,
+        max_phrases=args.max_phrases,
+        phrase_labels=args.phrase_labels,
+        lead_words=args.lead_words,
+    )
+    save_settings(output, settings)  # `generate --adapter` reads the model and the phrase settings back
     print(json.dumps({"output": str(output), "pairs": len(pairs), **metrics}))
     return 0
 
 
 def _sampling_settings(args: argparse.Namespace):
-    """The generator's sampling options, as `generate` and `compare-generators` take them."""
-    from htcgen.generator import GeneratorSettings
+    """The generator's settings for `generate` and `compare-generators`: what the adapter was trained with (its
+    saved settings: model, phrase options), then the flags given on this command line, then the defaults."""
+    import dataclasses
 
-    return GeneratorSettings(
-        model=args.model,
-        max_phrases=args.max_phrases,
-        phrase_labels=args.phrase_labels,
-        max_new_tokens=args.max_new_tokens,
-        temperature=args.temperature,
-        top_p=args.top_p,
-        generation_batch_size=args.batch_size,
-    )
+    from htcgen.generator import GeneratorSettings, load_settings
+
+    saved = load_settings(args.adapter) or GeneratorSettings()
+    given = {
+        field: getattr(args, flag)
+        for field, flag in [
+            ("model", "model"),
+            ("max_phrases", "max_phrases"),
+            ("phrase_labels", "phrase_labels"),
+            ("max_new_tokens", "max_new_tokens"),
+            ("temperature", "temperature"),
+            ("top_p", "top_p"),
+            ("generation_batch_size", "batch_size"),
+        ]
+        if hasattr(args, flag)  # flags left out are absent (argparse.SUPPRESS), so the saved value stays
+    }
+    return dataclasses.replace(saved, **given)
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -109,18 +130,17 @@ def _generate(args: argparse.Namespace) -> int:
     from htcgen.taxonomy import Taxonomy
 
     documents = read_documents(args.data, Taxonomy.from_file(args.taxonomy))
+    settings = _sampling_settings(args)
     requests = plan_samples(
         documents,
         _read_phrases(args.phrases),
         args.num,
-        max_phrases=args.max_phrases,
-        phrase_labels=args.phrase_labels,
+        max_phrases=settings.max_phrases,
+        phrase_labels=settings.phrase_labels,
         mode=args.mode,
         seed=args.seed,
     )
-    kept, empty = sample_documents(
-        requests, _sampling_settings(args), args.adapter, device=args.device, seed=args.seed
-    )
+    kept, empty = sample_documents(requests, settings, args.adapter, device=args.device, seed=args.seed)
     write_jsonl(args.output, kept)
     print(f"{len(kept)} documents -> {args.output} ({empty} empty samples dropped)")
     return 0
@@ -283,12 +303,40 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--taxonomy", default="data/htc/hwv/hwv.taxonomy", help="parent<TAB>children file")
 
 
-def _add_phrase_labels(parser: argparse.ArgumentParser) -> None:
+def _add_phrase_labels(parser: argparse.ArgumentParser, **options) -> None:
     parser.add_argument(
         "--phrase-labels",
         type=int,
         help="offer only the phrases of the path's N deepest labels that have phrases (default: all labels; the "
-        "upper labels' phrases repeat across every path under them); give training and generation the same N",
+        "upper labels' phrases repeat across every path under them)",
+        **options,
+    )
+
+
+def _add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags of `generate` and `compare-generators`. Left out, each takes the value saved beside --adapter by
+    `train-generator` (model and phrase options), else GeneratorSettings' default."""
+    from htcgen.generator import GeneratorSettings
+
+    default = GeneratorSettings()
+    unset = {"default": argparse.SUPPRESS}  # absent from args unless given: see _sampling_settings
+    parser.add_argument(
+        "--model", help="causal LM (default: the adapter's, else 'default': packaged SmolLM2)", **unset
+    )
+    parser.add_argument(
+        "--max-phrases",
+        type=int,
+        help=f"phrases per prompt (default: the adapter's, else {default.max_phrases})",
+        **unset,
+    )
+    _add_phrase_labels(parser, **unset)
+    parser.add_argument("--temperature", type=float, help=f"default: {default.temperature}", **unset)
+    parser.add_argument("--top-p", type=float, help=f"nucleus sampling mass (default: {default.top_p})", **unset)
+    parser.add_argument(
+        "--max-new-tokens", type=int, help=f"tokens per document (default: {default.max_new_tokens})", **unset
+    )
+    parser.add_argument(
+        "--batch-size", type=int, help=f"prompts sampled at once (default: {default.generation_batch_size})", **unset
     )
 
 
@@ -341,7 +389,6 @@ def build_parser() -> argparse.ArgumentParser:
         )
         sub.add_argument("--taxonomy", required=True, help="parent<TAB>children file")
         sub.add_argument("--phrases", required=True, help="phrases.json from `htcgen mine`")
-        sub.add_argument("--model", default="default", help="causal LM: 'default' (packaged SmolLM2) or a name/path")
         training = name == "train-generator"
         sub.add_argument(
             "--mode",
@@ -351,9 +398,10 @@ def build_parser() -> argparse.ArgumentParser:
             help="condition on path and phrases, the path only, or the phrases only"
             + ("; several: one drawn per document, so one generator follows each kind" if training else ""),
         )
-        sub.add_argument("--max-phrases", type=int, default=5)
-        _add_phrase_labels(sub)
         if training:
+            sub.add_argument("--model", default="default", help="causal LM: 'default' (packaged SmolLM2) or a name")
+            sub.add_argument("--max-phrases", type=int, default=5, help="phrases per prompt at most (default: 5)")
+            _add_phrase_labels(sub)
             sub.add_argument("--output", required=True, help="adapter folder (and its checkpoints)")
             sub.add_argument("--rank", type=int, default=16, help="LoRA rank")
             sub.add_argument("--max-length", type=int, default=512)
@@ -370,11 +418,8 @@ def build_parser() -> argparse.ArgumentParser:
             )
             sub.add_argument("--num", type=int, required=True, help="documents to generate")
             sub.add_argument("--output", required=True, help="JSONL of generated documents")
-            sub.add_argument("--temperature", type=float, default=0.9)
-            sub.add_argument("--top-p", type=float, default=0.95)
-            sub.add_argument("--max-new-tokens", type=int, default=200)
-            sub.add_argument("--batch-size", type=int, default=8)
-            sub.add_argument("--seed", type=int, default=0)
+            _add_sampling_arguments(sub)
+            sub.add_argument("--seed", type=int, default=0, help="target paths, phrase subsets, sampling (default: 0)")
             sub.add_argument("--device", default=None)
         sub.set_defaults(func=func)
 
@@ -388,17 +433,11 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument(
         "--adapter", required=True, help="a LoRA adapter from `htcgen train-generator --mode full path`"
     )
-    compare.add_argument("--model", default="default", help="the adapter's base model")
     compare.add_argument("--output", required=True, help="folder for the samples and comparison.json / .md")
     compare.add_argument("--paths", type=int, default=80, help="held-out label paths to sample")
     compare.add_argument("--samples-per-path", type=int, default=3)
     compare.add_argument("--judge-depth", type=int, default=2, help="levels of each path the judge scores")
-    compare.add_argument("--max-phrases", type=int, default=5)
-    _add_phrase_labels(compare)
-    compare.add_argument("--temperature", type=float, default=0.9)
-    compare.add_argument("--top-p", type=float, default=0.95)
-    compare.add_argument("--max-new-tokens", type=int, default=128)
-    compare.add_argument("--batch-size", type=int, default=16)
+    _add_sampling_arguments(compare)
     compare.add_argument("--seed", type=int, default=0)
     compare.set_defaults(func=_compare_generators)
 

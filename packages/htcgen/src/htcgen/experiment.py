@@ -106,7 +106,7 @@ def train_cell_generator(cell: Cell, phrases: dict, settings: GeneratorSettings)
     import torch
     from transformers import TrainingArguments
 
-    from htcgen.generator import add_lora, train_generator
+    from htcgen.generator import add_lora, save_settings, train_generator
     from htcgen.prompts import MODES, training_pairs
     from lmcommon.device import choose_device
     from lmcommon.models import load_causal_lm
@@ -141,6 +141,7 @@ def train_cell_generator(cell: Cell, phrases: dict, settings: GeneratorSettings)
     )
     started = time.perf_counter()
     metrics = train_generator(model, tokenizer, pairs, args, max_length=settings.max_length, save_to=str(folder))
+    save_settings(folder, settings)
     write_json(cell.folder / "generator-training.json", {**metrics, "wall_time_s": time.perf_counter() - started})
     return folder
 

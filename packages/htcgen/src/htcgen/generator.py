@@ -9,11 +9,11 @@ import random
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from htcgen.prompts import build_prompt, path_phrases
-from lmcommon.data import read_jsonl, write_jsonl
+from lmcommon.data import read_dataclass, read_jsonl, write_json, write_jsonl
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +40,23 @@ class GeneratorSettings:
     temperature: float = 0.9
     top_p: float = 0.95
     generation_batch_size: int = 16
+
+
+SETTINGS_FILE = "htcgen_generator.json"  # beside the adapter: what it was trained with
+
+
+def save_settings(folder: str | Path, settings: GeneratorSettings) -> Path:
+    """Writes ``settings`` beside an adapter, so that generating with it needs no flags repeated."""
+    path = Path(folder) / SETTINGS_FILE
+    write_json(path, asdict(settings))
+    return path
+
+
+def load_settings(folder: str | Path | None) -> GeneratorSettings | None:
+    """The settings an adapter folder was trained with, or None (no folder, or an adapter trained elsewhere)."""
+    if folder is None or not (Path(folder) / SETTINGS_FILE).is_file():
+        return None
+    return read_dataclass(Path(folder) / SETTINGS_FILE, GeneratorSettings)
 
 
 def add_lora(model, rank: int = 16, alpha: float = 32.0, dropout: float = 0.05, targets: Sequence[str] = LORA_TARGETS):
