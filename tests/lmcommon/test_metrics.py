@@ -128,3 +128,18 @@ def test_last_number(text, expected):
 )
 def test_numeric_match(prediction, reference, expected):
     assert numeric_match(prediction, reference) is expected
+
+
+def test_bootstrap_interval_of_a_mean():
+    from lmcommon.metrics import bootstrap_interval
+
+    values = [0, 1] * 50
+    result = bootstrap_interval(len(values), lambda rows: sum(values[i] for i in rows) / len(rows))
+    assert result["estimate"] == 0.5
+    assert 0.38 < result["low"] < 0.45 and 0.55 < result["high"] < 0.62  # normal approx.: 0.5 ± 1.96 x 0.05
+    single = bootstrap_interval(1, lambda rows: 7.0)
+    assert single == {"estimate": 7.0, "low": 7.0, "high": 7.0}
+    with pytest.raises(ValueError, match="no items"):
+        bootstrap_interval(0, lambda rows: 0.0)
+    with pytest.raises(ValueError, match="level"):
+        bootstrap_interval(3, lambda rows: 0.0, level=1.0)

@@ -1,11 +1,12 @@
-"""Metrics used by more than one method package: P/R/F1 from counts, multi-label F1, answer matching."""
+"""Metrics used by more than one method package: P/R/F1 from counts, multi-label F1, bootstrap intervals, answer
+matching."""
 
 from __future__ import annotations
 
 import math
 import re
 import string
-from collections.abc import Collection, Hashable, Iterable, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
 
 
 def precision_recall_f1(tp: int | float, fp: int | float, fn: int | float) -> tuple[float, float, float]:
@@ -69,6 +70,45 @@ def multilabel_f1(
     micro = precision_recall_f1(total_tp, total_fp, total_fn)[2]
     macro = sum(precision_recall_f1(*c)[2] for c in counts.values()) / len(counts)
     return {"micro_f1": micro, "macro_f1": macro}
+
+
+def bootstrap_interval(
+    count: int,
+    statistic: Callable[[Sequence[int]], float],
+    resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 13,
+) -> dict[str, float]:
+    """A percentile bootstrap interval for a statistic of ``count`` items (sentences, documents, questions).
+
+    Args:
+        count: how many items there are.
+        statistic: maps a list of item indices (with repeats) to a number; ``range(count)`` gives the estimate. A
+            paired difference of two systems is one statistic over the same indices.
+        resamples: bootstrap draws.
+        level: the interval's coverage.
+        seed: the draws' seed.
+
+    Returns:
+        ``{"estimate", "low", "high"}``.
+
+    Raises:
+        ValueError: ``count`` is 0, or ``level`` is not in (0, 1).
+    """
+    import random
+
+    if count < 1:
+        raise ValueError("no items to resample")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    rng = random.Random(seed)
+    values = sorted(statistic([rng.randrange(count) for _ in range(count)]) for _ in range(resamples))
+    tail = (1 - level) / 2
+    return {
+        "estimate": statistic(range(count)),
+        "low": values[int(tail * (resamples - 1))],
+        "high": values[round((1 - tail) * (resamples - 1))],
+    }
 
 
 _WHITESPACE = re.compile(r"\s+")

@@ -12,6 +12,7 @@ from htcgen.classify import HierarchyClassifier
 from htcgen.metrics import hierarchical_f1
 from htcgen.taxonomy import Taxonomy
 from htcgen.tfidf import FlatLevelClassifier, TfidfHierarchyClassifier
+from lmcommon.metrics import bootstrap_interval, multilabel_f1
 
 CLASSIFIERS = ("tfidf", "encoder", "flat-svm", "flat-lr")
 
@@ -41,10 +42,19 @@ def mix_augmented(real: Sequence[dict], augmented: Sequence[dict], ratio: float,
 
 
 def score_classifier(model: HierarchyClassifier, test: Sequence[dict], taxonomy: Taxonomy) -> dict[str, Any]:
-    """:func:`htcgen.metrics.hierarchical_f1` of ``model``'s paths on ``test``, plus the share of test documents
-    given the most frequent predicted path (near 1: the model answers the same for everything)."""
+    """:func:`htcgen.metrics.hierarchical_f1` of ``model``'s paths on ``test``, 95% bootstrap intervals (over test
+    documents) of micro- and macro-F1, and the share of test documents given the most frequent predicted path
+    (near 1: the model answers the same for everything)."""
     predicted = model.predict([d["text"] for d in test])
-    metrics = hierarchical_f1([d["labels"] for d in test], predicted, taxonomy)
+    gold = [d["labels"] for d in test]
+    metrics = hierarchical_f1(gold, predicted, taxonomy)
+    if test:
+        for name in ("micro_f1", "macro_f1"):
+            interval = bootstrap_interval(
+                len(test),
+                lambda rows, name=name: multilabel_f1([gold[i] for i in rows], [predicted[i] for i in rows])[name],
+            )
+            metrics[f"{name}_interval"] = [interval["low"], interval["high"]]
     counts = Counter(tuple(path) for path in predicted)
     metrics["most_frequent_path_share"] = max(counts.values()) / len(test) if test else 0.0
     metrics["test"] = len(test)

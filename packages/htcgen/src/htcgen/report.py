@@ -72,9 +72,17 @@ def comparison_markdown(comparison: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _with_interval(metrics: dict[str, Any], name: str) -> str:
+    """``74.1 [70.2, 77.9]`` in %, or the value alone where no interval was computed."""
+    interval = metrics.get(f"{name}_interval")
+    value = f"{100 * metrics[name]:.1f}"
+    return f"{value} [{100 * interval[0]:.1f}, {100 * interval[1]:.1f}]" if interval else value
+
+
 def evaluations_markdown(evaluations: dict[str, dict[str, Any]]) -> str:
     """One row per ``htcgen evaluate`` result (keyed by a name, e.g. its file): micro- and macro-F1 over all nodes
-    and per level, in %, and the share of test documents given the most frequent path."""
+    (with their 95% bootstrap intervals where computed) and per level, in %, and the share of test documents given
+    the most frequent path."""
     levels = sorted({int(level) for metrics in evaluations.values() for level in metrics["levels"]})
     header = ["run", "classifier", "micro-F1", "macro-F1", *(f"L{level} micro / macro" for level in levels)]
     lines = ["| " + " | ".join(header) + " | top path % |", "|---|---|" + "---:|" * (len(header) - 1)]
@@ -87,7 +95,8 @@ def evaluations_markdown(evaluations: dict[str, dict[str, Any]]) -> str:
             for level in levels
         ]
         lines.append(
-            f"| {name} | {metrics['classifier']} | {100 * metrics['micro_f1']:.1f} | {100 * metrics['macro_f1']:.1f} "
+            f"| {name} | {metrics['classifier']} | {_with_interval(metrics, 'micro_f1')} "
+            f"| {_with_interval(metrics, 'macro_f1')} "
             f"| {' | '.join(cells)} | {100 * metrics.get('most_frequent_path_share', 0.0):.0f} |"
         )
     return "\n".join(lines) + "\n"

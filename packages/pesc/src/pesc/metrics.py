@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 
-from lmcommon.metrics import precision_recall_f1
+from lmcommon.metrics import bootstrap_interval, precision_recall_f1
 
 KINDS = ("pinyin", "spelling", "both", "none")
 
@@ -137,8 +137,6 @@ def bootstrap_correction_f1(
     Raises:
         ValueError: the sequences differ in length, or there are no sentences.
     """
-    import random
-
     if not sources:
         raise ValueError("no sentences to resample")
     counts = _correction_counts(sources, targets, predictions)
@@ -148,10 +146,4 @@ def bootstrap_correction_f1(
         value = _f1(counts, indices)
         return value - _f1(other, indices) if other is not None else value
 
-    rng = random.Random(seed)
-    n = len(sources)
-    values = sorted(statistic([rng.randrange(n) for _ in range(n)]) for _ in range(resamples))
-    tail = (1 - level) / 2
-    low = values[int(tail * (resamples - 1))]
-    high = values[round((1 - tail) * (resamples - 1))]
-    return {"estimate": statistic(range(n)), "low": low, "high": high}
+    return bootstrap_interval(len(sources), statistic, resamples, level, seed)
