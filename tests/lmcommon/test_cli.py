@@ -77,3 +77,26 @@ def test_shared_training_flags_make_trainer_arguments(tmp_path):
     assert (trainer_args.per_device_train_batch_size, trainer_args.learning_rate) == (4, 1e-3)
     assert (trainer_args.save_steps, trainer_args.save_total_limit, trainer_args.logging_steps) == (7, 2, 3)
     assert trainer_args.output_dir == str(tmp_path / "out") and not args.resume
+
+
+def test_missing_file_is_named_without_errno(capsys):
+    def fail(args):
+        open("no/such/file.json")
+
+    assert run(_parser_with(fail), ["go"]) == 2
+    assert capsys.readouterr().err.strip() == "tool: error: no/such/file.json: No such file or directory"
+
+
+def test_repository_data_defaults_are_found_from_any_folder(tmp_path, monkeypatch):
+    import argparse
+    from pathlib import Path
+
+    from lmcommon.cli import repository_data
+
+    monkeypatch.chdir(tmp_path)
+    found = Path(repository_data("data/htcgen/train.jsonl"))  # the checkout this editable install runs from
+    assert found.is_absolute() and found.is_file()
+    (tmp_path / "mine.jsonl").write_text("{}\n", encoding="utf-8")
+    assert repository_data("mine.jsonl") == "mine.jsonl"  # what exists where the user stands comes first
+    with pytest.raises(argparse.ArgumentTypeError, match=r"data/nothing\.jsonl: not found in .* pass its path"):
+        repository_data("data/nothing.jsonl")

@@ -15,6 +15,26 @@ from lmcommon.logs import setup_logging
 USER_ERRORS = (DataError, FileNotFoundError, MissingModelPackageError, ValueError)
 
 
+def repository_data(value: str) -> str:
+    """An argparse ``type`` for files and folders whose defaults lie in the repository's ``data/``, so that demos run
+    from any folder: the value as given when it exists (or is absolute), else the same relative path under the
+    source checkout this package is installed from (an editable install), else a one-line error.
+
+    Raises:
+        argparse.ArgumentTypeError: found in neither place (argparse prints it and exits with status 2).
+    """
+    path = Path(value)
+    if path.exists() or path.is_absolute():
+        return value
+    for folder in Path(__file__).resolve().parents:
+        if (folder / path).exists():
+            return str(folder / path)
+    raise argparse.ArgumentTypeError(
+        f"{value}: not found in {Path.cwd()} nor in a source checkout of this package; pass its path (the shipped "
+        "data sets are in the repository's data/ folder, not in the wheel)"
+    )
+
+
 def make_parser(
     prog: str, description: str, version: str
 ) -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
@@ -77,6 +97,13 @@ def training_arguments(args: argparse.Namespace, output_dir: str | Path):
     )
 
 
+def _one_line(error: Exception) -> str:
+    """The message for a user error; an OS error as ``path: reason`` rather than ``[Errno 2] reason: 'path'``."""
+    if isinstance(error, OSError) and error.filename and error.strerror:
+        return f"{error.filename}: {error.strerror}"
+    return str(error)
+
+
 def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> int:
     """Parses ``argv``, runs the chosen sub-command's ``func(args)`` and returns the exit status.
 
@@ -93,7 +120,7 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> i
     except USER_ERRORS as error:
         if args.debug:
             raise
-        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        print(f"{parser.prog}: error: {_one_line(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted", file=sys.stderr)

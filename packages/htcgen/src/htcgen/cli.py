@@ -8,7 +8,7 @@ from pathlib import Path
 
 from htcgen import __version__
 from htcgen.evaluate import CLASSIFIERS
-from lmcommon.cli import add_training_arguments, make_parser, run, training_arguments
+from lmcommon.cli import add_training_arguments, make_parser, repository_data, run, training_arguments
 from lmcommon.data import write_json, write_jsonl
 
 
@@ -298,9 +298,23 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--train", default="data/htcgen/train.jsonl", help="real training documents (JSONL)")
-    parser.add_argument("--test", default="data/htcgen/test.jsonl", help="test documents (JSONL)")
-    parser.add_argument("--taxonomy", default="data/htc/hwv/hwv.taxonomy", help="parent<TAB>children file")
+    # the defaults are found from any folder in a source checkout (see repository_data)
+    data = {"type": repository_data}
+    parser.add_argument(
+        "--train",
+        default="data/htcgen/train.jsonl",
+        help="real training documents (JSONL; default: %(default)s)",
+        **data,
+    )
+    parser.add_argument(
+        "--test", default="data/htcgen/test.jsonl", help="test documents (default: %(default)s)", **data
+    )
+    parser.add_argument(
+        "--taxonomy",
+        default="data/htc/hwv/hwv.taxonomy",
+        help="parent<TAB>children file (default: %(default)s)",
+        **data,
+    )
 
 
 def _add_phrase_labels(parser: argparse.ArgumentParser, **options) -> None:

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from lmcommon.cli import add_training_arguments, make_parser, run, training_arguments
+from lmcommon.cli import add_training_arguments, make_parser, repository_data, run, training_arguments
 from modula import __version__
 from modula.config import CONFIG_NAME, MoDULAConfig
 
@@ -305,7 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="build the experiment's seeded domain splits from data/instruct",
         description="Write OUTPUT/{math,medical,finance,general}/{train,test}.jsonl from the raw sets.",
     )
-    build.add_argument("--source", default="data/instruct", help="the raw data folder (default: data/instruct)")
+    build.add_argument(
+        "--source", default="data/instruct", type=repository_data, help="the raw data folder (default: data/instruct)"
+    )
     build.add_argument("--output", default="data/modula", help="where to write the splits (default: data/modula)")
     build.add_argument("--seed", type=int, default=13)
     build.set_defaults(func=_build_data)
@@ -318,7 +320,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--quick", action="store_true", help="a smoke run of every step (about 13 min on 2 CPU cores)")
     demo.add_argument("--profile", default="default", choices=["quick", "default"])
-    demo.add_argument("--data", default="data/modula", help="the folder written by `modula build-data`")
+    demo.add_argument(
+        "--data",
+        default="data/modula",
+        type=repository_data,
+        help="the folder written by `modula build-data` (default: data/modula)",
+    )
     demo.add_argument("--output", default="runs/modula-demo", help="run folder (resumed when it exists)")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument(

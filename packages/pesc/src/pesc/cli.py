@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from lmcommon.cli import add_training_arguments, make_parser, run, training_arguments
+from lmcommon.cli import add_training_arguments, make_parser, repository_data, run, training_arguments
 from lmcommon.data import read_jsonl, write_json, write_jsonl
 from lmcommon.errors import DataError
 from pesc import __version__
@@ -273,7 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="build the train/dev/test benchmark from the CSC data",
         description="Build the RCSCB-style benchmark (human + synthetic subsets).",
     )
-    build.add_argument("--data-dir", default="data/csc", help="the CSC data folder (default: data/csc)")
+    build.add_argument(
+        "--data-dir", default="data/csc", type=repository_data, help="the CSC data folder (default: data/csc)"
+    )
     build.add_argument("--output", required=True, help="folder for train.jsonl, dev.jsonl, test.jsonl")
     build.add_argument("--seed", type=int, default=13)
     build.add_argument("--limit", type=int, default=None, help="at most this many rows per source file")
@@ -377,7 +379,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="build a small benchmark, run the default checker, print metrics",
         description="A small end-to-end run on the shipped data.",
     )
-    demo.add_argument("--data-dir", default="data/csc", help="the CSC data folder (default: data/csc)")
+    demo.add_argument(
+        "--data-dir", default="data/csc", type=repository_data, help="the CSC data folder (default: data/csc)"
+    )
     demo.add_argument("--limit", type=int, default=100, help="rows per source file")
     demo.add_argument("--seed", type=int, default=13)
     demo.add_argument("--examples", type=int, default=6, help="before/after examples to print")
