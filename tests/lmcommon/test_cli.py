@@ -81,7 +81,9 @@ def test_shared_training_flags_make_trainer_arguments(tmp_path):
 
 def test_missing_file_is_named_without_errno(capsys):
     def fail(args):
-        open("no/such/file.json")
+        from pathlib import Path
+
+        Path("no/such/file.json").read_text()
 
     assert run(_parser_with(fail), ["go"]) == 2
     assert capsys.readouterr().err.strip() == "tool: error: no/such/file.json: No such file or directory"
