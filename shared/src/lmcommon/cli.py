@@ -74,9 +74,12 @@ def add_training_arguments(
 
 def training_arguments(args: argparse.Namespace, output_dir: str | Path):
     """Hugging Face ``TrainingArguments`` from the flags of :func:`add_training_arguments`: step checkpoints
-    (two kept), bf16 on GPUs that support it, no external loggers. Needs transformers."""
+    (two kept), mixed precision on CUDA (:func:`lmcommon.training.mixed_precision`), no external loggers.
+    Needs transformers."""
     import torch
     from transformers import TrainingArguments
+
+    from lmcommon.training import mixed_precision
 
     return TrainingArguments(
         output_dir=str(output_dir),
@@ -92,7 +95,7 @@ def training_arguments(args: argparse.Namespace, output_dir: str | Path):
         save_total_limit=2,
         seed=args.seed,
         report_to=[],
-        bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
+        **mixed_precision(),
         dataloader_pin_memory=torch.cuda.is_available(),
     )
 

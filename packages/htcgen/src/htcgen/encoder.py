@@ -163,11 +163,12 @@ class EncoderHierarchyClassifier(HierarchyClassifier):
             dev: held-out documents; when given, they are scored ten times during training and the weights with
                 the best dev micro-F1 are kept.
         """
-        from transformers import Trainer, TrainingArguments, get_linear_schedule_with_warmup
+        from transformers import TrainingArguments, get_linear_schedule_with_warmup
 
         from lmcommon.device import choose_device
         from lmcommon.models import load_encoder
         from lmcommon.seed import set_seed
+        from lmcommon.training import mixed_precision, run_training
 
         self._check_documents(documents)
         config = self.config
@@ -199,10 +200,9 @@ class EncoderHierarchyClassifier(HierarchyClassifier):
                 save_strategy="no",  # minutes on a few hundred documents; a rerun is cheaper than checkpoints
                 seed=config.seed,
                 report_to=[],
-                remove_unused_columns=False,
                 use_cpu=device == "cpu",
-                bf16=device == "cuda" and torch.cuda.is_bf16_supported(),
                 disable_tqdm=True,
+                **mixed_precision(device),
             )
             optimizer = torch.optim.AdamW(
                 [
@@ -212,16 +212,15 @@ class EncoderHierarchyClassifier(HierarchyClassifier):
                 weight_decay=0.0,
             )
             warmup = total_steps // 10
-            trainer = Trainer(
-                model=self.model,
-                args=args,
-                train_dataset=dataset,
-                data_collator=_Collator(self.tokenizer),
+            _, report = run_training(
+                self.model,
+                args,
+                dataset,
+                _Collator(self.tokenizer),
                 optimizers=(optimizer, get_linear_schedule_with_warmup(optimizer, warmup, total_steps)),
                 callbacks=[keep_best.callback] if keep_best else None,
             )
-            trainer.train()
-        self.loss_history = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+        self.loss_history = report.losses
         if keep_best and keep_best.best_state is not None:
             self.model.load_state_dict(keep_best.best_state)
         self.model.eval()

@@ -103,13 +103,13 @@ def mine_cell_phrases(cell: Cell, encoder: str | None = "default") -> dict:
 
 def train_cell_generator(cell: Cell, phrases: dict, settings: GeneratorSettings) -> Path:
     """LoRA generator on the cell's documents with mixed prompt kinds; skipped when its adapter exists."""
-    import torch
     from transformers import TrainingArguments
 
     from htcgen.generator import add_lora, save_settings, train_generator
     from htcgen.prompts import MODES, training_pairs
     from lmcommon.device import choose_device
     from lmcommon.models import load_causal_lm
+    from lmcommon.training import mixed_precision
 
     folder = cell.folder / "generator"
     if (folder / "adapter_config.json").is_file():
@@ -137,7 +137,7 @@ def train_cell_generator(cell: Cell, phrases: dict, settings: GeneratorSettings)
         seed=cell.seed,
         report_to=[],
         use_cpu=device == "cpu",
-        bf16=device == "cuda" and torch.cuda.is_bf16_supported(),
+        **mixed_precision(device),
     )
     started = time.perf_counter()
     metrics = train_generator(model, tokenizer, pairs, args, max_length=settings.max_length, save_to=str(folder))

@@ -3,7 +3,6 @@ document, and sampling from it with target paths that favour rare classes and fr
 
 from __future__ import annotations
 
-import copy
 import logging
 import random
 import time
@@ -80,31 +79,24 @@ def train_generator(
     save_to: str | None = None,
 ) -> dict:
     """Fine-tunes ``model`` (a peft model, see :func:`add_lora`) on ``{"prompt", "response"}`` pairs with the
-    loss on the document only, on the Hugging Face Trainer (checkpoints resume; ``accelerate launch`` scales it).
+    loss on the document only, with lmcommon's runner (checkpoints resume; ``accelerate launch`` scales it).
 
     Returns:
-        The Trainer's metrics plus ``first_logged_loss`` and ``last_logged_loss``.
+        :class:`lmcommon.training.TrainingReport` as a dict (steps, tokens, time, losses).
     """
-    from transformers import Trainer
-
     from lmcommon.sft import ChatCollator, tokenize_rows
+    from lmcommon.training import run_training
 
     examples = tokenize_rows(tokenizer, pairs, max_length)
-    args = copy.copy(args)
-    args.remove_unused_columns = False
-    trainer = Trainer(
-        model=model, args=args, train_dataset=examples, data_collator=ChatCollator(tokenizer.pad_token_id)
+    _, report = run_training(
+        model,
+        args,
+        examples,
+        ChatCollator(tokenizer.pad_token_id),
+        resume_from_checkpoint=resume_from_checkpoint,
+        save_to=save_to,
     )
-    result = trainer.train(resume_from_checkpoint=resume_from_checkpoint)
-    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
-    if save_to is not None:
-        trainer.save_model(save_to)
-    model.eval()
-    return {
-        **result.metrics,
-        "first_logged_loss": losses[0] if losses else None,
-        "last_logged_loss": losses[-1] if losses else None,
-    }
+    return report.as_dict()
 
 
 def rare_path_weights(documents: Sequence[dict]) -> dict[tuple[str, ...], float]:

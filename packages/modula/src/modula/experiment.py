@@ -153,8 +153,9 @@ class Experiment:
         return load_causal_lm(self.model_name, dtype=choose_dtype(None, self.device), device="cpu")
 
     def training_args(self, label: str, learning_rate: float | None = None):
-        import torch
         from transformers import TrainingArguments
+
+        from lmcommon.training import mixed_precision
 
         return TrainingArguments(
             output_dir=str(self.output / "checkpoints" / label),
@@ -166,8 +167,8 @@ class Experiment:
             save_strategy="no",  # a stage is minutes long; the experiment resumes per system instead
             seed=self.seed,
             report_to=[],
-            bf16=self.device == "cuda" and torch.cuda.is_bf16_supported(),
             use_cpu=self.device == "cpu",
+            **mixed_precision(self.device),
             disable_tqdm=False,
         )
 
@@ -200,9 +201,9 @@ class Experiment:
         model = get_peft_model(base, config)
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         examples = tokenize_rows(self.tokenizer, rows, self.profile.max_length)
-        trainer, output, wall = run_trainer(model, examples, self.training_args("lora"), tokenizer=self.tokenizer)
+        report = run_trainer(model, examples, self.training_args("lora"), tokenizer=self.tokenizer)
         costs = Costs()
-        costs.add(StageReport.from_trainer("lora", None, trainable, len(examples), trainer, output, wall))
+        costs.add(StageReport.from_report("lora", None, trainable, report))
         return model, costs
 
     def train_molora(self, domains) -> tuple[Any, Costs]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ from transformers import Trainer, TrainingArguments
 
 from lmcommon.data import write_json
 from lmcommon.sft import ChatCollator, tokenize_rows
+from lmcommon.training import TrainingReport, run_training
 from modula.data import balanced_mix
 from modula.model import MoDULAModel
 
@@ -40,28 +40,20 @@ class StageReport:
         write_json(path, asdict(self))
 
     @classmethod
-    def from_trainer(
-        cls,
-        stage: str,
-        domain: str | None,
-        trainable_parameters: int,
-        examples: int,
-        trainer: Trainer,
-        output,
-        wall_time: float,
+    def from_report(
+        cls, stage: str, domain: str | None, trainable_parameters: int, report: TrainingReport
     ) -> StageReport:
-        losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
         return cls(
             stage=stage,
             domain=domain,
             trainable_parameters=trainable_parameters,
-            examples=examples,
-            steps=trainer.state.global_step,
-            tokens_seen=int(trainer.state.num_input_tokens_seen),
-            wall_time_s=wall_time,
-            train_loss=float(output.training_loss),
-            first_logged_loss=losses[0] if losses else None,
-            last_logged_loss=losses[-1] if losses else None,
+            examples=report.examples,
+            steps=report.steps,
+            tokens_seen=report.tokens_seen,
+            wall_time_s=report.wall_time_s,
+            train_loss=report.train_loss,
+            first_logged_loss=report.first_logged_loss,
+            last_logged_loss=report.last_logged_loss,
         )
 
 
@@ -132,19 +124,18 @@ def train_stage(
     examples = tokenize_rows(tokenizer, rows, max_length)
     label = stage if domain is None else f"{stage}:{domain}"
     logger.info("stage %s: %d examples, %d trainable parameters", label, len(examples), trainable_parameters)
-    trainer, output, wall_time = run_trainer(
+    report = run_trainer(
         model,
         examples,
         args,
         tokenizer=tokenizer,
         trainer_class=MoDULATrainer,
         resume_from_checkpoint=resume_from_checkpoint,
+        save_to=save_to,
         callbacks=callbacks,
     )
-    if save_to is not None:
-        trainer.save_model(str(save_to))
     model.set_stage("inference")
-    return StageReport.from_trainer(stage, domain, trainable_parameters, len(examples), trainer, output, wall_time)
+    return StageReport.from_report(stage, domain, trainable_parameters, report)
 
 
 def run_trainer(
@@ -155,30 +146,25 @@ def run_trainer(
     tokenizer,
     trainer_class: type[Trainer] = Trainer,
     resume_from_checkpoint: str | bool | None = None,
+    save_to: str | Path | None = None,
     callbacks: list | None = None,
-) -> tuple[Trainer, Any, float]:
-    """Trains ``model`` on tokenised chat examples with the loss on the responses; the loop every stage and the
-    LoRA baseline share, so that their costs are measured the same way.
-
-    Returns:
-        ``(trainer, train output, wall time in seconds)``.
-    """
+) -> TrainingReport:
+    """Trains ``model`` on tokenised chat examples with the loss on the responses (lmcommon's runner); every stage
+    and the LoRA baseline go through it, so that their costs are measured the same way."""
     if tokenizer.pad_token_id is None:
         raise ValueError("the tokenizer has no pad token; set tokenizer.pad_token (load_causal_lm does)")
     args = copy.copy(args)  # the caller's arguments stay as they were
-    args.remove_unused_columns = False  # our rows are already model inputs
     if args.ddp_find_unused_parameters is None:
         args.ddp_find_unused_parameters = False  # every stage uses all of its trainable parameters in each forward
-    if args.include_num_input_tokens_seen in ("no", False, None):
-        args.include_num_input_tokens_seen = "non_padding"  # tokens seen is one of the reported costs
-    trainer = trainer_class(
-        model=model,
-        args=args,
-        train_dataset=list(examples),
-        data_collator=ChatCollator(tokenizer.pad_token_id),
+    _, report = run_training(
+        model,
+        args,
+        list(examples),
+        ChatCollator(tokenizer.pad_token_id),
+        trainer_class=trainer_class,
+        resume_from_checkpoint=resume_from_checkpoint,
+        save_to=None if save_to is None else str(save_to),
         processing_class=tokenizer,
         callbacks=callbacks,
     )
-    started = time.perf_counter()
-    output = trainer.train(resume_from_checkpoint=resume_from_checkpoint)
-    return trainer, output, time.perf_counter() - started
+    return report

@@ -3,7 +3,6 @@ errors injected on the fly."""
 
 from __future__ import annotations
 
-import copy
 import logging
 import random
 from collections.abc import Sequence
@@ -124,28 +123,23 @@ def train_pesc(
     resume_from_checkpoint: str | bool | None = None,
     save_to: str | Path | None = None,
 ) -> dict:
-    """Trains ``model`` in place on encoded examples (see :func:`encode_rows`) or an :class:`InjectedDataset`.
+    """Trains ``model`` in place on encoded examples (see :func:`encode_rows`) or an :class:`InjectedDataset`, with
+    lmcommon's runner.
 
     Returns:
-        The Trainer's training metrics plus ``first_logged_loss`` / ``last_logged_loss``.
+        :class:`lmcommon.training.TrainingReport` as a dict (steps, tokens, time, losses).
     """
-    args = copy.copy(args)
-    args.remove_unused_columns = False
-    trainer = PESCTrainer(
-        model=model,
-        args=args,
-        train_dataset=train_data,
+    from lmcommon.training import run_training
+
+    _, report = run_training(
+        model,
+        args,
+        train_data,
+        lambda features: collate(features, vocab.pad),
+        trainer_class=PESCTrainer,
+        resume_from_checkpoint=resume_from_checkpoint,
+        save_to=None if save_to is None else str(save_to),
         eval_dataset=eval_data,
-        data_collator=lambda features: collate(features, vocab.pad),
         vocab=vocab,
     )
-    result = trainer.train(resume_from_checkpoint=resume_from_checkpoint)
-    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
-    if save_to is not None:
-        trainer.save_model(str(save_to))
-    model.eval()
-    return {
-        **result.metrics,
-        "first_logged_loss": losses[0] if losses else None,
-        "last_logged_loss": losses[-1] if losses else None,
-    }
+    return report.as_dict()

@@ -1,0 +1,103 @@
+"""The training loop every package runs: the Hugging Face Trainer with the settings they share (mixed precision,
+inputs passed through as they are, tokens counted), resumable from its checkpoints, and one report of what a run
+cost and reached. ``accelerate launch`` / ``torchrun`` scale it unchanged."""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+def mixed_precision(device: str | None = None) -> dict[str, bool]:
+    """The ``TrainingArguments`` precision flags for ``device`` (None: the best available): bf16 on CUDA cards that
+    support it, fp16 on older CUDA cards, neither on CPU or MPS (where the Trainer's float32 path is the safe one)."""
+    import torch
+
+    from lmcommon.device import choose_device
+
+    if choose_device(device) != "cuda":
+        return {"bf16": False, "fp16": False}
+    bf16 = torch.cuda.is_bf16_supported()
+    return {"bf16": bf16, "fp16": not bf16}
+
+
+@dataclass
+class TrainingReport:
+    """What one training run did: the figures every package reports and the cost comparisons are made of."""
+
+    examples: int
+    steps: int
+    tokens_seen: int
+    wall_time_s: float
+    train_loss: float
+    losses: list[float] = field(default_factory=list)  # every logged loss, in order
+
+    @property
+    def first_logged_loss(self) -> float | None:
+        return self.losses[0] if self.losses else None
+
+    @property
+    def last_logged_loss(self) -> float | None:
+        return self.losses[-1] if self.losses else None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields plus the first and last logged loss (what a log line or a results file shows)."""
+        return {
+            **asdict(self),
+            "first_logged_loss": self.first_logged_loss,
+            "last_logged_loss": self.last_logged_loss,
+        }
+
+
+def run_training(
+    model,
+    args,
+    train_dataset: Sequence[dict] | Any,
+    data_collator,
+    *,
+    trainer_class=None,
+    resume_from_checkpoint: str | bool | None = None,
+    save_to: str | None = None,
+    **trainer_options: Any,
+):
+    """Trains ``model`` with ``args`` (``TrainingArguments``, copied, not changed) and returns
+    ``(trainer, TrainingReport)``; the model is left in eval mode.
+
+    Args:
+        model: any ``nn.Module`` whose forward returns a loss for the collated batch.
+        args: ``TrainingArguments``; the copy passes the rows through as they are (``remove_unused_columns``
+            off) and counts the non-padding input tokens.
+        train_dataset: rows the collator batches (a list or a ``torch.utils.data.Dataset``).
+        data_collator: rows -> batch.
+        trainer_class: a ``Trainer`` subclass (default: ``Trainer``).
+        resume_from_checkpoint: as ``Trainer.train`` takes it (``True``: the last checkpoint in ``output_dir``).
+        save_to: a folder for ``trainer.save_model`` after training.
+        **trainer_options: passed on to the trainer (``callbacks``, ``optimizers``, ``processing_class``, ...).
+    """
+    from transformers import Trainer
+
+    args = copy.copy(args)
+    args.remove_unused_columns = False  # the rows are already model inputs
+    if args.include_num_input_tokens_seen in ("no", False, None):
+        args.include_num_input_tokens_seen = "non_padding"  # tokens seen is one of the reported costs
+    trainer = (trainer_class or Trainer)(
+        model=model, args=args, train_dataset=train_dataset, data_collator=data_collator, **trainer_options
+    )
+    started = time.perf_counter()
+    output = trainer.train(resume_from_checkpoint=resume_from_checkpoint)
+    wall_time = time.perf_counter() - started
+    if save_to is not None:
+        trainer.save_model(str(save_to))
+    model.eval()
+    report = TrainingReport(
+        examples=len(train_dataset),
+        steps=trainer.state.global_step,
+        tokens_seen=int(trainer.state.num_input_tokens_seen),
+        wall_time_s=wall_time,
+        train_loss=float(output.training_loss),
+        losses=[float(entry["loss"]) for entry in trainer.state.log_history if "loss" in entry],
+    )
+    return trainer, report

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import torch
+from torch import nn
+from transformers import TrainingArguments
+
+from lmcommon.training import TrainingReport, mixed_precision, run_training
+
+
+class _Regression(nn.Module):
+    """y = 3x learned by one weight; the loss is what the Trainer minimises."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(1))
+
+    def forward(self, input_ids, labels, attention_mask=None):
+        return {"loss": ((self.weight * input_ids.float() - labels) ** 2).mean()}
+
+
+def _collate(rows):
+    return {
+        "input_ids": torch.tensor([[r["x"]] for r in rows]),
+        "attention_mask": torch.ones(len(rows), 1, dtype=torch.long),
+        "labels": torch.tensor([[3.0 * r["x"]] for r in rows]),
+    }
+
+
+def test_run_training_reports_what_it_did_and_leaves_the_arguments_alone(tmp_path):
+    rows = [{"x": x} for x in (1, 2, 3, 4)] * 4
+    args = TrainingArguments(
+        output_dir=str(tmp_path), max_steps=40, per_device_train_batch_size=4, learning_rate=0.5,
+        logging_steps=5, save_strategy="no", report_to=[], use_cpu=True, disable_tqdm=True,
+    )  # fmt: skip
+    model = _Regression()
+    trainer, report = run_training(model, args, rows, _collate, save_to=str(tmp_path / "saved"))
+    assert isinstance(report, TrainingReport)
+    assert report.examples == 16 and report.steps == 40 and len(report.losses) == 8
+    assert report.tokens_seen == 40 * 4  # one non-padding token per row
+    assert report.last_logged_loss < 0.01 * report.first_logged_loss
+    assert abs(model.weight.item() - 3.0) < 0.1 and not model.training
+    assert (tmp_path / "saved" / "model.safetensors").is_file()
+    assert args.remove_unused_columns is True  # the caller's arguments were copied, not changed
+    assert report.as_dict()["last_logged_loss"] == report.losses[-1]
+
+
+def test_mixed_precision_is_off_on_the_cpu():
+    assert mixed_precision("cpu") == {"bf16": False, "fp16": False}
