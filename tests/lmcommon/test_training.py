@@ -34,6 +34,7 @@ def test_run_training_reports_what_it_did_and_leaves_the_arguments_alone(tmp_pat
     )  # fmt: skip
     model = _Regression()
     trainer, report = run_training(model, args, rows, _collate, save_to=str(tmp_path / "saved"))
+    assert trainer.state.global_step == report.steps
     assert isinstance(report, TrainingReport)
     assert report.examples == 16 and report.steps == 40 and len(report.losses) == 8
     assert report.tokens_seen == 40 * 4  # one non-padding token per row
