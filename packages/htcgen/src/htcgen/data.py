@@ -3,7 +3,6 @@ low-resource sampler (k documents per leaf)."""
 
 from __future__ import annotations
 
-import hashlib
 import random
 from collections import defaultdict
 from collections.abc import Sequence
@@ -12,6 +11,7 @@ from pathlib import Path
 from htcgen.taxonomy import Taxonomy
 from lmcommon.data import iter_jsonl
 from lmcommon.errors import DataError
+from lmcommon.seed import keyed_uniform
 
 
 def read_documents(path: str | Path, taxonomy: Taxonomy | None = None) -> list[dict]:
@@ -41,11 +41,6 @@ def read_documents(path: str | Path, taxonomy: Taxonomy | None = None) -> list[d
     return documents
 
 
-def _bucket(seed: int, key: str) -> float:
-    digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
-
-
 def split_documents(
     documents: Sequence[dict], dev: float = 0.1, test: float = 0.2, seed: int = 13
 ) -> dict[str, list[dict]]:
@@ -58,7 +53,7 @@ def split_documents(
         by_top[document["labels"][0]].append(document)
     splits: dict[str, list[dict]] = {"train": [], "dev": [], "test": []}
     for group in by_top.values():
-        ordered = sorted(group, key=lambda d: _bucket(seed, d["id"]))
+        ordered = sorted(group, key=lambda d: keyed_uniform(seed, d["id"]))
         n_test, n_dev = round(len(ordered) * test), round(len(ordered) * dev)
         splits["test"] += ordered[:n_test]
         splits["dev"] += ordered[n_test : n_test + n_dev]

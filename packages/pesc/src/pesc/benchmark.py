@@ -10,13 +10,12 @@ Each row: ``id``, ``subset``, ``origin``, ``source``, ``target``, ``kind`` (piny
 
 from __future__ import annotations
 
-import hashlib
-import random
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from lmcommon.errors import DataError
+from lmcommon.seed import keyed_random
 from pesc.detect import HAN
 from pesc.inject import InjectionConfig, misspell, type_as_pinyin, word_pinyin
 
@@ -97,11 +96,6 @@ def _t2s():
         return opencc.OpenCC("t2s.json")
 
 
-def _rng(seed: int, key: str) -> random.Random:
-    digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()
-    return random.Random(int.from_bytes(digest[:8], "big"))
-
-
 def _segments(target: str) -> list[tuple[int, int]]:
     """Word spans of the target, by jieba's segmentation."""
     import jieba
@@ -119,7 +113,7 @@ def make_row(pair: Pair, subset: str, row_id: str, config: InjectionConfig, seed
     ``human`` pairs keep their own misspellings and gain pinyin words; ``synthetic`` pairs (source == target)
     gain pinyin words and confusion-set misspellings.
     """
-    rng = _rng(seed, row_id)
+    rng = keyed_random(seed, row_id)
     target = pair.target
     source_chars = list(pair.source)
     # characters whose misspelling is part of the data: human errors, then synthetic ones
@@ -268,7 +262,7 @@ def _read_source(data_dir: Path, spec: Source, seed: int) -> list[Pair]:
             pairs = [Pair(p.target, p.target, p.origin) for p in pairs]
     unique = list({p.target: p for p in pairs}.values())  # one row per sentence
     if spec.sample is not None and len(unique) > spec.sample:
-        unique = _rng(seed, spec.path).sample(unique, spec.sample)
+        unique = keyed_random(seed, spec.path).sample(unique, spec.sample)
     return unique
 
 
