@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DEFAULT = "default"
+# every linear projection of the attention and MLP blocks of Llama/Qwen/Mistral-style decoders: where the
+# packages put their LoRA adapters by default
+DECODER_PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 CACHE_ENV = "LMCOMMON_CACHE"
 
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from htcgen.prompts import build_prompt, path_phrases
 from lmcommon.data import read_dataclass, read_jsonl, write_json, write_jsonl
+from lmcommon.models import DECODER_PROJECTIONS
 
 logger = logging.getLogger(__name__)
 
-# every linear projection of the attention and MLP blocks of Llama/Qwen/Mistral-style models
-LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+LORA_TARGETS = DECODER_PROJECTIONS
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from lmcommon.data import read_json, write_json
+from lmcommon.models import DECODER_PROJECTIONS
 
 VARIANTS = ("flan", "res")
 # Every linear projection of the attention and MLP blocks of Llama, Qwen2 and Mistral models.
-DEFAULT_TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+DEFAULT_TARGET_MODULES = DECODER_PROJECTIONS
 RESERVED_NAMES = ("universal", "router", "experts")
 _DOMAIN_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 CONFIG_NAME = "modula_config.json"
