@@ -36,3 +36,16 @@ def test_sampling_runs_and_is_seeded(tiny):
     torch.manual_seed(1)
     again = generate_replies(model, tokenizer, ["hello"] * 3, max_new_tokens=5, do_sample=True, temperature=1.5)
     assert first == again and all(isinstance(text, str) for text in first)
+
+
+def test_long_generation_reports_progress(tiny, monkeypatch, caplog):
+    import logging
+
+    import lmcommon.generation
+
+    model, tokenizer = tiny
+    monkeypatch.setattr(lmcommon.generation, "PROGRESS_EVERY_S", 0.0)  # report after every batch
+    with caplog.at_level(logging.INFO, logger="lmcommon.generation"):
+        generate_replies(model, tokenizer, ["hello"] * 5, max_new_tokens=2, batch_size=2)
+    lines = [r.getMessage() for r in caplog.records]
+    assert [line.split(" (")[0] for line in lines] == ["generated 2/5 replies", "generated 4/5 replies"]

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+
+logger = logging.getLogger(__name__)
+PROGRESS_EVERY_S = 30.0  # a progress line at most this often: long scoring and sampling runs are not silent
 
 
 def format_chat_prompt(tokenizer: PreTrainedTokenizerBase, prompt: str) -> str:
@@ -44,6 +50,7 @@ def generate_replies(
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     device = next(model.parameters()).device
     replies: list[str] = []
+    started = last_report = time.perf_counter()
     padding_side = tokenizer.padding_side
     tokenizer.padding_side = "left"
     try:
@@ -62,6 +69,14 @@ def generate_replies(
                 )
             new_tokens = output[:, batch["input_ids"].shape[1] :]
             replies.extend(text.strip() for text in tokenizer.batch_decode(new_tokens, skip_special_tokens=True))
+            now = time.perf_counter()
+            if now - last_report >= PROGRESS_EVERY_S and len(replies) < len(prompts):
+                rate = len(replies) / (now - started)
+                left = (len(prompts) - len(replies)) / rate
+                logger.info(
+                    "generated %d/%d replies (%.2f/s, about %.0f s left)", len(replies), len(prompts), rate, left
+                )
+                last_report = now
     finally:
         tokenizer.padding_side = padding_side
     return replies
