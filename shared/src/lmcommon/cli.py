@@ -65,9 +65,9 @@ def add_training_arguments(
     group.add_argument("--grad-accum", type=int, default=1, help="gradient accumulation steps")
     group.add_argument("--lr", type=float, default=lr, help="peak learning rate")
     group.add_argument("--warmup-steps", type=int, default=0, help="steps of linear learning-rate warm-up")
-    group.add_argument("--seed", type=int, default=0)
+    group.add_argument("--seed", type=int, default=0, help="data order and initialisation (default: 0)")
     group.add_argument("--save-steps", type=int, default=save_steps, help="checkpoint every N steps (resumable)")
-    group.add_argument("--logging-steps", type=int, default=logging_steps)
+    group.add_argument("--logging-steps", type=int, default=logging_steps, help="log the loss every N steps")
     group.add_argument("--resume", action="store_true", help="resume from the last checkpoint")
     return group
 

@@ -368,7 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.add_argument("--output", required=True, help="folder for train.jsonl, dev.jsonl, test.jsonl")
     prepare.add_argument("--dev-fraction", type=float, default=0.1, help="share of documents in dev.jsonl")
     prepare.add_argument("--test-fraction", type=float, default=0.2, help="share of documents in test.jsonl")
-    prepare.add_argument("--seed", type=int, default=13)
+    prepare.add_argument("--seed", type=int, default=13, help="split seed (default: 13, the shipped split)")
     prepare.set_defaults(func=_prepare_data)
 
     mine = commands.add_parser(
@@ -379,7 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
     mine.add_argument("--data", required=True, help="training documents (JSONL)")
     mine.add_argument("--taxonomy", required=True, help="parent<TAB>children file")
     mine.add_argument("--output", required=True, help="phrases.json to write")
-    mine.add_argument("--top-k", type=int, default=20)
+    mine.add_argument("--top-k", type=int, default=20, help="phrases kept per label (default: 20)")
     mine.add_argument(
         "--min-documents",
         type=int,
@@ -418,7 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
             _add_phrase_labels(sub)
             sub.add_argument("--output", required=True, help="adapter folder (and its checkpoints)")
             sub.add_argument("--rank", type=int, default=16, help="LoRA rank")
-            sub.add_argument("--max-length", type=int, default=512)
+            sub.add_argument("--max-length", type=int, default=512, help="tokens per training pair (default: 512)")
             sub.add_argument(
                 "--lead-words",
                 type=int,
@@ -434,7 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--output", required=True, help="JSONL of generated documents")
             _add_sampling_arguments(sub)
             sub.add_argument("--seed", type=int, default=0, help="target paths, phrase subsets, sampling (default: 0)")
-            sub.add_argument("--device", default=None)
+            sub.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
         sub.set_defaults(func=func)
 
     text = (
@@ -449,10 +449,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compare.add_argument("--output", required=True, help="folder for the samples and comparison.json / .md")
     compare.add_argument("--paths", type=int, default=80, help="held-out label paths to sample")
-    compare.add_argument("--samples-per-path", type=int, default=3)
+    compare.add_argument("--samples-per-path", type=int, default=3, help="samples per label path (default: 3)")
     compare.add_argument("--judge-depth", type=int, default=2, help="levels of each path the judge scores")
     _add_sampling_arguments(compare)
-    compare.add_argument("--seed", type=int, default=0)
+    compare.add_argument("--seed", type=int, default=0, help="paths, phrase subsets and sampling (default: 0)")
     compare.set_defaults(func=_compare_generators)
 
     evaluate = commands.add_parser(
@@ -512,7 +512,9 @@ def build_parser() -> argparse.ArgumentParser:
     experiment.add_argument("--output", default="runs/htcgen-experiment", help="run folder (resumed when it exists)")
     experiment.add_argument("--depths", type=int, nargs="+", default=[2], help="label depths (99: full depth)")
     experiment.add_argument("--ks", type=int, nargs="+", default=[1], help="documents per leaf")
-    experiment.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    experiment.add_argument(
+        "--seeds", type=int, nargs="+", default=[0, 1, 2], help="one cell per seed: sample, generator, classifiers"
+    )
     experiment.add_argument(
         "--methods", nargs="+", default=["none", "eda", "path", "phrases", "full"], help="augmentation methods"
     )
@@ -524,9 +526,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="classifiers trained in every cell (default: flat-svm tfidf encoder)",
     )
     experiment.add_argument("--ratio", type=float, default=1.0, help="augmented documents per real document")
-    experiment.add_argument("--encoder-epochs", type=float, default=12.0)
+    experiment.add_argument(
+        "--encoder-epochs", type=float, default=12.0, help="encoder classifier epochs (at least 300 steps)"
+    )
     experiment.add_argument("--model", default="default", help="generator base model")
-    experiment.add_argument("--generator-epochs", type=float, default=2.0)
+    experiment.add_argument("--generator-epochs", type=float, default=2.0, help="generator fine-tuning epochs")
     experiment.add_argument("--max-length", type=int, default=256, help="generator training tokens per document")
     experiment.add_argument("--max-new-tokens", type=int, default=128, help="tokens per generated document")
     experiment.add_argument(

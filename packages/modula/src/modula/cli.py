@@ -233,14 +233,19 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train one stage. The model in --output is continued when it exists, "
         "else created from --variant/--domains.",
     )
-    train.add_argument("--stage", required=True, choices=["universal", "expert", "router", "joint"])
+    train.add_argument(
+        "--stage",
+        required=True,
+        choices=["universal", "expert", "router", "joint"],
+        help="what trains: the universal expert, one domain expert, the routers, or everything (MoLoRA)",
+    )
     train.add_argument("--domain", help="the expert stage's domain")
     train.add_argument("--data", required=True, help="JSONL with prompt, response (and domain for the router stage)")
     train.add_argument("--output", required=True, help="the MoDULA model folder (created or continued)")
     train.add_argument("--variant", choices=["flan", "res"], help="for a new model (default res)")
     train.add_argument("--domains", help="for a new model: comma-separated domain names, in router order")
-    train.add_argument("--universal-rank", type=int, default=16)
-    train.add_argument("--expert-rank", type=int, default=8)
+    train.add_argument("--universal-rank", type=int, default=16, help="LoRA rank of the universal expert")
+    train.add_argument("--expert-rank", type=int, default=8, help="LoRA rank of each domain expert")
     train.add_argument(
         "--target-modules", help="comma-separated module names (default: all attention and MLP projections)"
     )
@@ -281,8 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
         _add_model_arguments(sub)
         if name == "generate":
             sub.add_argument("--output", help="write JSONL rows {prompt, response} here instead of printing")
-            sub.add_argument("--max-new-tokens", type=int, default=128)
-            sub.add_argument("--batch-size", type=int, default=8)
+            sub.add_argument("--max-new-tokens", type=int, default=128, help="tokens per reply (default: 128)")
+            sub.add_argument("--batch-size", type=int, default=8, help="prompts generated at once (default: 8)")
         sub.set_defaults(func=func)
     plot = commands.add_parser(
         "plot-routers",
@@ -309,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--source", default="data/instruct", type=repository_data, help="the raw data folder (default: data/instruct)"
     )
     build.add_argument("--output", default="data/modula", help="where to write the splits (default: data/modula)")
-    build.add_argument("--seed", type=int, default=13)
+    build.add_argument("--seed", type=int, default=13, help="sampling seed (default: 13, the shipped splits)")
     build.set_defaults(func=_build_data)
 
     demo = commands.add_parser(
@@ -319,7 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
         "finance, and write results.json, results.md and router_heatmap.png into --output. Rerunning resumes.",
     )
     demo.add_argument("--quick", action="store_true", help="a smoke run of every step (about 13 min on 2 CPU cores)")
-    demo.add_argument("--profile", default="default", choices=["quick", "default"])
+    demo.add_argument(
+        "--profile", default="default", choices=["quick", "default"], help="budget: quick (smoke run) or default"
+    )
     demo.add_argument(
         "--data",
         default="data/modula",
@@ -327,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the folder written by `modula build-data` (default: data/modula)",
     )
     demo.add_argument("--output", default="runs/modula-demo", help="run folder (resumed when it exists)")
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--seed", type=int, default=0, help="training and sampling seed (default: 0)")
     demo.add_argument(
         "--model",
         default="default",

@@ -1,0 +1,51 @@
+"""What every command line of the repository promises: help on every flag, and defaults that work from any folder."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from pathlib import Path
+
+import pytest
+
+PACKAGES = ("lmcommon", "pesc", "modula", "htcgen")
+
+
+def _subcommands(package: str) -> dict[str, argparse.ArgumentParser]:
+    parser = importlib.import_module(f"{package}.cli").build_parser()
+    (action,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return {"": parser, **action.choices}
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_every_flag_of_every_command_has_help(package, capsys):
+    missing = []
+    for name, parser in _subcommands(package).items():
+        for action in parser._actions:
+            if not action.help and not isinstance(action, argparse._SubParsersAction):
+                missing.append(f"{package} {name} {'/'.join(action.option_strings) or action.dest}")
+        with pytest.raises(SystemExit) as info:
+            parser.parse_args(["--help"])
+        assert info.value.code == 0
+    assert missing == []
+    assert "usage:" in capsys.readouterr().out
+
+
+def test_shipped_data_defaults_resolve_from_outside_the_repository(tmp_path, monkeypatch):
+    from htcgen.data import read_documents
+    from htcgen.taxonomy import Taxonomy
+
+    monkeypatch.chdir(tmp_path)
+    args = importlib.import_module("htcgen.cli").build_parser().parse_args(["demo", "--quick"])
+    taxonomy = Taxonomy.from_file(args.taxonomy)
+    assert len(read_documents(args.train, taxonomy)) == 1121 and len(read_documents(args.test, taxonomy)) == 322
+    args = importlib.import_module("modula.cli").build_parser().parse_args(["demo", "--profile", "quick"])
+    assert Path(args.data).is_absolute() and Path(args.data).is_dir()
+
+
+def test_pesc_demo_runs_from_outside_the_repository(tmp_path, monkeypatch, capsys):
+    from pesc.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--limit", "3"]) == 0
+    assert "source:" in capsys.readouterr().out
