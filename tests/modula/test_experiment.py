@@ -102,7 +102,13 @@ def test_experiment_runs_every_system_and_resumes(setup, caplog):
         after = load_file(output / "models" / "modula-res-plus-finance" / expert / "adapter_model.safetensors")
         assert before.keys() == after.keys()
         assert all((before[k] == after[k]).all() for k in before)
-    assert (output / "results.md").read_text().count("| modula-") == 3
+    table = (output / "results.md").read_text()
+    assert table.count("| modula-") == 3 + 3 * 3  # the scores table, then three domains each in the answers table
+    for row in results["rows"]:  # every accuracy stands beside what answering the majority label scores
+        for domain in ("math", "medical", "finance"):
+            answers = row[f"{domain}_answers"]
+            assert answers["accuracy"] == row[domain] and 0 < answers["majority_rate"] <= 1
+            assert answers["accuracy_interval"][0] <= answers["accuracy"] <= answers["accuracy_interval"][1]
     assert json.loads((output / "results.json").read_text())["rows"] == results["rows"]
     weights = json.loads((output / "router_weights.json").read_text())
     assert weights["outputs"] == ["math", "medical", "finance"]

@@ -51,3 +51,32 @@ def test_markdown_table_has_every_system_and_the_average():
     assert "| plug-in / re-train | 0.100 | 0.200 | 0.200 |" in text
     assert "math 50.0 -> 50.0, medical 60.0 -> 58.0" in text
     assert "10.0 min" in text
+
+
+def test_answers_table_puts_accuracy_beside_the_constant_answer():
+    from modula.report import answers_markdown
+
+    row = {
+        "system": "lora",
+        "medical_answers": {
+            "accuracy": 0.55,
+            "accuracy_interval": [0.45, 0.65],
+            "majority_rate": 0.55,
+            "majority_answer": "yes",
+            "top_reply_share": 1.0,
+            "top_reply": "yes",
+            "macro_f1": 0.2366,
+            "questions": 100,
+        },
+    }
+    text = answers_markdown([row])
+    assert "| lora | medical | 55.0 [45.0, 65.0] | 55.0 | 100% (yes) | 23.7 |" in text
+    results = {
+        "rows": [{**ROWS[0], **row, "system": "base"}, *ROWS[1:]],
+        "plug_in": plug_in_summary(ROWS, "finance", ("math", "medical")),
+        "profile": {"name": "quick"},
+        "model": "default",
+        "device": "cpu",
+        "wall_time_s": 600.0,
+    }
+    assert "| base | medical | 55.0 [45.0, 65.0]" in results_markdown(results)

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from modula.scoring import extract_label, response_perplexity, score_reply
+from modula.scoring import answer_statistics, extract_label, response_perplexity, score_reply
 
 
 def _row(domain, answer, task=None):
@@ -84,3 +84,27 @@ def test_response_perplexity_matches_hand_computed_loss(chat_tokenizer, tiny_lla
     expected = math.exp(nll / count)
     assert response_perplexity(model, tokenizer, rows, batch_size=2) == pytest.approx(expected, rel=1e-4)
     assert response_perplexity(model, tokenizer, rows, batch_size=1) == pytest.approx(expected, rel=1e-4)
+
+
+def test_answer_statistics_expose_a_constant_answer():
+    rows = [{"domain": "medical", "answer": a} for a in ["yes"] * 6 + ["no"] * 3 + ["maybe"]]
+    always_yes = ["Yes."] * 10
+    correct = [score_reply(row, reply) for row, reply in zip(rows, always_yes, strict=True)]
+    stats = answer_statistics(rows, always_yes, correct)
+    assert stats["accuracy"] == 0.6 == stats["majority_rate"] and stats["majority_answer"] == "yes"
+    assert stats["top_reply_share"] == 1.0 and stats["top_reply"] == "yes"
+    # F1 of "yes": P 0.6, R 1 -> 0.75; "no" and "maybe" never predicted -> 0; macro = 0.25
+    assert stats["macro_f1"] == pytest.approx(0.25)
+    low, high = stats["accuracy_interval"]
+    assert low < 0.6 < high and stats["questions"] == 10
+
+
+def test_answer_statistics_of_math_count_numbers_not_wording():
+    rows = [{"domain": "math", "answer": str(n)} for n in (12, 12, 7, -550)]
+    replies = ["12", "The answer is 12.", "7", "The answer is -550."]
+    stats = answer_statistics(rows, replies, [True] * 4)
+    assert stats["accuracy"] == 1.0 and stats["accuracy_interval"] == [1.0, 1.0]
+    assert stats["majority_rate"] == 0.5 and stats["top_reply_share"] == 0.5 and stats["top_reply"] == "12"
+    assert "macro_f1" not in stats
+    with pytest.raises(ValueError, match="as many rows"):
+        answer_statistics(rows, replies[:2], [True] * 4)

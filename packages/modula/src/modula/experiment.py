@@ -21,7 +21,7 @@ from lmcommon.data import write_json, write_jsonl
 from lmcommon.seed import set_seed
 from modula.config import MoDULAConfig
 from modula.data import balanced_mix
-from modula.scoring import generate_and_score, response_perplexity
+from modula.scoring import answer_statistics, generate_and_score, response_perplexity
 from modula.tasks import read_domain_split
 
 logger = logging.getLogger(__name__)
@@ -268,8 +268,15 @@ class Experiment:
         for domain in SCORED_DOMAINS:
             rows = self.test_rows[domain]
             result = generate_and_score(model, self.tokenizer, rows, batch_size=self.profile.eval_batch_size)
-            arithmetic = [ok for row, ok in zip(rows, result["correct"], strict=True) if row["task"] != "gsm8k"]
-            scores[domain] = sum(arithmetic) / len(arithmetic) if domain == "math" else result["accuracy"]
+            # math is scored on the arithmetic problems (GSM8K apart): one answer format, one statistic
+            scored = [i for i, row in enumerate(rows) if domain != "math" or row["task"] != "gsm8k"]
+            answers = answer_statistics(
+                [rows[i] for i in scored],
+                [result["replies"][i] for i in scored],
+                [result["correct"][i] for i in scored],
+            )
+            scores[domain] = answers["accuracy"]
+            scores[f"{domain}_answers"] = answers
             if domain == "math" and "gsm8k" in result["by_task"]:
                 scores["gsm8k"] = result["by_task"]["gsm8k"]
             replies += [

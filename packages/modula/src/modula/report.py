@@ -109,6 +109,33 @@ def results_markdown(results: dict[str, Any]) -> str:
         f"lower is better). Profile {results['profile']['name']!r}, model {results['model']!r}, device "
         f"{results['device']}, run time {results['wall_time_s'] / 60:.1f} min.",
     ]
+    if any(any(key.endswith("_answers") for key in row) for row in rows):
+        lines += ["", "What the scores are made of (a constant answer scores the majority rate):", ""]
+        lines.append(answers_markdown(rows).rstrip("\n"))
+    return "\n".join(lines) + "\n"
+
+
+def answers_markdown(rows: Sequence[dict[str, Any]], domains: Sequence[str] = ("math", "medical", "finance")) -> str:
+    """Per system and domain: accuracy with its 95% interval beside what a constant answer scores (the majority
+    rate) and how often the system gave its most frequent answer; macro-F1 for the label domains. A system whose
+    top reply share is near 100% and whose accuracy is near the majority rate has learned one answer, not the task.
+    """
+    lines = [
+        "| system | domain | accuracy [95% CI] | majority rate | top reply share (reply) | macro-F1 |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        for domain in domains:
+            answers = row.get(f"{domain}_answers")
+            if not answers:
+                continue
+            low, high = answers["accuracy_interval"]
+            macro = f"{100 * answers['macro_f1']:.1f}" if "macro_f1" in answers else "–"
+            lines.append(
+                f"| {row['system']} | {domain} | {100 * answers['accuracy']:.1f} [{100 * low:.1f}, {100 * high:.1f}] "
+                f"| {100 * answers['majority_rate']:.1f} | {100 * answers['top_reply_share']:.0f}% "
+                f"({answers['top_reply']}) | {macro} |"
+            )
     return "\n".join(lines) + "\n"
 
 

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from lmcommon.metrics import numeric_match
+from lmcommon.metrics import bootstrap_interval, last_number, numeric_match, precision_recall_f1
 from modula.tasks import FINANCE_LABELS, MEDICAL_LABELS
 
 LABELS_BY_DOMAIN = {"medical": MEDICAL_LABELS, "finance": FINANCE_LABELS}
-# replies are generated only as long as their format needs: a number, one word, or a worked solution
+# replies are generated as long as their format needs: a worked solution, or room for "The answer is -12345."
+# (SmolLM2 writes digits one token each) and a one-word label with a short preamble
 MAX_NEW_TOKENS_BY_TASK = {"gsm8k": 192}
-DEFAULT_MAX_NEW_TOKENS = 8
+DEFAULT_MAX_NEW_TOKENS = 32
 
 
 def extract_label(reply: str, labels: Sequence[str]) -> str | None:
@@ -40,6 +41,60 @@ def score_reply(row: dict[str, Any], reply: str) -> bool:
     if domain in LABELS_BY_DOMAIN:
         return extract_label(reply, LABELS_BY_DOMAIN[domain]) == row["answer"]
     raise ValueError(f"no reply scorer for domain {domain!r}; expected one of math, {', '.join(LABELS_BY_DOMAIN)}")
+
+
+def reply_key(row: dict[str, Any], reply: str) -> str:
+    """What a reply answers, for counting how often a model gives the same answer: the label it names (label
+    domains), the last number in it (math), else the stripped lower-case text; "<none>" when it names none."""
+    domain = row["domain"]
+    if domain in LABELS_BY_DOMAIN:
+        return extract_label(reply, LABELS_BY_DOMAIN[domain]) or "<none>"
+    if domain == "math":
+        number = last_number(reply)
+        return "<none>" if number is None else f"{number:g}"
+    return reply.strip().lower()
+
+
+def answer_statistics(
+    rows: Sequence[dict[str, Any]], replies: Sequence[str], correct: Sequence[bool]
+) -> dict[str, Any]:
+    """What exposes a system that gives one answer to every question, beside its accuracy.
+
+    Returns:
+        ``accuracy`` with its 95% bootstrap ``accuracy_interval`` over questions; ``majority_rate``, the share of
+        the most frequent gold answer (what answering it always scores); ``top_reply_share``, the share of the
+        most frequent answer given (:func:`reply_key`); and, for label domains, ``macro_f1`` over the domain's
+        labels (a reply naming no label counts as a miss of its gold label).
+
+    Raises:
+        ValueError: no rows, or the three sequences differ in length.
+    """
+    if not rows or not len(rows) == len(replies) == len(correct):
+        raise ValueError(f"need as many rows, replies and verdicts, got {len(rows)}, {len(replies)}, {len(correct)}")
+    answers = Counter(str(row["answer"]).lower() for row in rows)
+    given = Counter(reply_key(row, reply) for row, reply in zip(rows, replies, strict=True))
+    interval = bootstrap_interval(len(rows), lambda indices: sum(correct[i] for i in indices) / len(indices))
+    statistics: dict[str, Any] = {
+        "accuracy": interval["estimate"],
+        "accuracy_interval": [interval["low"], interval["high"]],
+        "majority_rate": answers.most_common(1)[0][1] / len(rows),
+        "majority_answer": answers.most_common(1)[0][0],
+        "top_reply_share": given.most_common(1)[0][1] / len(rows),
+        "top_reply": given.most_common(1)[0][0],
+        "questions": len(rows),
+    }
+    domain = rows[0]["domain"]
+    if domain in LABELS_BY_DOMAIN:
+        predicted = [reply_key(row, reply) for row, reply in zip(rows, replies, strict=True)]
+        gold = [str(row["answer"]).lower() for row in rows]
+        f1s = []
+        for label in LABELS_BY_DOMAIN[domain]:
+            tp = sum(p == label and g == label for p, g in zip(predicted, gold, strict=True))
+            fp = sum(p == label and g != label for p, g in zip(predicted, gold, strict=True))
+            fn = sum(p != label and g == label for p, g in zip(predicted, gold, strict=True))
+            f1s.append(precision_recall_f1(tp, fp, fn)[2])
+        statistics["macro_f1"] = sum(f1s) / len(f1s)
+    return statistics
 
 
 def generate_and_score(model, tokenizer, rows: Sequence[dict[str, Any]], *, batch_size: int = 16) -> dict[str, Any]:
