@@ -197,7 +197,10 @@ class Experiment:
         from modula.train import StageReport, run_trainer
 
         base, self.tokenizer = self.load_base()
-        config = LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0, target_modules=MoDULAConfig().target_modules)
+        defaults = MoDULAConfig()  # the same targets and dropout as the mixtures' experts: one difference, the mixing
+        config = LoraConfig(
+            r=16, lora_alpha=32, lora_dropout=defaults.dropout, target_modules=list(defaults.target_modules)
+        )
         model = get_peft_model(base, config)
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         examples = tokenize_rows(self.tokenizer, rows, self.profile.max_length)
