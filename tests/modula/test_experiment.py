@@ -104,6 +104,10 @@ def test_experiment_runs_every_system_and_resumes(setup, caplog):
         assert all((before[k] == after[k]).all() for k in before)
     table = (output / "results.md").read_text()
     assert table.count("| modula-") == 3 + 3 * 3  # the scores table, then three domains each in the answers table
+    for system in ("molora", "modula-flan", "modula-res", "modula-res+finance"):  # each part's share of the output
+        assert set(rows[system]["contributions"]) == {"math", "medical", "finance"}
+        assert rows[system]["contributions"]["math"]["universal_over_base"] > 0
+    assert "contributions" not in rows["lora"] and "contributions" not in rows["base"]
     for row in results["rows"]:  # every accuracy stands beside what answering the majority label scores
         for domain in ("math", "medical", "finance"):
             answers = row[f"{domain}_answers"]

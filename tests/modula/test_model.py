@@ -235,3 +235,21 @@ def test_router_weights_per_layer(llama):
     expected = (weights[layer][0].sum(0) + weights[layer][1, :5].sum(0)) / 12
     torch.testing.assert_close(means[layer], expected)
     assert model.stage == "universal"  # reading the routers does not change the stage
+
+
+@pytest.mark.parametrize("variant", ["flan", "res"])
+def test_contributions_measure_what_each_part_adds(llama, variant):
+    model = _wrap(llama, variant)
+    assert model.contributions(IDS) == {
+        "domains_over_universal": 0.0,
+        "domains_over_base": 0.0,
+        "universal_over_base": 0.0,
+    }  # every B starts at zero
+    _randomise(model, "universal", "router")
+    trained_universal = model.contributions(IDS)
+    assert trained_universal["universal_over_base"] > 0 and trained_universal["domains_over_base"] == 0.0
+    _randomise(model, "math", "medical")
+    model.set_stage("expert", "math")
+    both = model.contributions(IDS)
+    assert both["domains_over_universal"] > 0 and both["domains_over_base"] > 0
+    assert model.stage == "expert"  # measuring does not change the stage

@@ -79,4 +79,8 @@ def test_answers_table_puts_accuracy_beside_the_constant_answer():
         "device": "cpu",
         "wall_time_s": 600.0,
     }
-    assert "| base | medical | 55.0 [45.0, 65.0]" in results_markdown(results)
+    contributions = {"domains_over_universal": 0.5, "domains_over_base": 0.01, "universal_over_base": 0.02}
+    results["rows"][1] = {**results["rows"][1], "contributions": {"math": contributions, "medical": contributions}}
+    text = results_markdown(results)
+    assert "| base | medical | 55.0 [45.0, 65.0]" in text
+    assert "| modula-res | 0.500 | 0.0100 | 0.0200 |" in text

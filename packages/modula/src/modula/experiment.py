@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 INITIAL_DOMAINS = ("math", "medical")
 PLUGGED_DOMAIN = "finance"
 SCORED_DOMAINS = ("math", "medical", "finance")
+CONTRIBUTION_PROMPTS = 16  # test prompts per domain on which the parts' output norms are measured
 
 
 @dataclass(frozen=True)
@@ -286,11 +287,24 @@ class Experiment:
                 {"domain": domain, "prompt": r["prompt"], "answer": r["answer"], "reply": reply, "correct": ok}
                 for r, reply, ok in zip(rows, result["replies"], result["correct"], strict=True)
             ]
+        if hasattr(model, "contributions"):  # the mixtures: does each part change the output?
+            scores["contributions"] = {
+                domain: self.contributions(model, self.test_rows[domain][:CONTRIBUTION_PROMPTS])
+                for domain in SCORED_DOMAINS
+            }
         scores["general_ppl"] = response_perplexity(
             model, self.tokenizer, self.test_rows["general"], max_length=512, batch_size=8
         )
         write_jsonl(self.output / "replies" / f"{system}.jsonl", replies)
         return scores
+
+    def contributions(self, model, rows) -> dict[str, float]:
+        """:meth:`modula.model.MoDULAModel.contributions` on the chat-formatted prompts of ``rows``."""
+        from lmcommon.generation import format_chat_prompt
+
+        texts = [format_chat_prompt(self.tokenizer, row["prompt"]) for row in rows]
+        batch = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
+        return model.contributions(batch["input_ids"], batch["attention_mask"])
 
     def run_system(self, system: str, build: Callable[[], tuple[Any, Costs]]) -> dict[str, Any]:
         """Trains (``build``) and scores one system, or reads its results from an earlier run."""

@@ -90,6 +90,9 @@ class MoDULALinear(nn.Module):
         self.active_domain: str | None = None
         self.record_router_weights = False
         self.last_router_weights: torch.Tensor | None = None
+        # per-token L2 norms of W0 x, of the universal term and of the domain experts' term (mixture path)
+        self.record_contributions = False
+        self.last_contributions: dict[str, torch.Tensor] | None = None
 
     @property
     def expert_in_features(self) -> int:
@@ -119,7 +122,14 @@ class MoDULALinear(nn.Module):
         elif self.path == "expert":
             delta = self._single_expert(x_in)
         else:
-            delta = self._mixture(x.to(adapter_dtype), x_in)
+            universal_term, domain_term = self._mixture(x.to(adapter_dtype), x_in)
+            if self.record_contributions:
+                self.last_contributions = {
+                    "base": result.detach().float().norm(dim=-1),
+                    "universal": universal_term.detach().float().norm(dim=-1),
+                    "domains": domain_term.detach().float().norm(dim=-1),
+                }
+            delta = universal_term + domain_term
         return result + delta.to(result.dtype)
 
     def _residual_input(self, x_in: torch.Tensor) -> torch.Tensor:
@@ -133,7 +143,8 @@ class MoDULALinear(nn.Module):
         hidden = nn.functional.leaky_relu(self.dropout(h) @ expert.lora_A.T, self.leaky_relu_slope)
         return h + hidden @ expert.lora_B.T * expert.scaling  # stage 2 (Res): y = W0 x + h + B_k LReLU(A_k h)
 
-    def _mixture(self, x: torch.Tensor, x_in: torch.Tensor) -> torch.Tensor:
+    def _mixture(self, x: torch.Tensor, x_in: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The universal term (Res: h; Flan: its router-weighted output) and the domain experts' weighted sum."""
         weights = self.router(x)  # (..., n_out); the router reads x, not the dropped-out copy
         if self.record_router_weights:
             self.last_router_weights = weights.detach()
@@ -146,7 +157,7 @@ class MoDULALinear(nn.Module):
             delta = h
             expert_weights, expert_input = weights, self.dropout(h)
         if not experts:
-            return delta
+            return delta, torch.zeros_like(delta)
         # All domain experts in two matmuls: A's concatenated along the rank, B's side by side.
         a_all = torch.cat([e.lora_A for e in experts])  # (n*r, d_in_e)
         b_all = torch.cat([e.lora_B for e in experts], dim=1)  # (d_out, n*r)
@@ -154,4 +165,4 @@ class MoDULALinear(nn.Module):
         if self.variant == "res":
             hidden = nn.functional.leaky_relu(hidden, self.leaky_relu_slope)
         gate = (expert_weights * self.expert_scaling).repeat_interleave(self.expert_rank, dim=-1)  # (..., n*r)
-        return delta + (hidden * gate) @ b_all.T
+        return delta, (hidden * gate) @ b_all.T

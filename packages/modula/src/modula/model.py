@@ -221,6 +221,49 @@ class MoDULAModel(nn.Module):
         mask = mask.unsqueeze(-1).float()
         return {name: ((w.float() * mask).sum(dim=(0, 1)) / mask.sum()).cpu() for name, w in weights.items()}
 
+    @torch.no_grad()
+    def contributions(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> dict[str, float]:
+        """How much each part changes the output, in the mixture path, over the batch's real tokens: per adapted
+        layer the mean L2 norm of the domain experts' term, of the universal term (Res: ``h``) and of ``W0 x``,
+        and their ratios averaged over layers.
+
+        Returns:
+            ``{"domains_over_universal", "domains_over_base", "universal_over_base"}`` (0 for a part that is zero,
+            as after wrapping, when every ``B`` is zero).
+        """
+        stage, domain = self.stage, self.active_domain
+        was_training = self.training
+        self.eval()
+        if stage not in ("router", "inference", "joint"):
+            self.set_stage("inference")
+        layers = [layer for _, layer in self.modula_layers()]
+        mask = (torch.ones_like(input_ids) if attention_mask is None else attention_mask).float()
+        ratios: dict[str, list[float]] = {
+            "domains_over_universal": [],
+            "domains_over_base": [],
+            "universal_over_base": [],
+        }
+        try:
+            for layer in layers:
+                layer.record_contributions = True
+            self.base_model(input_ids=input_ids, attention_mask=attention_mask)
+            for layer in layers:
+                norms = {
+                    k: float((v * mask.to(v.device)).sum() / mask.sum()) for k, v in layer.last_contributions.items()
+                }
+                for name, (top, bottom) in {
+                    "domains_over_universal": ("domains", "universal"),
+                    "domains_over_base": ("domains", "base"),
+                    "universal_over_base": ("universal", "base"),
+                }.items():
+                    ratios[name].append(norms[top] / norms[bottom] if norms[bottom] > 0 else 0.0)
+        finally:
+            for layer in layers:
+                layer.record_contributions, layer.last_contributions = False, None
+            self.set_stage(stage, domain)
+            self.train(was_training)
+        return {name: sum(values) / len(values) for name, values in ratios.items()}
+
     # -- persistence --------------------------------------------------------------------------------------
     def save_pretrained(self, directory: str | Path) -> Path:
         """Writes one folder per expert, the routers and the config; see :mod:`modula.checkpoint`."""

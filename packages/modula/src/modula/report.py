@@ -109,6 +109,22 @@ def results_markdown(results: dict[str, Any]) -> str:
         f"lower is better). Profile {results['profile']['name']!r}, model {results['model']!r}, device "
         f"{results['device']}, run time {results['wall_time_s'] / 60:.1f} min.",
     ]
+    measured = [row for row in rows if row.get("contributions")]
+    if measured:
+        lines += [
+            "",
+            "What each part adds to the output (mean L2 norm over adapted layers and the domains' test prompts):",
+            "",
+            "| system | domain experts / universal | domain experts / W0 x | universal / W0 x |",
+            "|---|---:|---:|---:|",
+        ]
+        for row in measured:
+            by_domain = list(row["contributions"].values())
+            mean = {k: sum(d[k] for d in by_domain) / len(by_domain) for k in by_domain[0]}
+            lines.append(
+                f"| {row['system']} | {mean['domains_over_universal']:.3f} | {mean['domains_over_base']:.4f} "
+                f"| {mean['universal_over_base']:.4f} |"
+            )
     if any(any(key.endswith("_answers") for key in row) for row in rows):
         lines += ["", "What the scores are made of (a constant answer scores the majority rate):", ""]
         lines.append(answers_markdown(rows).rstrip("\n"))
