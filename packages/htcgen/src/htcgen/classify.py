@@ -23,11 +23,19 @@ class HierarchyClassifier:
     taxonomy: Taxonomy
     labels: list[str]
 
-    def fit(self, documents: Sequence[dict]) -> HierarchyClassifier:
+    def fit(self, documents: Sequence[dict], dev: Sequence[dict] = ()) -> HierarchyClassifier:
+        """Trains on documents with one label path each; ``dev`` documents may guide training (the encoder keeps
+        its best weights on them), others ignore them."""
+        raise NotImplementedError
+
+    def level_probabilities(self, texts: Sequence[str]) -> list[numpy.ndarray]:
+        """Per level, ``(len(texts), len(self.coding.classes[level]))`` probabilities."""
         raise NotImplementedError
 
     def predict_proba(self, texts: Sequence[str]) -> numpy.ndarray:
-        raise NotImplementedError
+        """``(len(texts), len(self.labels))`` probabilities, one column per node seen in training."""
+        level_probabilities = self.level_probabilities(texts)  # raises first when untrained
+        return self.coding.to_columns(level_probabilities)
 
     def candidate_paths(self) -> list[list[str]]:
         """Every path the decoder may output: the path to each known node whose ancestors are all known."""

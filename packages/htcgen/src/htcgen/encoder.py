@@ -246,11 +246,6 @@ class EncoderHierarchyClassifier(HierarchyClassifier):
         logits = numpy.concatenate(chunks) if chunks else numpy.zeros((0, sum(self.model.level_sizes)))
         return [softmax(part) for part in numpy.split(logits, numpy.cumsum(self.model.level_sizes)[:-1], axis=1)]
 
-    def predict_proba(self, texts: Sequence[str]) -> numpy.ndarray:
-        """``(len(texts), len(self.labels))`` probabilities, one column per node seen in training."""
-        level_probabilities = self.level_probabilities(texts)  # raises first when untrained
-        return self.coding.to_columns(level_probabilities)
-
     # -- persistence ----------------------------------------------------------------------------------------
     def save_pretrained(self, folder: str | Path) -> None:
         """Writes the encoder and tokenizer (Hugging Face format), the head, the classes of each level, the

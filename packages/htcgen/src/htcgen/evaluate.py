@@ -87,10 +87,7 @@ def evaluate_classifier(
     documents = mix_augmented(train, augment, ratio, seed) if augment else list(train)
     model = make_classifier(classifier, taxonomy, seed=seed, **options)
     started = time.perf_counter()
-    if classifier == "encoder":
-        model.fit(documents, dev=dev)
-    else:
-        model.fit(documents)
+    model.fit(documents, dev=dev)
     fit_time = time.perf_counter() - started
     if save:
         if classifier != "encoder":

@@ -59,8 +59,8 @@ class TfidfLevelClassifier(HierarchyClassifier):
 
         return LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=1000)
 
-    def fit(self, documents: Sequence[dict]) -> TfidfLevelClassifier:
-        """Trains on documents with one label path each."""
+    def fit(self, documents: Sequence[dict], dev: Sequence[dict] = ()) -> TfidfLevelClassifier:
+        """Trains on documents with one label path each (``dev`` is not used: nothing to stop early)."""
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         self._check_documents(documents)
@@ -99,11 +99,6 @@ class TfidfLevelClassifier(HierarchyClassifier):
             position = {label: i for i, label in enumerate(model.classes_)}
             result.append(scores[:, [position[label] for label in classes]])
         return result
-
-    def predict_proba(self, texts: Sequence[str]) -> numpy.ndarray:
-        """``(len(texts), len(self.labels))`` probabilities, one column per node seen in training."""
-        level_probabilities = self.level_probabilities(texts)  # raises first when untrained
-        return self.coding.to_columns(level_probabilities)
 
 
 class TfidfHierarchyClassifier(TfidfLevelClassifier):

@@ -177,6 +177,21 @@ class MoDULAModel(nn.Module):
         self.base_model.enable_input_require_grads()  # the embeddings are frozen; checkpointed blocks need grads in
 
     @contextmanager
+    def _mixture_path_for_reading(self) -> Iterator[None]:
+        """Eval mode and the mixture path (unless the stage already runs it) for one measuring forward pass; the
+        stage and the training mode are restored after."""
+        stage, domain = self.stage, self.active_domain
+        was_training = self.training
+        self.eval()
+        if stage not in ("router", "inference", "joint"):
+            self.set_stage("inference")
+        try:
+            yield
+        finally:
+            self.set_stage(stage, domain)
+            self.train(was_training)
+
+    @contextmanager
     def recording_router_weights(self) -> Iterator[None]:
         layers = [layer for _, layer in self.modula_layers()]
         for layer in layers:
@@ -197,19 +212,9 @@ class MoDULAModel(nn.Module):
             ``{layer name: tensor (batch, seq, n_outputs)}``; outputs are ordered as
             ``modula_config.router_outputs`` (Flan: universal then domains; Res: domains).
         """
-        stage, domain = self.stage, self.active_domain
-        was_training = self.training
-        self.eval()
-        if stage not in ("router", "inference", "joint"):
-            self.set_stage("inference")
-        try:
-            with self.recording_router_weights():
-                self.base_model(input_ids=input_ids, attention_mask=attention_mask)
-                weights = {name: layer.last_router_weights for name, layer in self.modula_layers()}
-        finally:
-            self.set_stage(stage, domain)
-            self.train(was_training)
-        return weights
+        with self._mixture_path_for_reading(), self.recording_router_weights():
+            self.base_model(input_ids=input_ids, attention_mask=attention_mask)
+            return {name: layer.last_router_weights for name, layer in self.modula_layers()}
 
     @torch.no_grad()
     def mean_router_weights(
@@ -231,37 +236,29 @@ class MoDULAModel(nn.Module):
             ``{"domains_over_universal", "domains_over_base", "universal_over_base"}`` (0 for a part that is zero,
             as after wrapping, when every ``B`` is zero).
         """
-        stage, domain = self.stage, self.active_domain
-        was_training = self.training
-        self.eval()
-        if stage not in ("router", "inference", "joint"):
-            self.set_stage("inference")
         layers = [layer for _, layer in self.modula_layers()]
         mask = (torch.ones_like(input_ids) if attention_mask is None else attention_mask).float()
-        ratios: dict[str, list[float]] = {
-            "domains_over_universal": [],
-            "domains_over_base": [],
-            "universal_over_base": [],
+        pairs = {
+            "domains_over_universal": ("domains", "universal"),
+            "domains_over_base": ("domains", "base"),
+            "universal_over_base": ("universal", "base"),
         }
-        try:
+        ratios: dict[str, list[float]] = {name: [] for name in pairs}
+        with self._mixture_path_for_reading():
             for layer in layers:
                 layer.record_contributions = True
-            self.base_model(input_ids=input_ids, attention_mask=attention_mask)
-            for layer in layers:
-                norms = {
-                    k: float((v * mask.to(v.device)).sum() / mask.sum()) for k, v in layer.last_contributions.items()
-                }
-                for name, (top, bottom) in {
-                    "domains_over_universal": ("domains", "universal"),
-                    "domains_over_base": ("domains", "base"),
-                    "universal_over_base": ("universal", "base"),
-                }.items():
-                    ratios[name].append(norms[top] / norms[bottom] if norms[bottom] > 0 else 0.0)
-        finally:
-            for layer in layers:
-                layer.record_contributions, layer.last_contributions = False, None
-            self.set_stage(stage, domain)
-            self.train(was_training)
+            try:
+                self.base_model(input_ids=input_ids, attention_mask=attention_mask)
+                for layer in layers:
+                    norms = {
+                        k: float((v * mask.to(v.device)).sum() / mask.sum())
+                        for k, v in layer.last_contributions.items()
+                    }
+                    for name, (top, bottom) in pairs.items():
+                        ratios[name].append(norms[top] / norms[bottom] if norms[bottom] > 0 else 0.0)
+            finally:
+                for layer in layers:
+                    layer.record_contributions, layer.last_contributions = False, None
         return {name: sum(values) / len(values) for name, values in ratios.items()}
 
     # -- persistence --------------------------------------------------------------------------------------

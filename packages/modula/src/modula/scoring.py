@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from lmcommon.metrics import bootstrap_interval, last_number, numeric_match, precision_recall_f1
+from lmcommon.metrics import bootstrap_interval, last_number, multilabel_f1, numeric_match
 from modula.tasks import FINANCE_LABELS, MEDICAL_LABELS
 
 LABELS_BY_DOMAIN = {"medical": MEDICAL_LABELS, "finance": FINANCE_LABELS}
@@ -85,15 +85,9 @@ def answer_statistics(
     }
     domain = rows[0]["domain"]
     if domain in LABELS_BY_DOMAIN:
-        predicted = [reply_key(row, reply) for row, reply in zip(rows, replies, strict=True)]
-        gold = [str(row["answer"]).lower() for row in rows]
-        f1s = []
-        for label in LABELS_BY_DOMAIN[domain]:
-            tp = sum(p == label and g == label for p, g in zip(predicted, gold, strict=True))
-            fp = sum(p == label and g != label for p, g in zip(predicted, gold, strict=True))
-            fn = sum(p != label and g == label for p, g in zip(predicted, gold, strict=True))
-            f1s.append(precision_recall_f1(tp, fp, fn)[2])
-        statistics["macro_f1"] = sum(f1s) / len(f1s)
+        predicted = [{reply_key(row, reply)} for row, reply in zip(rows, replies, strict=True)]
+        gold = [{str(row["answer"]).lower()} for row in rows]
+        statistics["macro_f1"] = multilabel_f1(gold, predicted, labels=LABELS_BY_DOMAIN[domain])["macro_f1"]
     return statistics
 
 
