@@ -111,33 +111,28 @@ def balanced_weights(indices: numpy.ndarray, level_sizes: Sequence[int]) -> list
     return weights
 
 
-class _KeepBest:
-    """A Trainer callback: every ``every`` steps (and at the end) scores ``dev`` and keeps a copy of the weights with
-    the best micro-F1 (early stopping without checkpoints on disk)."""
+def _keep_best_on_dev(classifier: EncoderHierarchyClassifier, dev: Sequence[dict], every: int):
+    """A Trainer callback that every ``every`` steps (and at the end) scores ``dev`` and keeps, in ``best_state``, a
+    copy of the weights with the best micro-F1 (early stopping without checkpoints on disk)."""
+    from transformers import TrainerCallback
 
-    def __init__(self, classifier: EncoderHierarchyClassifier, dev: Sequence[dict], every: int):
-        from transformers import TrainerCallback
+    from htcgen.metrics import hierarchical_f1
 
-        from htcgen.metrics import hierarchical_f1
+    class KeepBest(TrainerCallback):
+        best_score, best_state = -1.0, None
 
-        outer = self
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step % every and state.global_step != state.max_steps:
+                return
+            classifier.model.eval()
+            predicted = classifier.predict([d["text"] for d in dev])
+            classifier.model.train()
+            score = hierarchical_f1([d["labels"] for d in dev], predicted, classifier.taxonomy)["micro_f1"]
+            classifier.dev_history.append(score)
+            if score >= self.best_score:  # on a tie the later weights, trained longer, are kept
+                self.best_score, self.best_state = score, copy.deepcopy(classifier.model.state_dict())
 
-        class Callback(TrainerCallback):
-            def on_step_end(self, args, state, control, **kwargs):
-                if state.global_step % every and state.global_step != state.max_steps:
-                    return
-                classifier.model.eval()
-                predicted = classifier.predict([d["text"] for d in dev])
-                classifier.model.train()
-                score = hierarchical_f1([d["labels"] for d in dev], predicted, classifier.taxonomy)["micro_f1"]
-                classifier.dev_history.append(score)
-                if score >= outer.best_score:  # on a tie the later weights, trained longer, are kept
-                    outer.best_score = score
-                    outer.best_state = copy.deepcopy(classifier.model.state_dict())
-
-        self.callback = Callback()
-        self.best_score = -1.0
-        self.best_state = None
+    return KeepBest()
 
 
 class EncoderHierarchyClassifier(HierarchyClassifier):
@@ -188,7 +183,7 @@ class EncoderHierarchyClassifier(HierarchyClassifier):
         steps_per_epoch = math.ceil(len(dataset) / config.batch_size)
         epochs = max(config.epochs, config.min_steps / steps_per_epoch)
         total_steps = math.ceil(steps_per_epoch * epochs)
-        keep_best = _KeepBest(self, dev, every=max(1, total_steps // 10)) if dev else None
+        keep_best = _keep_best_on_dev(self, dev, every=max(1, total_steps // 10)) if dev else None
         device = choose_device(None)
         with tempfile.TemporaryDirectory(prefix="htcgen-encoder-") as scratch:
             args = TrainingArguments(
@@ -218,7 +213,7 @@ class EncoderHierarchyClassifier(HierarchyClassifier):
                 dataset,
                 _Collator(self.tokenizer),
                 optimizers=(optimizer, get_linear_schedule_with_warmup(optimizer, warmup, total_steps)),
-                callbacks=[keep_best.callback] if keep_best else None,
+                callbacks=[keep_best] if keep_best else None,
             )
         self.loss_history = report.losses
         if keep_best and keep_best.best_state is not None:
