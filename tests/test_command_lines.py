@@ -21,6 +21,8 @@ def _subcommands(package: str) -> dict[str, argparse.ArgumentParser]:
 def test_every_flag_of_every_command_has_help(package, capsys):
     missing = []
     for name, parser in _subcommands(package).items():
+        if hasattr(parser, "populate"):
+            parser.populate()  # training commands add the Trainer's flags on first use
         for action in parser._actions:
             if not action.help and not isinstance(action, argparse._SubParsersAction):
                 missing.append(f"{package} {name} {'/'.join(action.option_strings) or action.dest}")
@@ -29,6 +31,22 @@ def test_every_flag_of_every_command_has_help(package, capsys):
         assert info.value.code == 0
     assert missing == []
     assert "usage:" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("package", "command", "config_flag"),
+    [
+        ("modula", "train", "--expert-rank"),
+        ("htcgen", "train-generator", "--lead-words"),
+        ("pesc", "train", "--backbone"),
+    ],
+)
+def test_training_commands_offer_every_trainer_option_and_their_config(package, command, config_flag, capsys):
+    with pytest.raises(SystemExit):
+        _subcommands(package)[command].parse_args(["--help"])
+    shown = capsys.readouterr().out
+    for flag in (config_flag, "--deepspeed", "--fsdp", "--bf16", "--gradient_checkpointing", "--seed", "--resume"):
+        assert flag in shown, (package, command, flag)
 
 
 def test_shipped_data_defaults_resolve_from_outside_the_repository(tmp_path, monkeypatch):

@@ -62,12 +62,34 @@ def test_core_imports_stay_light():
     assert result.returncode == 0, result.stderr
 
 
-def test_shared_training_flags_make_trainer_arguments(tmp_path):
-    from lmcommon.cli import add_training_arguments, training_arguments
+def _training_command(**defaults):
+    from lmcommon.flags import add_trainer_arguments
 
-    parser, _ = make_parser("tool", "a test tool", "1.0")
-    add_training_arguments(parser, epochs=2.0, batch_size=4, lr=1e-3, save_steps=7, logging_steps=3)
-    args = parser.parse_args(["--max-steps", "5", "--grad-accum", "2"])
+    parser, subcommands = make_parser("tool", "a test tool", "1.0")
+    sub = subcommands.add_parser("train", populate=lambda p: add_trainer_arguments(p, **defaults))
+    sub.set_defaults(func=lambda args: 0)
+    return parser, sub
+
+
+def test_trainer_flags_are_added_on_first_use_only():
+    parser, sub = _training_command()
+    assert not any("--learning_rate" in a.option_strings for a in sub._actions)  # `tool --help` stays fast
+    parser.parse_args(["train"])
+    assert any("--learning_rate" in a.option_strings for a in sub._actions)
+
+
+def test_every_trainer_option_is_a_flag_with_method_defaults(tmp_path):
+    from lmcommon.flags import training_arguments
+
+    parser, _ = _training_command(num_train_epochs=2.0, per_device_train_batch_size=4, learning_rate=1e-3)
+    own_flags = ["--debug", "--log-level", "WARNING"]
+    trainer_flags = ["--activation_checkpointing", "--lr_scheduler_type", "cosine", "--deepspeed", "ds.json"]
+    args = parser.parse_args(
+        [*own_flags, "train", "--max-steps", "5", "--grad-accum", "2", "--save_steps", "7", *trainer_flags]
+    )
+    assert args.debug is True and args.log_level == "WARNING"  # the CLI's own flags are not overwritten
+    assert args.deepspeed == "ds.json"  # reachable; not built below, as deepspeed is not installed here
+    args.deepspeed = None
     trainer_args = training_arguments(args, tmp_path / "out")
     assert (trainer_args.max_steps, trainer_args.num_train_epochs, trainer_args.gradient_accumulation_steps) == (
         5,
@@ -75,8 +97,39 @@ def test_shared_training_flags_make_trainer_arguments(tmp_path):
         2,
     )
     assert (trainer_args.per_device_train_batch_size, trainer_args.learning_rate) == (4, 1e-3)
-    assert (trainer_args.save_steps, trainer_args.save_total_limit, trainer_args.logging_steps) == (7, 2, 3)
+    assert trainer_args.activation_checkpointing is True and trainer_args.lr_scheduler_type == "cosine"
+    assert (trainer_args.save_steps, trainer_args.save_total_limit, trainer_args.seed) == (7, 2, 0)
+    assert (trainer_args.bf16, trainer_args.fp16) == (False, False)  # chosen for the device: this CPU
     assert trainer_args.output_dir == str(tmp_path / "out") and not args.resume
+
+
+def test_short_and_long_trainer_flags_set_the_same_field():
+    parser, _ = _training_command(learning_rate=1e-3)
+    assert parser.parse_args(["train", "--lr", "0.5"]).learning_rate == 0.5
+    assert parser.parse_args(["train", "--learning-rate", "0.25"]).learning_rate == 0.25
+    assert parser.parse_args(["train"]).learning_rate == 1e-3
+
+
+def test_config_flags_come_from_the_dataclass_fields():
+    import argparse
+    from dataclasses import dataclass, field
+
+    from lmcommon.flags import add_dataclass_arguments, dataclass_from_args
+
+    @dataclass
+    class Shape:
+        rank: int = field(default=8, metadata={"help": "LoRA rank"})
+        names: list[str] = field(default_factory=list, metadata={"help": "expert names"})
+        scale: float | None = field(default=None, metadata={"help": "optional scale"})
+
+    from lmcommon.cli import DefaultsShownFormatter
+
+    parser = argparse.ArgumentParser(formatter_class=DefaultsShownFormatter)
+    add_dataclass_arguments(parser, Shape, defaults={"rank": 4})
+    args = parser.parse_args(["--names", "a", "b", "--scale", "0.5"])
+    assert dataclass_from_args(Shape, args) == Shape(rank=4, names=["a", "b"], scale=0.5)
+    assert dataclass_from_args(Shape, parser.parse_args(["--rank", "2"]), names=["c"]) == Shape(2, ["c"], None)
+    assert "LoRA rank (default: 4)" in " ".join(parser.format_help().split())
 
 
 def test_missing_file_is_named_without_errno(capsys):

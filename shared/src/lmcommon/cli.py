@@ -35,69 +35,67 @@ def repository_data(value: str) -> str:
     )
 
 
+class LazyParser(argparse.ArgumentParser):
+    """A sub-command parser that adds part of its flags on first use (parsing or help): flags generated from
+    ``TrainingArguments`` import torch and transformers, which would slow every other command's start.
+
+    ``populate`` is called once with the parser; it is passed through ``add_parser(name, populate=...)``.
+    """
+
+    def __init__(self, *args, populate: Callable[[argparse.ArgumentParser], None] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._populate = populate
+
+    def populate(self) -> argparse.ArgumentParser:
+        """Adds the deferred flags now (idempotent); returns the parser."""
+        hook, self._populate = self._populate, None
+        if hook is not None:
+            hook(self)
+        return self
+
+    def parse_known_args(self, args=None, namespace=None):
+        self.populate()
+        return super().parse_known_args(args, namespace)
+
+    def format_help(self) -> str:
+        self.populate()
+        return super().format_help()
+
+    def format_usage(self) -> str:
+        self.populate()
+        return super().format_usage()
+
+
+class DefaultsShownFormatter(argparse.HelpFormatter):
+    """Appends ``(default: X)`` to a flag's help unless the help already speaks of its default or there is none
+    to show (None, False)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if not action.option_strings or "default" in text or any(action.default is v for v in (None, False)):
+            return text
+        if action.default is argparse.SUPPRESS:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 def make_parser(
     prog: str, description: str, version: str
 ) -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
-    """A parser with ``--version``, ``--log-level`` and ``--debug``, and the sub-command group to fill."""
+    """A parser with ``--version``, ``--log-level`` and ``--debug``, and the sub-command group to fill; its
+    sub-commands are :class:`LazyParser`s whose ``--help`` shows every flag's default."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--version", action="version", version=f"{prog} {version}")
     parser.add_argument("--log-level", default="INFO", help="logging level (DEBUG, INFO, WARNING, ...)")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks for errors")
-    subcommands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    subcommands = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_SubcommandParser)
     return parser, subcommands
 
 
-def add_training_arguments(
-    parser: argparse.ArgumentParser,
-    *,
-    epochs: float,
-    batch_size: int,
-    lr: float,
-    save_steps: int,
-    logging_steps: int,
-) -> argparse._ArgumentGroup:
-    """The Trainer flags every training command shares (defaults differ per method); see
-    :func:`training_arguments`."""
-    group = parser.add_argument_group("training")
-    group.add_argument("--epochs", type=float, default=epochs, help="passes over the data (ignored with --max-steps)")
-    group.add_argument("--max-steps", type=int, default=-1, help="optimizer steps; overrides --epochs when > 0")
-    group.add_argument("--batch-size", type=int, default=batch_size, help="examples per device per step")
-    group.add_argument("--grad-accum", type=int, default=1, help="gradient accumulation steps")
-    group.add_argument("--lr", type=float, default=lr, help="peak learning rate")
-    group.add_argument("--warmup-steps", type=int, default=0, help="steps of linear learning-rate warm-up")
-    group.add_argument("--seed", type=int, default=0, help="data order and initialisation (default: 0)")
-    group.add_argument("--save-steps", type=int, default=save_steps, help="checkpoint every N steps (resumable)")
-    group.add_argument("--logging-steps", type=int, default=logging_steps, help="log the loss every N steps")
-    group.add_argument("--resume", action="store_true", help="resume from the last checkpoint")
-    return group
-
-
-def training_arguments(args: argparse.Namespace, output_dir: str | Path):
-    """Hugging Face ``TrainingArguments`` from the flags of :func:`add_training_arguments`: step checkpoints
-    (two kept), mixed precision on CUDA (:func:`lmcommon.training.mixed_precision`), no external loggers.
-    Needs transformers."""
-    import torch
-    from transformers import TrainingArguments
-
-    from lmcommon.training import mixed_precision
-
-    return TrainingArguments(
-        output_dir=str(output_dir),
-        num_train_epochs=args.epochs,
-        max_steps=args.max_steps,
-        per_device_train_batch_size=args.batch_size,
-        gradient_accumulation_steps=args.grad_accum,
-        learning_rate=args.lr,
-        warmup_steps=args.warmup_steps,
-        logging_steps=args.logging_steps,
-        save_strategy="steps",
-        save_steps=args.save_steps,
-        save_total_limit=2,
-        seed=args.seed,
-        report_to=[],
-        **mixed_precision(),
-        dataloader_pin_memory=torch.cuda.is_available(),
-    )
+class _SubcommandParser(LazyParser):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", DefaultsShownFormatter)
+        super().__init__(*args, **kwargs)
 
 
 def _one_line(error: Exception) -> str:

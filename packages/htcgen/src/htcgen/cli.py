@@ -8,7 +8,7 @@ from pathlib import Path
 
 from htcgen import __version__
 from htcgen.evaluate import CLASSIFIERS
-from lmcommon.cli import add_training_arguments, make_parser, repository_data, run, training_arguments
+from lmcommon.cli import make_parser, repository_data, run
 from lmcommon.data import write_json, write_jsonl
 
 
@@ -60,6 +60,7 @@ def _train_generator(args: argparse.Namespace) -> int:
     from htcgen.generator import GeneratorSettings, add_lora, save_settings, train_generator
     from htcgen.prompts import training_pairs
     from htcgen.taxonomy import Taxonomy
+    from lmcommon.flags import dataclass_from_args, training_arguments
     from lmcommon.models import load_causal_lm
 
     documents = read_documents(args.data, Taxonomy.from_file(args.taxonomy))
@@ -84,16 +85,12 @@ def _train_generator(args: argparse.Namespace) -> int:
         resume_from_checkpoint=True if args.resume else None,
         save_to=str(output),
     )
-    settings = GeneratorSettings(
-        model=args.model,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.lr,
-        max_length=args.max_length,
-        rank=args.rank,
-        max_phrases=args.max_phrases,
-        phrase_labels=args.phrase_labels,
-        lead_words=args.lead_words,
+    settings = dataclass_from_args(
+        GeneratorSettings,
+        args,
+        epochs=args.num_train_epochs,
+        batch_size=args.per_device_train_batch_size,
+        learning_rate=args.learning_rate,
     )
     save_settings(output, settings)  # `generate --adapter` reads the model and the phrase settings back
     print(json.dumps({"output": str(output), "pairs": len(pairs), **metrics}))
@@ -327,6 +324,38 @@ def _add_phrase_labels(parser: argparse.ArgumentParser, **options) -> None:
     )
 
 
+def _add_generator_training_arguments(parser: argparse.ArgumentParser) -> None:
+    """GeneratorSettings' training fields and every Trainer option, defaults from GeneratorSettings (all saved
+    beside the adapter); added when the command is used, as they import torch."""
+    from htcgen.generator import GeneratorSettings
+    from lmcommon.flags import add_dataclass_arguments, add_trainer_arguments
+
+    settings = GeneratorSettings()
+    add_dataclass_arguments(
+        parser,
+        GeneratorSettings,
+        title="generator (GeneratorSettings; saved beside the adapter for `generate`)",
+        # the Trainer's flags set these three; sampling is chosen at generation time
+        exclude=(
+            "epochs",
+            "batch_size",
+            "learning_rate",
+            "max_new_tokens",
+            "temperature",
+            "top_p",
+            "generation_batch_size",
+        ),
+    )
+    add_trainer_arguments(
+        parser,
+        num_train_epochs=settings.epochs,
+        per_device_train_batch_size=settings.batch_size,
+        learning_rate=settings.learning_rate,
+        save_steps=200,
+        logging_steps=10,
+    )
+
+
 def _add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of `generate` and `compare-generators`. Left out, each takes the value saved beside --adapter by
     `train-generator` (model and phrase options), else GeneratorSettings' default."""
@@ -397,13 +426,14 @@ def build_parser() -> argparse.ArgumentParser:
         ("train-generator", _train_generator, "fine-tune the generator (LoRA) on label path + phrases -> document"),
         ("generate", _generate, "sample labelled documents, favouring rare label paths"),
     ]:
-        sub = commands.add_parser(name, help=text, description=text)
+        training = name == "train-generator"
+        populate = _add_generator_training_arguments if training else None
+        sub = commands.add_parser(name, help=text, description=text, populate=populate)
         sub.add_argument(
             "--data", required=True, help="training documents (JSONL): label paths and phrases come from them"
         )
         sub.add_argument("--taxonomy", required=True, help="parent<TAB>children file")
         sub.add_argument("--phrases", required=True, help="phrases.json from `htcgen mine`")
-        training = name == "train-generator"
         sub.add_argument(
             "--mode",
             default=["full"] if training else "full",
@@ -413,19 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
             + ("; several: one drawn per document, so one generator follows each kind" if training else ""),
         )
         if training:
-            sub.add_argument("--model", default="default", help="causal LM: 'default' (packaged SmolLM2) or a name")
-            sub.add_argument("--max-phrases", type=int, default=5, help="phrases per prompt at most (default: 5)")
-            _add_phrase_labels(sub)
             sub.add_argument("--output", required=True, help="adapter folder (and its checkpoints)")
-            sub.add_argument("--rank", type=int, default=16, help="LoRA rank")
-            sub.add_argument("--max-length", type=int, default=512, help="tokens per training pair (default: 512)")
-            sub.add_argument(
-                "--lead-words",
-                type=int,
-                help="train on each document's first sentences within this many words, offering only their phrases "
-                "(match it to the length you generate: about 80 words for 128 new tokens)",
-            )
-            add_training_arguments(sub, epochs=1.0, batch_size=4, lr=2e-4, save_steps=200, logging_steps=10)
         else:
             sub.add_argument(
                 "--adapter", help="a LoRA adapter from `htcgen train-generator` (default: prompt the model)"

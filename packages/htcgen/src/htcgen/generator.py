@@ -8,7 +8,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from htcgen.prompts import build_prompt, path_phrases
@@ -22,23 +22,36 @@ LORA_TARGETS = DECODER_PROJECTIONS
 
 @dataclass(frozen=True)
 class GeneratorSettings:
-    """How a generator is fine-tuned and sampled."""
+    """How a generator is fine-tuned and sampled; the help texts are the command line's (``train-generator``)."""
 
-    model: str = "default"
-    epochs: float = 2.0
-    batch_size: int = 4
-    learning_rate: float = 3e-4
-    max_length: int = 256
-    rank: int = 16
-    max_phrases: int = 5
-    # offer only the phrases of the path's N deepest labels that have phrases, in training and generation (None:
-    # every label of the path); upper labels' phrases are shared by every path under them
-    phrase_labels: int | None = None
-    lead_words: int | None = None  # train on each document's lead of this many words (see prompts.training_pairs)
-    max_new_tokens: int = 128
-    temperature: float = 0.9
-    top_p: float = 0.95
-    generation_batch_size: int = 16
+    model: str = field(
+        default="default",
+        metadata={"help": "causal LM: 'default' (packaged SmolLM2-135M-Instruct), a name or a folder"},
+    )
+    epochs: float = field(default=2.0, metadata={"help": "passes over the training pairs"})
+    batch_size: int = field(default=4, metadata={"help": "training pairs per device per step"})
+    learning_rate: float = field(default=3e-4, metadata={"help": "peak learning rate of the LoRA weights"})
+    max_length: int = field(default=256, metadata={"help": "tokens per training pair (prompt + document)"})
+    rank: int = field(default=16, metadata={"help": "LoRA rank"})
+    max_phrases: int = field(default=5, metadata={"help": "phrases per prompt at most"})
+    phrase_labels: int | None = field(
+        default=None,
+        metadata={
+            "help": "offer only the phrases of the path's N deepest labels that have phrases, in training and "
+            "generation (default: every label; upper labels' phrases are shared by every path under them)"
+        },
+    )
+    lead_words: int | None = field(
+        default=None,
+        metadata={
+            "help": "train on each document's first sentences within this many words, offering only their phrases "
+            "(match it to the length you generate: about 80 words for 128 new tokens)"
+        },
+    )
+    max_new_tokens: int = field(default=128, metadata={"help": "tokens per generated document"})
+    temperature: float = field(default=0.9, metadata={"help": "sampling temperature"})
+    top_p: float = field(default=0.95, metadata={"help": "nucleus sampling mass"})
+    generation_batch_size: int = field(default=16, metadata={"help": "prompts sampled at once"})
 
 
 SETTINGS_FILE = "htcgen_generator.json"  # beside the adapter: what it was trained with

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from lmcommon.cli import add_training_arguments, make_parser, repository_data, run, training_arguments
+from lmcommon.cli import make_parser, repository_data, run
 from modula import __version__
 from modula.config import CONFIG_NAME, MoDULAConfig
 
@@ -27,8 +27,11 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_training_arguments(parser: argparse.ArgumentParser) -> None:
-    group = add_training_arguments(parser, epochs=1.0, batch_size=8, lr=2e-4, save_steps=200, logging_steps=10)
+def _add_stage_arguments(parser: argparse.ArgumentParser) -> None:
+    """The stage's data options and every Trainer option (added when the command is used: they import torch)."""
+    from lmcommon.flags import add_trainer_arguments
+
+    group = parser.add_argument_group("stage data")
     group.add_argument("--max-length", type=int, default=512, help="longest tokenised example")
     group.add_argument(
         "--samples-per-domain",
@@ -36,6 +39,26 @@ def _add_training_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="router stage: rows per domain in the balanced mix (default: the largest domain's count)",
     )
+    add_trainer_arguments(
+        parser,
+        num_train_epochs=1.0,
+        per_device_train_batch_size=8,
+        learning_rate=2e-4,
+        save_steps=200,
+        logging_steps=10,
+    )
+
+
+def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    from lmcommon.flags import add_dataclass_arguments
+
+    add_dataclass_arguments(
+        parser,
+        MoDULAConfig,
+        title="a new model's shape (MoDULAConfig; a model already in --output keeps its own)",
+        defaults={"variant": None},  # None: res for a new model, and no conflict with a model being continued
+    )
+    _add_stage_arguments(parser)
 
 
 def _load_base(args: argparse.Namespace, *, for_training: bool):
@@ -60,17 +83,16 @@ def _load_or_create(base_model, directory: Path, args: argparse.Namespace):
             )
         logger.info("continuing the MoDULA model in %s (domains %s)", directory, model.domains)
         return model
-    config = MoDULAConfig(
-        variant=args.variant or "res",
-        domains=[d for d in (args.domains or "").split(",") if d],
-        universal_rank=args.universal_rank,
-        expert_rank=args.expert_rank,
-        target_modules=args.target_modules.split(",") if args.target_modules else MoDULAConfig().target_modules,
-    )
+    from lmcommon.flags import dataclass_from_args
+
+    # "--domains math,medical" and "--domains math medical" name the same domains
+    domains = [name for value in args.domains for name in value.split(",") if name]
+    config = dataclass_from_args(MoDULAConfig, args, variant=args.variant or "res", domains=domains)
     return MoDULAModel(base_model, config)
 
 
 def _run_stage(model, tokenizer, stage, domain, rows, args, output: Path) -> None:
+    from lmcommon.flags import training_arguments
     from modula.train import train_stage
 
     label = stage if domain is None else f"{stage}-{domain}"
@@ -229,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser(
         "train",
+        populate=_add_train_arguments,
         help="train one stage (universal, expert, router, or joint = MoLoRA)",
         description="Train one stage. The model in --output is continued when it exists, "
         "else created from --variant/--domains.",
@@ -242,19 +265,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--domain", help="the expert stage's domain")
     train.add_argument("--data", required=True, help="JSONL with prompt, response (and domain for the router stage)")
     train.add_argument("--output", required=True, help="the MoDULA model folder (created or continued)")
-    train.add_argument("--variant", choices=["flan", "res"], help="for a new model (default res)")
-    train.add_argument("--domains", help="for a new model: comma-separated domain names, in router order")
-    train.add_argument("--universal-rank", type=int, default=16, help="LoRA rank of the universal expert")
-    train.add_argument("--expert-rank", type=int, default=8, help="LoRA rank of each domain expert")
-    train.add_argument(
-        "--target-modules", help="comma-separated module names (default: all attention and MLP projections)"
-    )
     _add_model_arguments(train)
-    _add_training_arguments(train)
     train.set_defaults(func=_train)
 
     add = commands.add_parser(
         "add-domain",
+        populate=_add_stage_arguments,
         help="plug in a new domain: train its expert, then the routers",
         description="Add a domain to a trained model without touching the existing experts.",
     )
@@ -264,7 +280,6 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--router-data", required=True, help="JSONL with prompt, response, domain covering every domain")
     add.add_argument("--output", help="where to write the extended model (default: --adapters)")
     _add_model_arguments(add)
-    _add_training_arguments(add)
     add.set_defaults(func=_add_domain)
 
     for name, func, text in [

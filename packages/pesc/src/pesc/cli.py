@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from lmcommon.cli import add_training_arguments, make_parser, repository_data, run, training_arguments
+from lmcommon.cli import make_parser, repository_data, run
 from lmcommon.data import read_jsonl, write_json, write_jsonl
 from lmcommon.errors import DataError
 from pesc import __version__
@@ -53,6 +53,7 @@ def _jobs(args: argparse.Namespace) -> dict:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from lmcommon.flags import dataclass_from_args, training_arguments
     from pesc.neural import PESCConfig
     from pesc.neural.checker import NeuralSpellChecker, slot_accuracy
     from pesc.neural.train import InjectedDataset, build_model, encode_rows, train_pesc
@@ -68,7 +69,7 @@ def _train(args: argparse.Namespace) -> int:
     if not train_rows and not clean:
         raise ValueError("give --train FILE (benchmark rows) and/or --clean FILE (sentences for on-the-fly injection)")
     dev_rows = read_jsonl(args.dev, required=ROW_FIELDS) if args.dev else []
-    config = PESCConfig(backbone=args.backbone, max_length=args.max_length)
+    config = dataclass_from_args(PESCConfig, args)
     texts = [r[k] for r in train_rows for k in ("source", "target")] + clean
     model, vocab = build_model(config, texts)
     if clean:
@@ -262,6 +263,25 @@ def _add_model_arguments(command: argparse.ArgumentParser, jobs: bool = False) -
         )
 
 
+def _add_neural_training_arguments(parser: argparse.ArgumentParser) -> None:
+    """PESCConfig's fields and every Trainer option; added when `pesc train` is used (they need pesc[neural])."""
+    try:
+        from lmcommon.flags import add_dataclass_arguments, add_trainer_arguments
+        from pesc.neural import PESCConfig
+
+        add_dataclass_arguments(parser, PESCConfig, title="model (PESCConfig, saved with the model)")
+        add_trainer_arguments(
+            parser,
+            num_train_epochs=3.0,
+            per_device_train_batch_size=32,
+            learning_rate=2e-3,
+            save_steps=500,
+            logging_steps=50,
+        )
+    except ImportError as error:  # the core install: pypinyin and jieba only
+        parser.error(f"`pesc train` needs the neural extra: pip install 'pesc[neural]' ({error})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser, commands = make_parser(
         "pesc",
@@ -354,12 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
         "train",
         help="train the pinyin-enhanced neural checker (needs pesc[neural])",
         description="Train PESC on benchmark rows and/or clean sentences with injected errors.",
-    )
-    train.add_argument(
-        "--backbone",
-        default="tiny",
-        help="'tiny' (small random BERT over the data's characters) or "
-        "a Hugging Face BERT checkpoint, e.g. hfl/chinese-macbert-base",
+        populate=_add_neural_training_arguments,
     )
     train.add_argument("--train", help="benchmark JSONL (rows with recorded edits)")
     train.add_argument("--clean", help="a text file of correct sentences; errors are injected on the fly")
@@ -370,8 +385,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--dev", help="benchmark JSONL for the slot accuracy printed at the end")
     train.add_argument("--output", required=True, help="folder of the trained model (and its checkpoints)")
-    train.add_argument("--max-length", type=int, default=128, help="longest unit sequence")
-    add_training_arguments(train, epochs=3.0, batch_size=32, lr=2e-3, save_steps=500, logging_steps=50)
     train.set_defaults(func=_train)
 
     demo = commands.add_parser(
