@@ -27,6 +27,16 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+# the Trainer options' defaults for this command (every other one is transformers' or lmcommon.flags')
+STAGE_TRAINING = {
+    "num_train_epochs": 1.0,
+    "per_device_train_batch_size": 8,
+    "learning_rate": 2e-4,
+    "save_steps": 200,
+    "logging_steps": 10,
+}
+
+
 def _add_stage_arguments(parser: argparse.ArgumentParser) -> None:
     """The stage's data options and every Trainer option (added when the command is used: they import torch)."""
     from lmcommon.flags import add_trainer_arguments
@@ -39,14 +49,7 @@ def _add_stage_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="router stage: rows per domain in the balanced mix (default: the largest domain's count)",
     )
-    add_trainer_arguments(
-        parser,
-        num_train_epochs=1.0,
-        per_device_train_batch_size=8,
-        learning_rate=2e-4,
-        save_steps=200,
-        logging_steps=10,
-    )
+    add_trainer_arguments(parser, **STAGE_TRAINING)
 
 
 def _add_train_arguments(parser: argparse.ArgumentParser) -> None:

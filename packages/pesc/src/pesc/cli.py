@@ -263,6 +263,16 @@ def _add_model_arguments(command: argparse.ArgumentParser, jobs: bool = False) -
         )
 
 
+# the Trainer options' defaults for this command (every other one is transformers' or lmcommon.flags')
+NEURAL_TRAINING = {
+    "num_train_epochs": 3.0,
+    "per_device_train_batch_size": 32,
+    "learning_rate": 2e-3,
+    "save_steps": 500,
+    "logging_steps": 50,
+}
+
+
 def _add_neural_training_arguments(parser: argparse.ArgumentParser) -> None:
     """PESCConfig's fields and every Trainer option; added when `pesc train` is used (they need pesc[neural])."""
     try:
@@ -270,14 +280,7 @@ def _add_neural_training_arguments(parser: argparse.ArgumentParser) -> None:
         from pesc.neural import PESCConfig
 
         add_dataclass_arguments(parser, PESCConfig, title="model (PESCConfig, saved with the model)")
-        add_trainer_arguments(
-            parser,
-            num_train_epochs=3.0,
-            per_device_train_batch_size=32,
-            learning_rate=2e-3,
-            save_steps=500,
-            logging_steps=50,
-        )
+        add_trainer_arguments(parser, **NEURAL_TRAINING)
     except ImportError as error:  # the core install: pypinyin and jieba only
         parser.error(f"`pesc train` needs the neural extra: pip install 'pesc[neural]' ({error})")
 
