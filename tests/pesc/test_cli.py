@@ -111,6 +111,18 @@ def test_build_benchmark_small(tmp_path, capsys):
     assert len(read_jsonl(tmp_path / "test.jsonl")) == 5 * 4  # four test sources, five rows each
 
 
+def test_build_benchmark_flags_default_to_the_injection_config_and_set_its_fields():
+    from pesc.cli import _injection_config, build_parser
+    from pesc.inject import InjectionConfig
+
+    parser = build_parser()
+    assert _injection_config(parser.parse_args(["build-benchmark", "--output", "o"])) == InjectionConfig()
+    args = parser.parse_args(["build-benchmark", "--output", "o", "--pinyin-rate", "0.3", "--initials-weight", "1"])
+    config = _injection_config(args)
+    assert config.pinyin_sentence_rate == 0.3 and config.form_weights == {"full": 0.6, "initials": 1.0, "mixed": 0.25}
+    assert config.max_misspellings == InjectionConfig().max_misspellings
+
+
 def test_build_benchmark_missing_data_dir(tmp_path, capsys):
     assert main(["build-benchmark", "--data-dir", str(tmp_path / "nope"), "--output", str(tmp_path / "o")]) == 2
     assert "missing; --data-dir must be the CSC data folder" in capsys.readouterr().err

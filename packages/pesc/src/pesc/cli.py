@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Sequence
@@ -94,15 +95,8 @@ def _train(args: argparse.Namespace) -> int:
 
 def _build_benchmark(args: argparse.Namespace) -> int:
     from pesc.benchmark import build_shipped_benchmark
-    from pesc.inject import InjectionConfig
 
-    config = InjectionConfig(
-        pinyin_sentence_rate=args.pinyin_rate,
-        spelling_sentence_rate=args.spelling_rate,
-        space_rate=args.space_rate,
-        capital_rate=args.capital_rate,
-        form_weights={"full": args.full_weight, "initials": args.initials_weight, "mixed": args.mixed_weight},
-    )
+    config = _injection_config(args)
     splits = build_shipped_benchmark(args.data_dir, config, seed=args.seed, limit=args.limit)
     output = Path(args.output)
     for split, rows in splits.items():
@@ -273,6 +267,40 @@ NEURAL_TRAINING = {
 }
 
 
+# InjectionConfig fields whose flags keep the shorter names the command has always had
+_INJECTION_FLAG_NAMES = {"pinyin_sentence_rate": "--pinyin-rate", "spelling_sentence_rate": "--spelling-rate"}
+
+
+def _add_injection_arguments(parser: argparse.ArgumentParser) -> None:
+    """InjectionConfig's fields as flags, default and help from each field (pesc's core install has no
+    transformers, hence no HfArgumentParser; every field here is a number), the form weights one flag per form."""
+    from pesc.inject import InjectionConfig
+
+    defaults = InjectionConfig()
+    group = parser.add_argument_group("injected errors (InjectionConfig)")
+    for field in dataclasses.fields(InjectionConfig):
+        if field.name == "form_weights":
+            continue
+        default = getattr(defaults, field.name)
+        flag = _INJECTION_FLAG_NAMES.get(field.name, "--" + field.name.replace("_", "-"))
+        group.add_argument(flag, dest=field.name, type=type(default), default=default, help=field.metadata["help"])
+    for form, weight in defaults.form_weights.items():
+        group.add_argument(
+            f"--{form}-weight", type=float, default=weight, help=f"relative frequency of the {form} form of pinyin"
+        )
+
+
+def _injection_config(args: argparse.Namespace):
+    """The InjectionConfig of the flags of :func:`_add_injection_arguments`."""
+    from pesc.inject import InjectionConfig
+
+    forms = InjectionConfig().form_weights
+    return InjectionConfig(
+        **{f.name: getattr(args, f.name) for f in dataclasses.fields(InjectionConfig) if f.name != "form_weights"},
+        form_weights={form: getattr(args, f"{form}_weight") for form in forms},
+    )
+
+
 def _add_neural_training_arguments(parser: argparse.ArgumentParser) -> None:
     """PESCConfig's fields and every Trainer option; added when `pesc train` is used (they need pesc[neural])."""
     try:
@@ -295,6 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
         "build-benchmark",
         help="build the train/dev/test benchmark from the CSC data",
         description="Build the RCSCB-style benchmark (human + synthetic subsets).",
+        populate=_add_injection_arguments,
     )
     build.add_argument(
         "--data-dir", default="data/csc", type=repository_data, help="the CSC data folder (default: data/csc)"
@@ -302,13 +331,6 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--output", required=True, help="folder for train.jsonl, dev.jsonl, test.jsonl")
     build.add_argument("--seed", type=int, default=13, help="injection seed (default: 13, the shipped benchmark)")
     build.add_argument("--limit", type=int, default=None, help="at most this many rows per source file")
-    build.add_argument("--pinyin-rate", type=float, default=0.5, help="share of sentences given pinyin words")
-    build.add_argument("--spelling-rate", type=float, default=0.5, help="synthetic: share given misspellings")
-    build.add_argument("--space-rate", type=float, default=0.2, help="share of full-pinyin words typed with spaces")
-    build.add_argument("--capital-rate", type=float, default=0.1, help="share of full-pinyin words with capitals")
-    build.add_argument("--full-weight", type=float, default=0.6, help="weight of full pinyin among the forms")
-    build.add_argument("--initials-weight", type=float, default=0.15, help="weight of initials")
-    build.add_argument("--mixed-weight", type=float, default=0.25, help="weight of mixed pinyin/characters")
     build.set_defaults(func=_build_benchmark)
 
     evaluate = commands.add_parser(
