@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from safetensors.torch import load_file
@@ -116,11 +117,15 @@ def test_experiment_runs_every_system_and_resumes(setup, caplog):
             assert answers["accuracy"] == row[domain] and 0 < answers["majority_rate"] <= 1
             assert answers["accuracy_interval"][0] <= answers["accuracy"] <= answers["accuracy_interval"][1]
     assert json.loads((output / "results.json").read_text())["rows"] == results["rows"]
-    weights = json.loads((output / "router_weights.json").read_text())
-    assert weights["outputs"] == ["math", "medical", "finance"]
-    assert set(weights["groups"]) == {"math", "medical", "finance"}
-    if results["router_heatmap"]:
-        assert (output / "router_heatmap.png").stat().st_size > 0
+    # routing before and after the plug-in: every domain's prompts, the weight on each domain's own expert
+    before, after = rows["modula-res"]["routing"], rows["modula-res+finance"]["routing"]
+    assert before["outputs"] == ["math", "medical"] and after["outputs"] == ["math", "medical", "finance"]
+    assert set(before["groups"]) == set(after["groups"]) == {"math", "medical", "finance"}
+    assert set(before["own_expert"]) == {"math", "medical"} and set(after["own_expert"]) == set(after["outputs"])
+    assert plug["routing_after"]["finance"] == after["own_expert"]["finance"]["overall"]
+    for system, path in results["router_heatmaps"].items():
+        assert path is None or Path(path).stat().st_size > 0, system
+    assert [claim["verdict"] for claim in results["claims"]]  # each paper claim judged (rules: tests/test_claims)
     replies = (output / "replies" / "modula-res.jsonl").read_text().splitlines()
     assert len(replies) == 9
 

@@ -32,7 +32,34 @@ def test_plug_in_summary_ratios_and_old_domains():
     assert summary["saving"]["trainable_parameters"] == pytest.approx(0.9)
     assert summary["old_domains_before"] == {"math": 0.5, "medical": 0.6}
     assert summary["old_domains_after"] == {"math": 0.5, "medical": 0.58}
-    assert summary["new_domain_score"] == {"plug_in": 0.7, "molora_retrain": 0.72, "before": 0.3}
+    assert {k: summary["new_domain_score"][k] for k in ("plug_in", "molora_retrain", "before")} == {
+        "plug_in": 0.7,
+        "molora_retrain": 0.72,
+        "before": 0.3,
+    }
+    assert summary["new_domain_score"]["gain"] == pytest.approx(0.4)
+
+
+def _answers(accuracy, low, high):
+    return {"accuracy": accuracy, "accuracy_interval": [low, high], "majority_rate": 0.5, "top_reply_share": 0.5}
+
+
+def test_plug_in_keeps_an_old_domain_when_its_score_after_lies_in_the_interval_before():
+    rows = [dict(row) for row in ROWS]
+    before, after = rows[1], rows[2]
+    before["math_answers"], after["math_answers"] = _answers(0.5, 0.4, 0.6), _answers(0.5, 0.4, 0.6)
+    before["medical_answers"], after["medical_answers"] = _answers(0.6, 0.59, 0.61), _answers(0.58, 0.5, 0.66)
+    before["finance_answers"], after["finance_answers"] = _answers(0.3, 0.2, 0.4), _answers(0.7, 0.6, 0.8)
+    before["routing"] = {"own_expert": {"math": {"overall": 0.6}, "medical": {"overall": 0.7}}}
+    after["routing"] = {
+        "own_expert": {"math": {"overall": 0.5}, "medical": {"overall": 0.6}, "finance": {"overall": 0.4}}
+    }
+    summary = plug_in_summary(rows, "finance", ("math", "medical"))
+    assert summary["old_domains"]["math"]["kept"] is True  # 0.5 in [0.4, 0.6]
+    assert summary["old_domains"]["medical"]["kept"] is False  # 0.58 below [0.59, 0.61]
+    assert summary["new_domain_score"]["before_interval"] == [0.2, 0.4]
+    assert summary["routing_before"] == {"math": 0.6, "medical": 0.7}
+    assert summary["routing_after"]["finance"] == 0.4
 
 
 def test_markdown_table_has_every_system_and_the_average():
@@ -49,7 +76,8 @@ def test_markdown_table_has_every_system_and_the_average():
     # avg of 50, 60, 30 = 46.7; 1.00M params; 40,000 tokens; 100 s
     assert lines == ["| modula-res | 50.0 | 60.0 | 30.0 | 46.7 | 5.00 | 1.00M | 40,000 | 100 |"]
     assert "| plug-in / re-train | 0.100 | 0.200 | 0.200 |" in text
-    assert "math 50.0 -> 50.0, medical 60.0 -> 58.0" in text
+    assert "math 50.0 -> 50.0; medical 60.0 -> 58.0" in text
+    assert "New domain: 30.0 before -> 70.0 after the plug-in (+40.0 points; re-trained MoLoRA 72.0)." in text
     assert "10.0 min" in text
 
 

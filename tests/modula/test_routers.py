@@ -53,3 +53,35 @@ def test_heatmap_png_is_written(tmp_path):
     weights = {"outputs": ["a", "b"], "layers": [0, 1, 2], "groups": {"a": [[0.9, 0.1]] * 3, "b": [[0.2, 0.8]] * 3}}
     path = plot_router_heatmap(weights, tmp_path / "heat.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_own_expert_weights_pick_each_domains_column():
+    from modula.routers import own_expert_weights
+
+    weights = {
+        "outputs": ["math", "medical"],
+        "layers": [0, 1],
+        "groups": {
+            "math": [[0.9, 0.1], [0.7, 0.3]],
+            "medical": [[0.4, 0.6], [0.2, 0.8]],
+            "finance": [[0.5, 0.5], [0.5, 0.5]],  # no finance expert yet: left out
+        },
+    }
+    own = own_expert_weights(weights)
+    assert set(own) == {"math", "medical"}
+    assert own["math"]["per_layer"] == [0.9, 0.7] and own["math"]["overall"] == pytest.approx(0.8)
+    assert own["medical"]["overall"] == pytest.approx(0.7)
+
+
+def test_routing_before_and_after_a_plug_in_with_routers_set_by_hand(chat_tokenizer, tiny_llama):
+    from modula.routers import own_expert_weights
+
+    tokenizer = chat_tokenizer(["a", "b", "c", "d"])
+    model = MoDULAModel(tiny_llama(len(tokenizer)), MoDULAConfig(variant="res", domains=["x", "y"])).eval()
+    prompts = {"x": ["a b"], "y": ["c d"], "z": ["a d"]}
+    # zero routers mix their experts evenly: 1/2 on each of two experts, 1/3 once a third is plugged in
+    before = own_expert_weights(domain_router_weights(model, tokenizer, prompts))
+    assert set(before) == {"x", "y"} and before["x"]["overall"] == pytest.approx(1 / 2)
+    model.add_domain("z")
+    after = own_expert_weights(domain_router_weights(model, tokenizer, prompts))
+    assert set(after) == {"x", "y", "z"} and after["z"]["per_layer"] == pytest.approx([1 / 3, 1 / 3])

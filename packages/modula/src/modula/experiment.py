@@ -29,6 +29,7 @@ INITIAL_DOMAINS = ("math", "medical")
 PLUGGED_DOMAIN = "finance"
 SCORED_DOMAINS = ("math", "medical", "finance")
 CONTRIBUTION_PROMPTS = 16  # test prompts per domain on which the parts' output norms are measured
+ROUTING_PROMPTS = 32  # test prompts per domain whose router weights are averaged
 
 
 @dataclass(frozen=True)
@@ -292,6 +293,7 @@ class Experiment:
                 domain: self.contributions(model, self.test_rows[domain][:CONTRIBUTION_PROMPTS])
                 for domain in SCORED_DOMAINS
             }
+            scores["routing"] = self.routing(model)
         scores["general_ppl"] = response_perplexity(
             model, self.tokenizer, self.test_rows["general"], max_length=512, batch_size=8
         )
@@ -305,6 +307,15 @@ class Experiment:
         texts = [format_chat_prompt(self.tokenizer, row["prompt"]) for row in rows]
         batch = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
         return model.contributions(batch["input_ids"], batch["attention_mask"])
+
+    def routing(self, model) -> dict[str, Any]:
+        """Mean router weight per layer and expert on each scored domain's test prompts, and the weight on each
+        domain's own expert (:func:`modula.routers.own_expert_weights`)."""
+        from modula.routers import domain_router_weights, own_expert_weights
+
+        prompts = {d: [r["prompt"] for r in self.test_rows[d][:ROUTING_PROMPTS]] for d in SCORED_DOMAINS}
+        weights = domain_router_weights(model, self.tokenizer, prompts)
+        return {**weights, "own_expert": own_expert_weights(weights)}
 
     def run_system(self, system: str, build: Callable[[], tuple[Any, Costs]]) -> dict[str, Any]:
         """Trains (``build``) and scores one system, or reads its results from an earlier run."""
@@ -338,6 +349,7 @@ def run_experiment(
     Returns:
         ``{"profile", "model", "rows": [...], "plug_in": {...}, "wall_time_s"}`` (also in ``results.json``).
     """
+    from modula.claims import paper_claims
     from modula.report import plug_in_summary, write_results
 
     started = time.perf_counter()
@@ -354,35 +366,35 @@ def run_experiment(
         ),
         experiment.run_system(f"molora-retrained+{PLUGGED_DOMAIN}", lambda: experiment.train_molora(everything)),
     ]
-    heatmap = draw_router_heatmap(experiment, f"modula-res-plus-{PLUGGED_DOMAIN}", everything)
+    heatmaps = {
+        row["system"]: draw_router_heatmap(row, experiment.output)
+        for row in rows
+        if row["system"] in ("modula-res", f"modula-res+{PLUGGED_DOMAIN}")
+    }
     results = {
         "profile": asdict(profile),
         "model": model,
         "device": experiment.device,
         "rows": rows,
         "plug_in": plug_in_summary(rows, PLUGGED_DOMAIN, INITIAL_DOMAINS),
-        "router_heatmap": heatmap,
+        "router_heatmaps": heatmaps,  # before and after the plug-in
         "wall_time_s": time.perf_counter() - started,
     }
+    results["claims"] = paper_claims(results, INITIAL_DOMAINS)
     write_results(results, Path(output))
     return results
 
 
-def draw_router_heatmap(experiment: Experiment, system: str, domains) -> str | None:
-    """Mean router weights of ``system`` on each domain's test prompts, as JSON and (with matplotlib) a PNG."""
-    from modula.model import MoDULAModel
-    from modula.routers import domain_router_weights
-
-    base, experiment.tokenizer = experiment.load_base()
-    model = MoDULAModel.from_pretrained(base, experiment.output / "models" / system).to(experiment.device).eval()
-    prompts = {d: [r["prompt"] for r in experiment.test_rows[d][:32]] for d in domains}
-    weights = domain_router_weights(model, experiment.tokenizer, prompts)
-    write_json(experiment.output / "router_weights.json", weights)
+def draw_router_heatmap(row: dict[str, Any], output: Path) -> str | None:
+    """The PNG of a system's mean router weights per layer on each domain's test prompts (``row["routing"]``,
+    measured when it was scored); None without matplotlib or without the measurement (a row of an older run)."""
+    if "routing" not in row:
+        return None
     try:
         from modula.plots import plot_router_heatmap
     except ImportError:
-        logger.warning("matplotlib is not installed (pip install 'modula[plot]'); router_weights.json only")
+        logger.warning("matplotlib is not installed (pip install 'modula[plot]'); router weights in results.json only")
         return None
-    path = experiment.output / "router_heatmap.png"
-    plot_router_heatmap(weights, path, title=f"{system}: mean router weight per layer")
+    path = output / f"router_heatmap-{row['system'].replace('+', '-plus-')}.png"
+    plot_router_heatmap(row["routing"], path, title=f"{row['system']}: mean router weight per layer")
     return str(path)

@@ -16,12 +16,26 @@ def domain_average(row: dict[str, Any], domains: Sequence[str]) -> float:
     return sum(row[d] for d in domains) / len(domains)
 
 
+def _interval(row: dict[str, Any], domain: str) -> list[float] | None:
+    """The 95% interval of a row's accuracy on ``domain`` (None for rows scored before intervals were kept)."""
+    answers = row.get(f"{domain}_answers")
+    return list(answers["accuracy_interval"]) if answers else None
+
+
+def _own_expert_overall(row: dict[str, Any]) -> dict[str, float]:
+    """Per domain with an expert: the mean router weight on it over its own test prompts ({} without routers)."""
+    return {d: entry["overall"] for d, entry in row.get("routing", {}).get("own_expert", {}).items()}
+
+
 def plug_in_summary(rows: Sequence[dict[str, Any]], domain: str, old_domains: Sequence[str]) -> dict[str, Any]:
-    """Plugging ``domain`` into MoDULA-Res against re-training MoLoRA on every domain.
+    """Plugging ``domain`` into MoDULA-Res against re-training MoLoRA on every domain, judged by cost and by
+    behaviour.
 
     Returns:
         Both systems' costs, the ratios plug-in / re-train (and the saving, 1 - ratio, the paper's "lower training
-        cost"), and the old domains' scores before and after the plug-in.
+        cost"); the new domain's score before and after the plug-in (and re-trained MoLoRA's); each old domain's
+        score before and after with its 95% interval and whether the score after lies inside the interval before
+        (``kept``); and the mean router weight on each domain's own expert before and after.
     """
     by_name = {row["system"]: row for row in rows}
     before, plugged, retrained = (
@@ -31,6 +45,16 @@ def plug_in_summary(rows: Sequence[dict[str, Any]], domain: str, old_domains: Se
     )
     costs = ("trainable_parameters", "tokens_seen", "train_time_s")
     ratios = {key: plugged[key] / retrained[key] for key in costs if retrained[key]}
+    old = {}
+    for name in old_domains:
+        interval = _interval(before, name)
+        old[name] = {
+            "before": before[name],
+            "before_interval": interval,
+            "after": plugged[name],
+            "after_interval": _interval(plugged, name),
+            "kept": None if interval is None else interval[0] <= plugged[name] <= interval[1],
+        }
     return {
         "plug_in": {key: plugged[key] for key in costs},
         "molora_retrain": {key: retrained[key] for key in costs},
@@ -40,9 +64,15 @@ def plug_in_summary(rows: Sequence[dict[str, Any]], domain: str, old_domains: Se
             "plug_in": plugged[domain],
             "molora_retrain": retrained[domain],
             "before": before[domain],
+            "gain": plugged[domain] - before[domain],
+            "before_interval": _interval(before, domain),
+            "plug_in_interval": _interval(plugged, domain),
         },
+        "old_domains": old,
         "old_domains_before": {d: before[d] for d in old_domains},
         "old_domains_after": {d: plugged[d] for d in old_domains},
+        "routing_before": _own_expert_overall(before),
+        "routing_after": _own_expert_overall(plugged),
     }
 
 
@@ -99,11 +129,7 @@ def results_markdown(results: dict[str, Any]) -> str:
         )
         + " |",
         "",
-        "Old domains before -> after the plug-in: "
-        + ", ".join(
-            f"{d} {100 * plug['old_domains_before'][d]:.1f} -> {100 * plug['old_domains_after'][d]:.1f}"
-            for d in plug["old_domains_before"]
-        ),
+        plug_in_behaviour_markdown(plug),
         "",
         f"Scores are accuracy in % (math: arithmetic problems; general: perplexity of held-out general responses, "
         f"lower is better). Profile {results['profile']['name']!r}, model {results['model']!r}, device "
@@ -125,10 +151,43 @@ def results_markdown(results: dict[str, Any]) -> str:
                 f"| {row['system']} | {mean['domains_over_universal']:.3f} | {mean['domains_over_base']:.4f} "
                 f"| {mean['universal_over_base']:.4f} |"
             )
+    if results.get("claims"):
+        from modula.claims import claims_markdown
+
+        lines += ["", "The paper's claims beside this run (rules in modula.claims):", ""]
+        lines.append(claims_markdown(results["claims"]).rstrip("\n"))
     if any(any(key.endswith("_answers") for key in row) for row in rows):
         lines += ["", "What the scores are made of (a constant answer scores the majority rate):", ""]
         lines.append(answers_markdown(rows).rstrip("\n"))
     return "\n".join(lines) + "\n"
+
+
+def _with_interval(value: float, interval: Sequence[float] | None) -> str:
+    text = f"{100 * value:.1f}"
+    return text if interval is None else f"{text} [{100 * interval[0]:.1f}, {100 * interval[1]:.1f}]"
+
+
+def plug_in_behaviour_markdown(plug: dict[str, Any]) -> str:
+    """What the plug-in did to the scores and the routing, in a few lines of Markdown."""
+    new = plug["new_domain_score"]
+    lines = [
+        "Old domains before -> after the plug-in (accuracy [95% interval]; kept: the score after lies inside the "
+        "interval before): "
+        + "; ".join(
+            f"{d} {_with_interval(entry['before'], entry['before_interval'])} -> "
+            f"{_with_interval(entry['after'], entry['after_interval'])}"
+            + ("" if entry["kept"] is None else (" kept" if entry["kept"] else " NOT kept"))
+            for d, entry in plug["old_domains"].items()
+        ),
+        f"New domain: {_with_interval(new['before'], new['before_interval'])} before -> "
+        f"{_with_interval(new['plug_in'], new['plug_in_interval'])} after the plug-in "
+        f"({100 * new['gain']:+.1f} points; re-trained MoLoRA {100 * new['molora_retrain']:.1f}).",
+    ]
+    for label, key in (("before", "routing_before"), ("after", "routing_after")):
+        if plug.get(key):
+            weights = ", ".join(f"{d} {w:.2f}" for d, w in plug[key].items())
+            lines.append(f"Mean router weight on each domain's own expert, its test prompts, {label}: {weights}.")
+    return "\n\n".join(lines)
 
 
 def answers_markdown(rows: Sequence[dict[str, Any]], domains: Sequence[str] = ("math", "medical", "finance")) -> str:

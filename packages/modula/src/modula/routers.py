@@ -66,3 +66,25 @@ def domain_router_weights(
         layers = list(per_layer)
         groups[group] = [per_layer[layer] for layer in layers]
     return {"outputs": list(model.modula_config.router_outputs), "layers": layers, "groups": groups}
+
+
+def own_expert_weights(weights: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """For every prompt group named after one of the router's outputs (a domain's test prompts), the weight the
+    routers give that domain's own expert: per layer and the mean over layers. Groups without an expert of their
+    name (a domain not plugged in yet) are left out.
+
+    Args:
+        weights: what :func:`domain_router_weights` returns.
+
+    Returns:
+        ``{domain: {"per_layer": [weight per layer], "overall": mean over layers}}``.
+    """
+    outputs = list(weights["outputs"])
+    summary = {}
+    for group, matrix in weights["groups"].items():
+        if group not in outputs:
+            continue
+        column = outputs.index(group)
+        per_layer = [row[column] for row in matrix]
+        summary[group] = {"per_layer": per_layer, "overall": sum(per_layer) / len(per_layer)}
+    return summary

@@ -1,0 +1,66 @@
+"""Each claim's verdict rule on hand-made rows."""
+
+from __future__ import annotations
+
+from modula.claims import (
+    FAILS,
+    HOLDS,
+    NOT_MEASURABLE,
+    UNCLEAR,
+    compare_systems,
+    general_ability_claim,
+    new_domain_claim,
+    old_domains_claim,
+    plug_in_cost_claim,
+)
+
+
+def _row(system, **accuracy_and_interval):
+    row = {"system": system, "general_ppl": 5.0}
+    for domain, (accuracy, low, high) in accuracy_and_interval.items():
+        row[domain] = accuracy
+        row[f"{domain}_answers"] = {"accuracy": accuracy, "accuracy_interval": [low, high]}
+    return row
+
+
+def test_a_system_beats_another_only_when_an_interval_lies_wholly_above():
+    rows = {
+        "a": _row("a", math=(0.6, 0.55, 0.65), medical=(0.5, 0.4, 0.6)),
+        "b": _row("b", math=(0.4, 0.35, 0.45), medical=(0.5, 0.4, 0.6)),
+        "c": _row("c", math=(0.58, 0.5, 0.66), medical=(0.5, 0.4, 0.6)),
+    }
+    assert compare_systems(rows, "a", "b", ("math", "medical"), "a beats b")["verdict"] == HOLDS
+    assert compare_systems(rows, "b", "a", ("math", "medical"), "b beats a")["verdict"] == FAILS
+    verdict = compare_systems(rows, "c", "a", ("math", "medical"), "c beats a")
+    assert verdict["verdict"] == UNCLEAR and "math -2.0" in verdict["measured"]
+    assert compare_systems(rows, "a", "missing", ("math",), "x")["verdict"] == NOT_MEASURABLE
+
+
+def test_plug_in_cost_claim_needs_over_80_percent_saved_in_time_and_tokens():
+    assert plug_in_cost_claim({"saving": {"train_time_s": 0.85, "tokens_seen": 0.9}})["verdict"] == HOLDS
+    assert plug_in_cost_claim({"saving": {"train_time_s": 0.85, "tokens_seen": 0.7}})["verdict"] == FAILS
+    assert plug_in_cost_claim({})["verdict"] == NOT_MEASURABLE
+
+
+def test_old_domains_and_new_domain_claims():
+    kept = {"before": 0.5, "after": 0.48, "before_interval": [0.4, 0.6], "kept": True}
+    lost = {"before": 0.5, "after": 0.3, "before_interval": [0.4, 0.6], "kept": False}
+    assert old_domains_claim({"old_domains": {"math": kept}})["verdict"] == HOLDS
+    assert old_domains_claim({"old_domains": {"math": kept, "medical": lost}})["verdict"] == FAILS
+    learned = {
+        "before": 0.2,
+        "plug_in": 0.5,
+        "gain": 0.3,
+        "before_interval": [0.1, 0.3],
+        "plug_in_interval": [0.4, 0.6],
+    }
+    assert new_domain_claim({"new_domain_score": learned})["verdict"] == HOLDS
+    close = {**learned, "plug_in": 0.3, "gain": 0.1, "plug_in_interval": [0.2, 0.4]}
+    assert new_domain_claim({"new_domain_score": close})["verdict"] == UNCLEAR
+
+
+def test_general_ability_allows_five_percent_more_perplexity():
+    rows = {"base": {"general_ppl": 10.0}, "modula-res": {"general_ppl": 10.4}}
+    assert general_ability_claim(rows)["verdict"] == HOLDS
+    rows["modula-res"]["general_ppl"] = 10.6
+    assert general_ability_claim(rows)["verdict"] == FAILS
