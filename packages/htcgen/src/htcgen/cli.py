@@ -294,6 +294,58 @@ def _demo(args: argparse.Namespace) -> int:
     return _run_grid(args, config)
 
 
+def _add_experiment_arguments(parser: argparse.ArgumentParser) -> None:
+    """The grid's flags; every default is ExperimentConfig's (and its GeneratorSettings'), read from the class so
+    that the two cannot drift apart. Added when the command is used (the config module imports the generator's)."""
+    from htcgen.experiment import METHODS, ExperimentConfig
+
+    grid = ExperimentConfig()
+    generator = grid.generator
+    parser.add_argument("--output", default="runs/htcgen-experiment", help="run folder (resumed when it exists)")
+    parser.add_argument("--depths", type=int, nargs="+", default=list(grid.depths), help="label depths (99: full)")
+    parser.add_argument("--ks", type=int, nargs="+", default=list(grid.ks), help="documents per leaf")
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=list(grid.seeds),
+        help="one cell per seed: sample, generator, classifiers",
+    )
+    parser.add_argument(
+        "--methods", nargs="+", choices=METHODS, default=list(grid.methods), help="augmentation methods"
+    )
+    parser.add_argument(
+        "--classifiers",
+        nargs="+",
+        choices=CLASSIFIERS,
+        default=list(grid.classifiers),
+        help="classifiers trained in every cell",
+    )
+    parser.add_argument("--ratio", type=float, default=grid.ratio, help="augmented documents per real document")
+    parser.add_argument(
+        "--encoder-epochs",
+        type=float,
+        default=grid.encoder_epochs,
+        help="encoder classifier epochs (at least 300 steps)",
+    )
+    parser.add_argument("--model", default=generator.model, help="generator base model ('default': packaged SmolLM2)")
+    parser.add_argument(
+        "--generator-epochs", type=float, default=generator.epochs, help="generator fine-tuning epochs"
+    )
+    parser.add_argument(
+        "--max-length", type=int, default=generator.max_length, help="generator training tokens per document"
+    )
+    parser.add_argument(
+        "--max-new-tokens", type=int, default=generator.max_new_tokens, help="tokens per generated document"
+    )
+    parser.add_argument(
+        "--lead-words",
+        type=int,
+        default=generator.lead_words,
+        help="train the generators on each document's lead of this many words",
+    )
+
+
 def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
     # the defaults are found from any folder in a source checkout (see repository_data)
     data = {"type": repository_data}
@@ -524,36 +576,10 @@ def build_parser() -> argparse.ArgumentParser:
     experiment = commands.add_parser(
         "experiment",
         help="the low-resource grid: depths x k x seeds x augmentation methods x classifiers",
+        populate=_add_experiment_arguments,
         description="Run the whole protocol and write results.json and results.md into --output (resumable).",
     )
     _add_data_arguments(experiment)
-    experiment.add_argument("--output", default="runs/htcgen-experiment", help="run folder (resumed when it exists)")
-    experiment.add_argument("--depths", type=int, nargs="+", default=[2], help="label depths (99: full depth)")
-    experiment.add_argument("--ks", type=int, nargs="+", default=[1], help="documents per leaf")
-    experiment.add_argument(
-        "--seeds", type=int, nargs="+", default=[0, 1, 2], help="one cell per seed: sample, generator, classifiers"
-    )
-    experiment.add_argument(
-        "--methods", nargs="+", default=["none", "eda", "path", "phrases", "full"], help="augmentation methods"
-    )
-    experiment.add_argument(
-        "--classifiers",
-        nargs="+",
-        choices=CLASSIFIERS,
-        default=["flat-svm", "tfidf", "encoder"],
-        help="classifiers trained in every cell (default: flat-svm tfidf encoder)",
-    )
-    experiment.add_argument("--ratio", type=float, default=1.0, help="augmented documents per real document")
-    experiment.add_argument(
-        "--encoder-epochs", type=float, default=12.0, help="encoder classifier epochs (at least 300 steps)"
-    )
-    experiment.add_argument("--model", default="default", help="generator base model")
-    experiment.add_argument("--generator-epochs", type=float, default=2.0, help="generator fine-tuning epochs")
-    experiment.add_argument("--max-length", type=int, default=256, help="generator training tokens per document")
-    experiment.add_argument("--max-new-tokens", type=int, default=128, help="tokens per generated document")
-    experiment.add_argument(
-        "--lead-words", type=int, help="train the generators on each document's lead of this many words"
-    )
     experiment.set_defaults(func=_experiment)
 
     demo = commands.add_parser(

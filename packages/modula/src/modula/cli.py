@@ -339,7 +339,8 @@ def build_parser() -> argparse.ArgumentParser:
         "demo",
         help="the whole experiment: three stages, baselines, plug-in, evaluation; prints the table",
         description="Train and score base, LoRA, MoLoRA, MoDULA-Flan and MoDULA-Res on math and medical, plug in "
-        "finance, and write results.json, results.md and the router heatmaps (before and after the plug-in) into --output. Rerunning resumes.",
+        "finance, and write results.json, results.md and the router heatmaps (before and after the plug-in) into "
+        "--output. Rerunning resumes.",
     )
     demo.add_argument("--quick", action="store_true", help="a smoke run of every step (about 13 min on 2 CPU cores)")
     demo.add_argument(
