@@ -196,3 +196,16 @@ def test_build_data_writes_every_split(tmp_path, capsys):
     assert set(rows) == {f"{d}/{p}" for d in ("math", "medical", "finance", "general") for p in ("train", "test")}
     assert rows["medical/test"] == 500
     assert (tmp_path / "out" / "finance" / "test.jsonl").is_file()
+
+
+def test_tune_lr_prints_each_candidates_dev_loss_and_the_best(workspace, capsys):
+    root, model_dir, data = workspace
+    common = ["--model", model_dir, "--max-steps", "10", "--batch-size", "4", "--logging-steps", "5"]
+    argv = ["tune-lr", "--stage", "universal", "--data", data["general"], "--dev", data["general"], *common]
+    argv += ["--variant", "res", "--domains", "alpha", "--candidates", "1e-7", "1e-2"]
+    assert main([*argv, "--output", str(root / "choice.json")]) == 0
+    choice = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert choice["stage"] == "universal" and choice["chosen"] == 1e-2
+    assert choice["dev_loss"]["0.01"] < choice["dev_loss"]["1e-07"] <= choice["before_dev_loss"] * 1.01
+    assert json.loads((root / "choice.json").read_text()) == choice
+    assert not (root / "run").exists()  # nothing is saved

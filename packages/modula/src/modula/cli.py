@@ -64,6 +64,17 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
     _add_stage_arguments(parser)
 
 
+def _add_tune_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--candidates",
+        type=float,
+        nargs="+",
+        default=[1e-4, 3e-4, 1e-3, 3e-3],
+        help="learning rates to try",
+    )
+    _add_train_arguments(parser)
+
+
 def _load_base(args: argparse.Namespace, *, for_training: bool):
     from lmcommon.device import choose_device, choose_dtype
     from lmcommon.models import load_causal_lm
@@ -74,10 +85,10 @@ def _load_base(args: argparse.Namespace, *, for_training: bool):
     return load_causal_lm(args.model, dtype=dtype, device="cpu" if for_training else run_device)
 
 
-def _load_or_create(base_model, directory: Path, args: argparse.Namespace):
+def _load_or_create(base_model, directory: Path | None, args: argparse.Namespace):
     from modula.model import MoDULAModel
 
-    if (directory / CONFIG_NAME).is_file():
+    if directory is not None and (directory / CONFIG_NAME).is_file():
         model = MoDULAModel.from_pretrained(base_model, directory)
         requested = getattr(args, "variant", None)
         if requested and requested != model.modula_config.variant:
@@ -132,6 +143,41 @@ def _train(args: argparse.Namespace) -> int:
             f"create the model with --domains or add it with `modula add-domain`"
         )
     _run_stage(model, tokenizer, args.stage, args.domain if args.stage == "expert" else None, rows, args, output)
+    return 0
+
+
+def _tune_learning_rate(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from lmcommon.data import write_json
+    from lmcommon.flags import training_arguments
+    from modula.data import read_chat_rows
+    from modula.lr_search import choose_learning_rate
+
+    if args.stage == "expert" and not args.domain:
+        raise ValueError("--stage expert needs --domain NAME")
+    rows = read_chat_rows(args.data, require_domain=args.stage == "router")
+    dev_rows = read_chat_rows(args.dev)
+    base_model, tokenizer = _load_base(args, for_training=True)
+    model = _load_or_create(base_model, Path(args.adapters) if args.adapters else None, args)
+    with tempfile.TemporaryDirectory() as scratch:
+        trainer_args = training_arguments(args, scratch)
+        trainer_args.save_strategy = "no"  # trial runs: nothing to resume
+        choice = choose_learning_rate(
+            model,
+            args.stage,
+            rows,
+            dev_rows,
+            args.candidates,
+            trainer_args,
+            tokenizer=tokenizer,
+            domain=args.domain if args.stage == "expert" else None,
+            max_length=args.max_length,
+            samples_per_domain=args.samples_per_domain,
+        )
+    if args.output:
+        write_json(args.output, choice.as_dict())
+    print(json.dumps(choice.as_dict()))
     return 0
 
 
@@ -270,6 +316,27 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--output", required=True, help="the MoDULA model folder (created or continued)")
     _add_model_arguments(train)
     train.set_defaults(func=_train)
+
+    tune = commands.add_parser(
+        "tune-lr",
+        populate=_add_tune_arguments,
+        help="choose one stage's learning rate on dev rows (trains once per candidate; saves nothing)",
+        description="Train one stage once per --candidates learning rate, from the model in --adapters (or a new "
+        "one from the config flags), and print the dev loss of each and the best. The model is not changed.",
+    )
+    tune.add_argument(
+        "--stage",
+        required=True,
+        choices=["universal", "expert", "router", "joint"],
+        help="the stage to tune",
+    )
+    tune.add_argument("--domain", help="the expert stage's domain")
+    tune.add_argument("--data", required=True, help="training JSONL (prompt, response; domain for the router stage)")
+    tune.add_argument("--dev", required=True, help="held-out JSONL (prompt, response) whose loss decides")
+    tune.add_argument("--adapters", help="a MoDULA model folder to start from (default: a new model)")
+    tune.add_argument("--output", help="also write the choice as JSON here")
+    _add_model_arguments(tune)
+    tune.set_defaults(func=_tune_learning_rate)
 
     add = commands.add_parser(
         "add-domain",
