@@ -85,6 +85,15 @@ PROFILES = {
 }
 
 
+def _length_grouped_batches(arguments_class) -> dict[str, Any]:
+    """Batches of similar lengths: the mixed sets put 40-token arithmetic beside 250-token PubMedQA rows, which
+    would otherwise be padded to the longest row of their batch. transformers 5 names the option
+    ``train_sampling_strategy``; 4.x had ``group_by_length``."""
+    if "train_sampling_strategy" in arguments_class.__dataclass_fields__:
+        return {"train_sampling_strategy": "group_by_length"}
+    return {"group_by_length": True}
+
+
 @dataclass
 class Costs:
     """What producing a system took, summed over its training stages."""
@@ -165,6 +174,7 @@ class Experiment:
             per_device_train_batch_size=self.profile.batch_size,
             learning_rate=learning_rate or self.profile.learning_rate,
             lr_scheduler_type="cosine",
+            **_length_grouped_batches(TrainingArguments),
             logging_steps=5,
             save_strategy="no",  # a stage is minutes long; the experiment resumes per system instead
             seed=self.seed,
