@@ -293,6 +293,17 @@ def _plot_routers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_stage_selection(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--stage",
+        required=True,
+        choices=["universal", "expert", "router", "joint"],
+        help="what trains: the universal expert, one domain expert, the routers, or everything (MoLoRA)",
+    )
+    parser.add_argument("--domain", help="the expert stage's domain")
+    parser.add_argument("--data", required=True, help="JSONL with prompt, response (and domain for the router stage)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser, commands = make_parser(
         "modula", "MoDULA: mixture of domain-specific and universal LoRA experts, trained in stages.", __version__
@@ -305,14 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train one stage. The model in --output is continued when it exists, "
         "else created from --variant/--domains.",
     )
-    train.add_argument(
-        "--stage",
-        required=True,
-        choices=["universal", "expert", "router", "joint"],
-        help="what trains: the universal expert, one domain expert, the routers, or everything (MoLoRA)",
-    )
-    train.add_argument("--domain", help="the expert stage's domain")
-    train.add_argument("--data", required=True, help="JSONL with prompt, response (and domain for the router stage)")
+    _add_stage_selection(train)
     train.add_argument("--output", required=True, help="the MoDULA model folder (created or continued)")
     _add_model_arguments(train)
     train.set_defaults(func=_train)
@@ -324,14 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train one stage once per --candidates learning rate, from the model in --adapters (or a new "
         "one from the config flags), and print the dev loss of each and the best. The model is not changed.",
     )
-    tune.add_argument(
-        "--stage",
-        required=True,
-        choices=["universal", "expert", "router", "joint"],
-        help="the stage to tune",
-    )
-    tune.add_argument("--domain", help="the expert stage's domain")
-    tune.add_argument("--data", required=True, help="training JSONL (prompt, response; domain for the router stage)")
+    _add_stage_selection(tune)
     tune.add_argument("--dev", required=True, help="held-out JSONL (prompt, response) whose loss decides")
     tune.add_argument("--adapters", help="a MoDULA model folder to start from (default: a new model)")
     tune.add_argument("--output", help="also write the choice as JSON here")
