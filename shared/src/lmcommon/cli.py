@@ -68,13 +68,12 @@ class LazyParser(argparse.ArgumentParser):
 
 class DefaultsShownFormatter(argparse.HelpFormatter):
     """Appends ``(default: X)`` to a flag's help unless the help already speaks of its default or there is none
-    to show (None, False)."""
+    to show (None, False, or a flag that is absent unless given)."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
-        if not action.option_strings or "default" in text or any(action.default is v for v in (None, False)):
-            return text
-        if action.default is argparse.SUPPRESS:
+        nothing_to_show = any(action.default is value for value in (None, False, argparse.SUPPRESS))
+        if not action.option_strings or "default" in text or nothing_to_show:
             return text
         return f"{text} (default: %(default)s)"
 
