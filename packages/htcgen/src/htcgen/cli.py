@@ -366,16 +366,6 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_phrase_labels(parser: argparse.ArgumentParser, **options) -> None:
-    parser.add_argument(
-        "--phrase-labels",
-        type=int,
-        help="offer only the phrases of the path's N deepest labels that have phrases (default: all labels; the "
-        "upper labels' phrases repeat across every path under them)",
-        **options,
-    )
-
-
 def _add_generator_training_arguments(parser: argparse.ArgumentParser) -> None:
     """GeneratorSettings' training fields and every Trainer option, defaults from GeneratorSettings (all saved
     beside the adapter); added when the command is used, as they import torch."""
@@ -424,7 +414,12 @@ def _add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"phrases per prompt (default: the adapter's, else {default.max_phrases})",
         **unset,
     )
-    _add_phrase_labels(parser, **unset)
+    parser.add_argument(
+        "--phrase-labels",
+        type=int,
+        help=GeneratorSettings.__dataclass_fields__["phrase_labels"].metadata["help"],
+        **unset,
+    )
     parser.add_argument("--temperature", type=float, help=f"default: {default.temperature}", **unset)
     parser.add_argument("--top-p", type=float, help=f"nucleus sampling mass (default: {default.top_p})", **unset)
     parser.add_argument(

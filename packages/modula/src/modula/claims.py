@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from modula.report import accuracy_interval
+
 HOLDS = "holds"
 FAILS = "does not hold"
 UNCLEAR = "not distinguishable"
@@ -22,11 +24,6 @@ def _claim(claim: str, verdict: str, measured: str) -> dict[str, str]:
     return {"claim": claim, "verdict": verdict, "measured": measured}
 
 
-def _interval(row: Mapping[str, Any], domain: str) -> Sequence[float] | None:
-    answers = row.get(f"{domain}_answers")
-    return answers["accuracy_interval"] if answers else None
-
-
 def compare_systems(
     rows: Mapping[str, Mapping[str, Any]], better: str, worse: str, domains: Sequence[str], claim: str
 ) -> dict[str, str]:
@@ -36,7 +33,7 @@ def compare_systems(
     if better not in rows or worse not in rows:
         return _claim(claim, NOT_MEASURABLE, f"{better} or {worse} was not run")
     a, b = rows[better], rows[worse]
-    intervals = {d: (_interval(a, d), _interval(b, d)) for d in domains}
+    intervals = {d: (accuracy_interval(a, d), accuracy_interval(b, d)) for d in domains}
     if any(x is None or y is None for x, y in intervals.values()):
         return _claim(claim, NOT_MEASURABLE, "the rows carry no intervals (scored before they were kept)")
     mean_gap = sum(a[d] - b[d] for d in domains) / len(domains)

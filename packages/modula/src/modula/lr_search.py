@@ -73,10 +73,10 @@ def choose_learning_rate(
     model.set_stage("inference")
     before = dev_loss(model, tokenizer, dev_rows, max_length)
     losses: dict[float, float] = {}
-    try:
-        for lr in candidates:
-            trial = copy.copy(args)
-            trial.learning_rate = lr
+    for lr in candidates:
+        trial = copy.copy(args)
+        trial.learning_rate = lr
+        try:
             train_stage(
                 model,
                 stage,
@@ -88,10 +88,9 @@ def choose_learning_rate(
                 samples_per_domain=samples_per_domain,
             )
             losses[lr] = dev_loss(model, tokenizer, dev_rows, max_length)
-            logger.info("%s learning rate %g: dev loss %.4f (before: %.4f)", stage, lr, losses[lr], before)
-            _restore(model, start)
-    finally:
-        _restore(model, start)
+        finally:
+            _restore(model, start)  # every candidate starts from the same weights, and the caller gets them back
+        logger.info("%s learning rate %g: dev loss %.4f (before: %.4f)", stage, lr, losses[lr], before)
     chosen = min(losses, key=losses.get)
     return LearningRateChoice(stage=stage, domain=domain, chosen=chosen, before_dev_loss=before, dev_loss=losses)
 

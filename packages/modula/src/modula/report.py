@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ def domain_average(row: dict[str, Any], domains: Sequence[str]) -> float:
     return sum(row[d] for d in domains) / len(domains)
 
 
-def _interval(row: dict[str, Any], domain: str) -> list[float] | None:
+def accuracy_interval(row: Mapping[str, Any], domain: str) -> list[float] | None:
     """The 95% interval of a row's accuracy on ``domain`` (None for rows scored before intervals were kept)."""
     answers = row.get(f"{domain}_answers")
     return list(answers["accuracy_interval"]) if answers else None
@@ -47,12 +47,12 @@ def plug_in_summary(rows: Sequence[dict[str, Any]], domain: str, old_domains: Se
     ratios = {key: plugged[key] / retrained[key] for key in costs if retrained[key]}
     old = {}
     for name in old_domains:
-        interval = _interval(before, name)
+        interval = accuracy_interval(before, name)
         old[name] = {
             "before": before[name],
             "before_interval": interval,
             "after": plugged[name],
-            "after_interval": _interval(plugged, name),
+            "after_interval": accuracy_interval(plugged, name),
             "kept": None if interval is None else interval[0] <= plugged[name] <= interval[1],
         }
     return {
@@ -65,8 +65,8 @@ def plug_in_summary(rows: Sequence[dict[str, Any]], domain: str, old_domains: Se
             "molora_retrain": retrained[domain],
             "before": before[domain],
             "gain": plugged[domain] - before[domain],
-            "before_interval": _interval(before, domain),
-            "plug_in_interval": _interval(plugged, domain),
+            "before_interval": accuracy_interval(before, domain),
+            "plug_in_interval": accuracy_interval(plugged, domain),
         },
         "old_domains": old,
         "old_domains_before": {d: before[d] for d in old_domains},

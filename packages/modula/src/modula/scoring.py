@@ -72,7 +72,8 @@ def answer_statistics(
     if not rows or not len(rows) == len(replies) == len(correct):
         raise ValueError(f"need as many rows, replies and verdicts, got {len(rows)}, {len(replies)}, {len(correct)}")
     answers = Counter(str(row["answer"]).lower() for row in rows)
-    given = Counter(reply_key(row, reply) for row, reply in zip(rows, replies, strict=True))
+    keys = [reply_key(row, reply) for row, reply in zip(rows, replies, strict=True)]
+    given = Counter(keys)
     interval = bootstrap_interval(len(rows), lambda indices: sum(correct[i] for i in indices) / len(indices))
     statistics: dict[str, Any] = {
         "accuracy": interval["estimate"],
@@ -85,7 +86,7 @@ def answer_statistics(
     }
     domain = rows[0]["domain"]
     if domain in LABELS_BY_DOMAIN:
-        predicted = [{reply_key(row, reply)} for row, reply in zip(rows, replies, strict=True)]
+        predicted = [{key} for key in keys]
         gold = [{str(row["answer"]).lower()} for row in rows]
         statistics["macro_f1"] = multilabel_f1(gold, predicted, labels=LABELS_BY_DOMAIN[domain])["macro_f1"]
     return statistics
