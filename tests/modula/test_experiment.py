@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from safetensors.torch import load_file
 
-from modula.experiment import Profile, run_experiment
+from modula.experiment import Experiment, Profile, run_experiment, take_rows
 from modula.tasks import write_domain_data
 
 WORDS = [
@@ -67,6 +67,7 @@ def setup(tmp_path, chat_tokenizer, tiny_llama):
         eval_finance=3,
         eval_general=3,
         eval_batch_size=2,
+        dev_examples=2,
     )
     return tmp_path, str(model_dir), profile
 
@@ -111,6 +112,10 @@ def test_experiment_runs_every_system_and_resumes(setup, caplog):
         assert set(rows[system]["contributions"]) == {"math", "medical", "finance"}
         assert rows[system]["contributions"]["math"]["universal_over_base"] > 0
     assert "contributions" not in rows["lora"] and "contributions" not in rows["base"]
+    for system in ("modula-flan", "modula-res", "modula-res+finance"):  # answers the domain experts change
+        changed = rows[system]["answers_changed_by_experts"]
+        assert set(changed) == {"math", "medical", "finance"} and all(0 <= v <= 1 for v in changed.values())
+    assert "answers_changed_by_experts" not in rows["molora"]
     for row in results["rows"]:  # every accuracy stands beside what answering the majority label scores
         for domain in ("math", "medical", "finance"):
             answers = row[f"{domain}_answers"]
@@ -135,3 +140,54 @@ def test_experiment_runs_every_system_and_resumes(setup, caplog):
     again = run_experiment(output, root / "data", profile, model=model_dir)
     assert again["rows"] == results["rows"]
     assert sum("done in an earlier run" in r.message for r in caplog.records) == len(systems)
+
+
+def test_dev_rows_are_held_out_and_expert_rows_repeat_past_the_split(setup):
+    root, model_dir, profile = setup
+    profile = Profile(**{**profile.__dict__, "expert_examples_by_domain": {"medical": 9}})
+    experiment = Experiment(root / "run", root / "data", profile, model=model_dir)
+    for domain in ("math", "medical", "finance", "general"):
+        dev = {id(row) for row in experiment.dev_rows[domain]}  # the tiny rows repeat their text: compare rows
+        assert len(dev) == 2
+        trained = experiment.general_rows if domain == "general" else experiment.expert_rows[domain]
+        assert not dev & {id(row) for row in trained}, domain
+    assert len(experiment.expert_rows["medical"]) == 9 and len(experiment.expert_rows["math"]) == 4
+    # 6 rows remain beside the dev rows: the 7th to 9th are the first three again (a second epoch)
+    assert experiment.expert_rows["medical"][6:] == experiment.expert_rows["medical"][:3]
+
+
+def test_take_rows_cycles_and_profile_checks_its_overrides():
+    assert take_rows([1, 2, 3], 2) == [1, 2] and take_rows([1, 2], 5) == [1, 2, 1, 2, 1]
+    with pytest.raises(ValueError, match="no rows"):
+        take_rows([], 1)
+    with pytest.raises(ValueError, match="expert_examples_by_domain"):
+        Profile("x", 1, 1, 1, expert_examples_by_domain={"chemistry": 4})
+
+
+def test_learning_rates_are_chosen_per_stage_on_dev_rows_and_resumed(setup, caplog):
+    root, model_dir, profile = setup
+    experiment = Experiment(root / "run", root / "data", profile, model=model_dir)
+    choices = experiment.choose_learning_rates([1e-2, 1e-7])
+    assert set(choices) == {"universal", "expert-math", "expert-medical", "expert-finance"}
+    for label, choice in choices.items():
+        assert choice["chosen"] in (1e-2, 1e-7) and set(choice["dev_loss"]) == {"0.01", "1e-07"}, label
+        # the tiny tasks are learnable: the larger rate lowers the dev loss below where it started
+        assert choice["chosen"] == 1e-2 and choice["dev_loss"]["0.01"] < choice["before_dev_loss"], label
+    assert json.loads((root / "run" / "learning-rates.json").read_text()) == choices
+    caplog.set_level("INFO", logger="modula.lr_search")
+    caplog.clear()
+    assert experiment.choose_learning_rates([1e-2, 1e-7]) == choices
+    assert not [r for r in caplog.records if "learning rate" in r.message]  # nothing tried again
+
+
+@pytest.mark.parametrize("fast_bf16", [True, False])
+def test_bf16_on_cpu_only_where_the_cpu_runs_it_fast(setup, monkeypatch, fast_bf16):
+    import lmcommon.device
+
+    root, model_dir, profile = setup
+    monkeypatch.setattr(lmcommon.device, "cpu_bf16_supported", lambda: fast_bf16)
+    for wanted in (True, False):
+        experiment = Experiment(root / "run", root / "data", Profile(**{**profile.__dict__, "bf16_on_cpu": wanted}))
+        args = experiment.training_args("stage", 1e-3)
+        assert args.bf16 is (wanted and fast_bf16 and experiment.device == "cpu")
+        assert args.learning_rate == 1e-3

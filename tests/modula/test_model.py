@@ -253,3 +253,21 @@ def test_contributions_measure_what_each_part_adds(llama, variant):
     both = model.contributions(IDS)
     assert both["domains_over_universal"] > 0 and both["domains_over_base"] > 0
     assert model.stage == "expert"  # measuring does not change the stage
+
+
+@pytest.mark.parametrize("variant", ["flan", "res"])
+def test_universal_path_only_drops_the_domain_experts_and_restores_the_stage(llama, variant):
+    model = _wrap(llama, variant)
+    _randomise(model, "universal", "math", "medical", "router")
+    model.set_stage("universal")
+    universal_alone = _logits(model)
+    model.set_stage("inference")
+    mixture = _logits(model)
+    assert not torch.allclose(universal_alone, mixture, atol=1e-4)  # the experts do change the output
+    model.set_stage("expert", "math")
+    model.train()
+    with model.universal_path_only():
+        assert not model.training
+        assert torch.allclose(_logits(model), universal_alone, atol=1e-6)
+    assert model.stage == "expert" and model.active_domain == "math" and model.training
+    assert _logits(model).shape == mixture.shape

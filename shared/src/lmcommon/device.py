@@ -60,3 +60,15 @@ def choose_dtype(dtype: str | torch.dtype | None, device: str) -> torch.dtype:
     if name is None:
         raise ValueError(f"unknown dtype {dtype!r}; expected one of {sorted(set(_DTYPE_NAMES))} or auto")
     return getattr(torch, name)
+
+
+def cpu_bf16_supported() -> bool:
+    """Whether torch's oneDNN kernels run bfloat16 matmuls fast on this CPU (AVX512 or AMX): there, CPU autocast
+    to bfloat16 makes a training step of a small LM ~1.1-1.5x faster; elsewhere it would be slower than float32.
+    torch exposes the check only as a private op, hence the guard."""
+    import torch
+
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False

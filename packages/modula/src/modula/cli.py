@@ -257,7 +257,8 @@ def _router_weights(args: argparse.Namespace) -> int:
 def _build_data(args: argparse.Namespace) -> int:
     from modula.tasks import build_domain_data, write_domain_data
 
-    counts = write_domain_data(build_domain_data(args.source, seed=args.seed), args.output)
+    splits = build_domain_data(args.source, seed=args.seed, pubmedqa_setting=args.pubmedqa_setting)
+    counts = write_domain_data(splits, args.output)
     print(json.dumps({"output": args.output, "rows": counts}, indent=1))
     return 0
 
@@ -267,6 +268,12 @@ def _demo(args: argparse.Namespace) -> int:
     from modula.report import results_markdown
 
     profile = PROFILES["quick" if args.quick else args.profile]
+    if args.choose_learning_rates:
+        from modula.experiment import Experiment
+
+        experiment = Experiment(args.output, args.data, profile, model=args.model, seed=args.seed)
+        print(json.dumps(experiment.choose_learning_rates(args.choose_learning_rates), indent=1))
+        return 0
     results = run_experiment(args.output, args.data, profile, model=args.model, seed=args.seed)
     print(results_markdown(results))
     print(f"written: {Path(args.output) / 'results.json'}, {Path(args.output) / 'results.md'}")
@@ -397,6 +404,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--output", default="data/modula", help="where to write the splits (default: data/modula)")
     build.add_argument("--seed", type=int, default=13, help="sampling seed (default: 13, the shipped splits)")
+    build.add_argument(
+        "--pubmedqa-setting",
+        default="reasoning-free",
+        choices=["reasoning-free", "reasoning-required"],
+        help="medical prompts: the question with the abstract's conclusion (reasoning-free, the shipped splits) "
+        "or with the abstract cut to 400 characters (reasoning-required)",
+    )
     build.set_defaults(func=_build_data)
 
     demo = commands.add_parser(
@@ -417,6 +431,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="the folder written by `modula build-data` (default: data/modula)",
     )
     demo.add_argument("--output", default="runs/modula-demo", help="run folder (resumed when it exists)")
+    demo.add_argument(
+        "--choose-learning-rates",
+        type=float,
+        nargs="+",
+        metavar="LR",
+        help="instead of the experiment: train the universal stage and each domain's expert once per LR on the "
+        "profile's rows, and write the rate with the lowest dev loss per stage to OUTPUT/learning-rates.json",
+    )
     demo.add_argument("--seed", type=int, default=0, help="training and sampling seed (default: 0)")
     demo.add_argument(
         "--model",

@@ -13,7 +13,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ PLUGGED_DOMAIN = "finance"
 SCORED_DOMAINS = ("math", "medical", "finance")
 CONTRIBUTION_PROMPTS = 16  # test prompts per domain on which the parts' output norms are measured
 ROUTING_PROMPTS = 32  # test prompts per domain whose router weights are averaged
+CHANGED_ANSWER_PROMPTS = 100  # test prompts per domain answered again with the universal expert alone
 
 
 @dataclass(frozen=True)
@@ -38,12 +39,21 @@ class Profile:
 
     name: str
     universal_examples: int  # general rows of stage 1
-    expert_examples: int  # rows of each domain expert
+    expert_examples: int  # rows of each domain expert (more than the split has: its rows again, i.e. epochs)
     router_examples_per_domain: int  # rows per domain in the router stage's balanced mix
+    # per-domain overrides of expert_examples: PubMedQA has 500 training questions and a 135M model needs two
+    # passes over them before its answers depend on the question (one pass: "yes" to everything, measured)
+    expert_examples_by_domain: dict[str, int] = field(default_factory=dict)
+    dev_examples: int = 48  # the last rows of each train split: never trained on, the dev rows of learning rates
     batch_size: int = 8
     max_length: int = 256
-    learning_rate: float = 3e-4
+    # one learning rate per stage (issue 17: each stage starts from a different place and has its own parameter
+    # count; choose them with `modula tune-lr` on a dev slice of the stage's rows)
+    universal_learning_rate: float = 3e-4
+    expert_learning_rate: float = 3e-4
     router_learning_rate: float = 1e-3  # routers start from zero and have few parameters; they take a larger step
+    baseline_learning_rate: float = 3e-4  # LoRA and MoLoRA, one run over the union of the stages' rows
+    bf16_on_cpu: bool = False  # autocast to bfloat16 on CPUs with native bf16 (AVX512-BF16/AMX): ~1.1x per step
     train_gsm8k: bool = True  # GSM8K's worked solutions are ~4x longer than the arithmetic rows
     eval_arithmetic: int = 350
     eval_gsm8k: int = 0
@@ -56,10 +66,25 @@ class Profile:
         for name, value in asdict(self).items():
             if isinstance(value, int) and not isinstance(value, bool) and name != "eval_gsm8k" and value < 1:
                 raise ValueError(f"Profile.{name} must be >= 1, got {value}")
+        for domain, count in self.expert_examples_by_domain.items():
+            if domain not in SCORED_DOMAINS or count < 1:
+                raise ValueError(
+                    f"Profile.expert_examples_by_domain: {domain}={count}; domains are {SCORED_DOMAINS}, counts >= 1"
+                )
+
+    def examples_for(self, domain: str) -> int:
+        return self.expert_examples_by_domain.get(domain, self.expert_examples)
+
+
+def take_rows(rows: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
+    """The first ``count`` rows, starting over from the first when ``count`` exceeds them (a further epoch)."""
+    if not rows:
+        raise ValueError("no rows to take from")
+    return [rows[i % len(rows)] for i in range(count)]
 
 
 PROFILES = {
-    # a smoke run of every step (13.2 minutes measured on 2 CPU cores); far too little training to compare systems
+    # a smoke run of every step (about 13 minutes on 2 CPU cores); far too little training to compare systems
     "quick": Profile(
         "quick",
         universal_examples=8,
@@ -70,17 +95,27 @@ PROFILES = {
         eval_medical=20,
         eval_finance=20,
         eval_general=8,
+        bf16_on_cpu=True,
     ),
-    # the README's figures (about 85 minutes on 2 CPU cores)
+    # the README's figures: enough optimizer steps per stage for every domain to be learned on 2 CPU cores
+    # (math and finance 100 steps, PubMedQA two passes = 113 steps), learning rates chosen on the dev rows with
+    # `modula demo --choose-learning-rates 1e-3 3e-3` (docs/results/modula-learning-rates.json)
     "default": Profile(
         "default",
-        universal_examples=96,
-        expert_examples=160,
+        universal_examples=128,
+        expert_examples=800,
+        expert_examples_by_domain={"medical": 904},
         router_examples_per_domain=48,
-        eval_arithmetic=140,
-        eval_medical=100,
-        eval_finance=100,
-        eval_general=30,
+        universal_learning_rate=1e-3,
+        expert_learning_rate=3e-3,
+        router_learning_rate=3e-3,
+        baseline_learning_rate=3e-3,
+        train_gsm8k=False,
+        bf16_on_cpu=True,
+        eval_arithmetic=350,
+        eval_medical=300,
+        eval_finance=300,
+        eval_general=50,
     ),
 }
 
@@ -131,10 +166,16 @@ class Experiment:
         p = profile
         train = {d: read_domain_split(data_dir, d, "train") for d in (*SCORED_DOMAINS, "general")}
         test = {d: read_domain_split(data_dir, d, "test") for d in (*SCORED_DOMAINS, "general")}
-        self.general_rows = train["general"][: p.universal_examples]
         if not p.train_gsm8k:
             train["math"] = [row for row in train["math"] if row["task"] != "gsm8k"]
-        self.expert_rows = {d: train[d][: p.expert_examples] for d in SCORED_DOMAINS}
+        for domain, rows in train.items():
+            if len(rows) <= p.dev_examples:
+                raise ValueError(f"{domain}: {len(rows)} training rows leave none beside {p.dev_examples} dev rows")
+        # the dev rows (learning rates) are cut off first, so no stage ever trains on them
+        self.dev_rows = {d: rows[-p.dev_examples :] for d, rows in train.items()}
+        train = {d: rows[: -p.dev_examples] for d, rows in train.items()}
+        self.general_rows = take_rows(train["general"], p.universal_examples)
+        self.expert_rows = {d: take_rows(train[d], p.examples_for(d)) for d in SCORED_DOMAINS}
         arithmetic = [r for r in test["math"] if r["task"] != "gsm8k"][: p.eval_arithmetic]
         gsm8k = [r for r in test["math"] if r["task"] == "gsm8k"][: p.eval_gsm8k]
         self.test_rows = {
@@ -163,16 +204,20 @@ class Experiment:
         # on the CPU in the accelerator's dtype: the Trainer places the model
         return load_causal_lm(self.model_name, dtype=choose_dtype(None, self.device), device="cpu")
 
-    def training_args(self, label: str, learning_rate: float | None = None):
+    def training_args(self, label: str, learning_rate: float):
         from transformers import TrainingArguments
 
+        from lmcommon.device import cpu_bf16_supported
         from lmcommon.training import mixed_precision
 
+        precision = mixed_precision(self.device)
+        if self.device == "cpu" and self.profile.bf16_on_cpu and cpu_bf16_supported():
+            precision = {"bf16": True, "fp16": False}  # float32 weights, bf16 matmuls under autocast
         return TrainingArguments(
             output_dir=str(self.output / "checkpoints" / label),
             num_train_epochs=1,
             per_device_train_batch_size=self.profile.batch_size,
-            learning_rate=learning_rate or self.profile.learning_rate,
+            learning_rate=learning_rate,
             lr_scheduler_type="cosine",
             **_length_grouped_batches(TrainingArguments),
             logging_steps=5,
@@ -180,20 +225,28 @@ class Experiment:
             seed=self.seed,
             report_to=[],
             use_cpu=self.device == "cpu",
-            **mixed_precision(self.device),
+            **precision,
             disable_tqdm=False,
         )
+
+    def stage_learning_rate(self, stage: str) -> float:
+        p = self.profile
+        return {
+            "universal": p.universal_learning_rate,
+            "expert": p.expert_learning_rate,
+            "router": p.router_learning_rate,
+            "joint": p.baseline_learning_rate,  # MoLoRA, like the LoRA baseline, trains once over the mixed rows
+        }[stage]
 
     def train_stage(self, model, costs: Costs, stage: str, rows, domain: str | None = None) -> None:
         from modula.train import train_stage
 
         label = stage if domain is None else f"{stage}-{domain}"
-        lr = self.profile.router_learning_rate if stage == "router" else None
         report = train_stage(
             model,
             stage,
             rows,
-            self.training_args(label, lr),
+            self.training_args(label, self.stage_learning_rate(stage)),
             tokenizer=self.tokenizer,
             domain=domain,
             max_length=self.profile.max_length,
@@ -216,7 +269,9 @@ class Experiment:
         model = get_peft_model(base, config)
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         examples = tokenize_rows(self.tokenizer, rows, self.profile.max_length)
-        report = run_trainer(model, examples, self.training_args("lora"), tokenizer=self.tokenizer)
+        report = run_trainer(
+            model, examples, self.training_args("lora", self.profile.baseline_learning_rate), tokenizer=self.tokenizer
+        )
         costs = Costs()
         costs.add(StageReport.from_report("lora", None, trainable, report))
         return model, costs
@@ -275,6 +330,47 @@ class Experiment:
         model.save_pretrained(self.output / "models" / f"{source_system}-plus-{domain}")
         return model, costs
 
+    # -- learning rates -----------------------------------------------------------------------------------
+    def choose_learning_rates(self, candidates) -> dict[str, Any]:
+        """Each stage's learning rate chosen on its dev rows (:func:`modula.lr_search.choose_learning_rate`): the
+        universal expert from the base model, then every domain's expert of MoDULA-Res on top of a universal
+        expert trained at its chosen rate (Res experts read its output ``h``, so their best rate depends on it).
+        The router stage (zero-initialised logits, few parameters) keeps the profile's rate.
+
+        Returns ``{stage label: choice}``, also written to ``learning-rates.json`` after each stage; a rerun
+        skips the stages already chosen. The profile is not changed: copy the rates into a profile to use them.
+        """
+        import json
+
+        from modula.lr_search import choose_learning_rate
+        from modula.model import MoDULAModel
+        from modula.train import train_stage
+
+        path = self.output / "learning-rates.json"
+        choices: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {}
+        base, self.tokenizer = self.load_base()
+        model = MoDULAModel(base, MoDULAConfig(variant="res", domains=list(SCORED_DOMAINS)))
+        settings = {"tokenizer": self.tokenizer, "max_length": self.profile.max_length}
+
+        def choose(label: str, stage: str, rows, dev_rows, domain: str | None = None) -> float:
+            if label not in choices:
+                args = self.training_args(f"lr-{label}", candidates[0])
+                choice = choose_learning_rate(
+                    model, stage, rows, dev_rows, candidates, args, domain=domain, **settings
+                )
+                choices[label] = choice.as_dict()
+                write_json(path, choices)
+                logger.info("%s: learning rate %g (dev loss %s)", label, choice.chosen, choice.dev_loss)
+            return float(choices[label]["chosen"])
+
+        universal_rate = choose("universal", "universal", self.general_rows, self.dev_rows["general"])
+        train_stage(
+            model, "universal", self.general_rows, self.training_args("lr-universal", universal_rate), **settings
+        )
+        for domain in SCORED_DOMAINS:
+            choose(f"expert-{domain}", "expert", self.expert_rows[domain], self.dev_rows[domain], domain)
+        return choices
+
     # -- scoring ------------------------------------------------------------------------------------------
     def evaluate(self, system: str, model) -> dict[str, Any]:
         model = model.to(self.device).eval()
@@ -304,11 +400,32 @@ class Experiment:
                 for domain in SCORED_DOMAINS
             }
             scores["routing"] = self.routing(model)
+        if system.startswith("modula-"):  # staged MoDULA: do the domain experts change what it answers?
+            scores["answers_changed_by_experts"] = self.answers_changed_by_experts(model, replies)
         scores["general_ppl"] = response_perplexity(
             model, self.tokenizer, self.test_rows["general"], max_length=512, batch_size=8
         )
         write_jsonl(self.output / "replies" / f"{system}.jsonl", replies)
         return scores
+
+    def answers_changed_by_experts(self, model, replies: list[dict[str, Any]]) -> dict[str, float]:
+        """Per domain, the share of the first :data:`CHANGED_ANSWER_PROMPTS` test prompts whose greedy answer
+        (:func:`modula.scoring.reply_key`) differs between the mixture (``replies``) and the same model's
+        universal expert alone (:meth:`modula.model.MoDULAModel.universal_path_only`)."""
+        from modula.scoring import reply_key
+
+        changed = {}
+        for domain in SCORED_DOMAINS:
+            rows = self.test_rows[domain][:CHANGED_ANSWER_PROMPTS]
+            mixture = [r["reply"] for r in replies if r["domain"] == domain][: len(rows)]
+            with model.universal_path_only():
+                alone = generate_and_score(model, self.tokenizer, rows, batch_size=self.profile.eval_batch_size)
+            differ = [
+                reply_key(row, a) != reply_key(row, b)
+                for row, a, b in zip(rows, mixture, alone["replies"], strict=True)
+            ]
+            changed[domain] = sum(differ) / len(differ)
+        return changed
 
     def contributions(self, model, rows) -> dict[str, float]:
         """:meth:`modula.model.MoDULAModel.contributions` on the chat-formatted prompts of ``rows``."""

@@ -192,6 +192,21 @@ class MoDULAModel(nn.Module):
             self.train(was_training)
 
     @contextmanager
+    def universal_path_only(self) -> Iterator[None]:
+        """Every layer computes ``W0 x + B_u A_u x`` (domain experts and routers off), in eval mode; the stage and
+        the training mode are restored after. What the domain experts add is the difference to the mixture."""
+        stage, domain = self.stage, self.active_domain
+        was_training = self.training
+        self.eval()
+        for _, layer in self.modula_layers():
+            layer.set_path("universal", None)
+        try:
+            yield
+        finally:
+            self.set_stage(stage, domain)
+            self.train(was_training)
+
+    @contextmanager
     def recording_router_weights(self) -> Iterator[None]:
         layers = [layer for _, layer in self.modula_layers()]
         for layer in layers:

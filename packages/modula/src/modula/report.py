@@ -139,17 +139,21 @@ def results_markdown(results: dict[str, Any]) -> str:
     if measured:
         lines += [
             "",
-            "What each part adds to the output (mean L2 norm over adapted layers and the domains' test prompts):",
+            "What each part adds to the output (mean L2 norm over adapted layers and the domains' test prompts), "
+            "and the share of answers the domain experts change against the universal expert alone (first "
+            "100 test prompts per domain; MoDULA only):",
             "",
-            "| system | domain experts / universal | domain experts / W0 x | universal / W0 x |",
-            "|---|---:|---:|---:|",
+            "| system | domain experts / universal | domain experts / W0 x | universal / W0 x | answers changed |",
+            "|---|---:|---:|---:|---|",
         ]
         for row in measured:
             by_domain = list(row["contributions"].values())
             mean = {k: sum(d[k] for d in by_domain) / len(by_domain) for k in by_domain[0]}
+            changed = row.get("answers_changed_by_experts")
+            changed_text = ", ".join(f"{d} {100 * v:.0f}%" for d, v in changed.items()) if changed else "–"
             lines.append(
                 f"| {row['system']} | {mean['domains_over_universal']:.3f} | {mean['domains_over_base']:.4f} "
-                f"| {mean['universal_over_base']:.4f} |"
+                f"| {mean['universal_over_base']:.4f} | {changed_text} |"
             )
     if results.get("claims"):
         from modula.claims import claims_markdown

@@ -7,7 +7,8 @@ be scored by parsing its reply (:mod:`modula.scoring`).
 Domains (DESIGN.md / issue 4):
 - ``math``: arithmetic problems in the style of the GPT-3 paper's arithmetic tasks (2- to 4-digit addition and
   subtraction, 2-digit multiplication; generated from the seed) plus GSM8K word problems;
-- ``medical``: PubMedQA yes/no/maybe questions (the official 500-PMID test split is the test set);
+- ``medical``: PubMedQA yes/no/maybe questions (the official 500-PMID test split is the test set), by default in
+  its reasoning-free setting (the question with the abstract's conclusion);
 - ``finance``: Twitter financial news sentiment (the domain plugged in later);
 - ``general``: OpenAssistant first turns (best-ranked reply) and Dolly records.
 """
@@ -30,7 +31,13 @@ MEDICAL_LABELS = ("yes", "no", "maybe")
 FINANCE_LABELS = ("negative", "positive", "neutral")  # TFNS: 0 bearish, 1 bullish, 2 neutral
 ARITHMETIC_PROMPT = "{question} Reply with the number only."
 GSM8K_PROMPT = "{question}\nSolve it step by step and end with 'The answer is N.'"
-MEDICAL_PROMPT = "Context: {context}\nQuestion: {question}\nAnswer with one word: yes, no or maybe."
+# PubMedQA's two settings (Jin et al., 2019): reasoning-required reads the abstract without its conclusion;
+# reasoning-free reads the conclusion (LONG_ANSWER), which states the answer in words: learnable by a small model
+PUBMEDQA_SETTINGS = ("reasoning-free", "reasoning-required")
+MEDICAL_PROMPTS = {
+    "reasoning-required": "Context: {context}\nQuestion: {question}\nAnswer with one word: yes, no or maybe.",
+    "reasoning-free": "Conclusion: {context}\nQuestion: {question}\nAnswer with one word: yes, no or maybe.",
+}
 FINANCE_PROMPT = (
     "Financial news: {text}\nIs its sentiment for investors negative, positive or neutral? Answer with one word."
 )
@@ -91,8 +98,19 @@ def _cut(text: str, limit: int) -> str:
     return text[:limit].rsplit(" ", 1)[0] + " ..."
 
 
-def pubmedqa_rows(labelled: str | Path, test_ids: str | Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """PubMedQA-L split into (train, test) by the official test PMIDs."""
+def pubmedqa_rows(
+    labelled: str | Path, test_ids: str | Path, setting: str = "reasoning-free"
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """PubMedQA-L split into (train, test) by the official test PMIDs, in one of :data:`PUBMEDQA_SETTINGS`
+    (reasoning-required: the abstract cut to :data:`MEDICAL_CONTEXT_CHARS`; reasoning-free: the conclusion).
+
+    Raises:
+        ValueError: an unknown setting.
+        DataError: bad JSON, an item without a field the setting needs, or an unknown label.
+    """
+    if setting not in PUBMEDQA_SETTINGS:
+        raise ValueError(f"unknown PubMedQA setting {setting!r}; expected one of {PUBMEDQA_SETTINGS}")
+    context_field = "LONG_ANSWER" if setting == "reasoning-free" else "CONTEXTS"
     labelled, test_ids = Path(labelled), Path(test_ids)
     try:
         items = json.loads(labelled.read_text(encoding="utf-8"))
@@ -101,20 +119,22 @@ def pubmedqa_rows(labelled: str | Path, test_ids: str | Path) -> tuple[list[dict
         raise DataError(f"not valid JSON: {error.msg}", path=labelled, line=error.lineno) from error
     train_rows, test_rows = [], []
     for pmid, item in items.items():
-        for field in ("QUESTION", "CONTEXTS", "final_decision"):
+        for field in ("QUESTION", context_field, "final_decision"):
             if field not in item:
                 raise DataError(f"item {pmid} has no {field}", path=labelled, field=field)
         label = item["final_decision"]
         if label not in MEDICAL_LABELS:
             raise DataError(f"item {pmid}: label {label!r} is not one of {MEDICAL_LABELS}", path=labelled)
+        if setting == "reasoning-free":
+            context = item[context_field].strip()
+        else:
+            context = _cut(" ".join(item[context_field]), MEDICAL_CONTEXT_CHARS)
         row = {
-            "prompt": MEDICAL_PROMPT.format(
-                context=_cut(" ".join(item["CONTEXTS"]), MEDICAL_CONTEXT_CHARS), question=item["QUESTION"]
-            ),
+            "prompt": MEDICAL_PROMPTS[setting].format(context=context, question=item["QUESTION"]),
             "response": label,
             "domain": "medical",
             "answer": label,
-            "task": "pubmedqa",
+            "task": f"pubmedqa-{setting}",
         }
         (test_rows if pmid in test else train_rows).append(row)
     return train_rows, test_rows
@@ -186,7 +206,9 @@ def _split(rows: list[dict[str, Any]], test_size: int, seed: int) -> tuple[list[
     return shuffled[test_size:], shuffled[:test_size]
 
 
-def build_domain_data(source: str | Path, seed: int = 13) -> dict[str, dict[str, list[dict[str, Any]]]]:
+def build_domain_data(
+    source: str | Path, seed: int = 13, pubmedqa_setting: str = "reasoning-free"
+) -> dict[str, dict[str, list[dict[str, Any]]]]:
     """All four domains' ``{"train": rows, "test": rows}`` from the ``data/instruct`` folder.
 
     Split sizes: math = 2,000 arithmetic problems (train) + 350 (test), GSM8K 1,319 -> 1,019 train / 300 test;
@@ -196,7 +218,9 @@ def build_domain_data(source: str | Path, seed: int = 13) -> dict[str, dict[str,
     arithmetic = arithmetic_problems(2_350, seed)
     gsm8k_train, gsm8k_test = _split(gsm8k_rows(source / "math_gsm8k" / "test.jsonl"), 300, seed)
     medical_train, medical_test = pubmedqa_rows(
-        source / "medical_pubmedqa" / "ori_pqal.json", source / "medical_pubmedqa" / "test_ground_truth.json"
+        source / "medical_pubmedqa" / "ori_pqal.json",
+        source / "medical_pubmedqa" / "test_ground_truth.json",
+        setting=pubmedqa_setting,
     )
     finance_train, finance_test = _split(tfns_rows(source / "finance_tfns" / "sent_valid.csv"), 300, seed)
     general = general_rows(source / "oasst_en100" / "en_100_tree.jsonl", source / "dolly_sample151" / "dolly.jsonl")
