@@ -162,6 +162,23 @@ def test_take_rows_cycles_and_profile_checks_its_overrides():
         take_rows([], 1)
     with pytest.raises(ValueError, match="expert_examples_by_domain"):
         Profile("x", 1, 1, 1, expert_examples_by_domain={"chemistry": 4})
+    with pytest.raises(ValueError, match="expert_learning_rates_by_domain"):
+        Profile("x", 1, 1, 1, expert_learning_rates_by_domain={"math": 0.0})
+
+
+def test_each_stage_trains_at_its_own_learning_rate(setup):
+    root, model_dir, profile = setup
+    rates = {"universal_learning_rate": 1e-1, "expert_learning_rate": 2e-1, "router_learning_rate": 3e-1}
+    rates |= {"baseline_learning_rate": 4e-1, "expert_learning_rates_by_domain": {"medical": 5e-1}}
+    experiment = Experiment(root / "run", root / "data", Profile(**{**profile.__dict__, **rates}), model=model_dir)
+    assert [experiment.stage_learning_rate(s) for s in ("universal", "expert", "router", "joint")] == [
+        1e-1,
+        2e-1,
+        3e-1,
+        4e-1,
+    ]
+    assert experiment.stage_learning_rate("expert", "math") == 2e-1
+    assert experiment.stage_learning_rate("expert", "medical") == 5e-1
 
 
 def test_learning_rates_are_chosen_per_stage_on_dev_rows_and_resumed(setup, caplog):

@@ -53,6 +53,7 @@ class Profile:
     expert_learning_rate: float = 3e-4
     router_learning_rate: float = 1e-3  # routers start from zero and have few parameters; they take a larger step
     baseline_learning_rate: float = 3e-4  # LoRA and MoLoRA, one run over the union of the stages' rows
+    expert_learning_rates_by_domain: dict[str, float] = field(default_factory=dict)  # overrides per domain
     bf16_on_cpu: bool = False  # autocast to bfloat16 on CPUs with native bf16 (AVX512-BF16/AMX): ~1.1x per step
     train_gsm8k: bool = True  # GSM8K's worked solutions are ~4x longer than the arithmetic rows
     eval_arithmetic: int = 350
@@ -66,11 +67,10 @@ class Profile:
         for name, value in asdict(self).items():
             if isinstance(value, int) and not isinstance(value, bool) and name != "eval_gsm8k" and value < 1:
                 raise ValueError(f"Profile.{name} must be >= 1, got {value}")
-        for domain, count in self.expert_examples_by_domain.items():
-            if domain not in SCORED_DOMAINS or count < 1:
-                raise ValueError(
-                    f"Profile.expert_examples_by_domain: {domain}={count}; domains are {SCORED_DOMAINS}, counts >= 1"
-                )
+        for name in ("expert_examples_by_domain", "expert_learning_rates_by_domain"):
+            for domain, value in getattr(self, name).items():
+                if domain not in SCORED_DOMAINS or value <= 0:
+                    raise ValueError(f"Profile.{name}: {domain}={value}; domains are {SCORED_DOMAINS}, values > 0")
 
     def examples_for(self, domain: str) -> int:
         return self.expert_examples_by_domain.get(domain, self.expert_examples)
@@ -229,8 +229,10 @@ class Experiment:
             disable_tqdm=False,
         )
 
-    def stage_learning_rate(self, stage: str) -> float:
+    def stage_learning_rate(self, stage: str, domain: str | None = None) -> float:
         p = self.profile
+        if stage == "expert" and domain in p.expert_learning_rates_by_domain:
+            return p.expert_learning_rates_by_domain[domain]
         return {
             "universal": p.universal_learning_rate,
             "expert": p.expert_learning_rate,
@@ -246,7 +248,7 @@ class Experiment:
             model,
             stage,
             rows,
-            self.training_args(label, self.stage_learning_rate(stage)),
+            self.training_args(label, self.stage_learning_rate(stage, domain)),
             tokenizer=self.tokenizer,
             domain=domain,
             max_length=self.profile.max_length,
