@@ -201,7 +201,7 @@ def test_learning_rates_are_chosen_per_stage_on_dev_rows_and_resumed(setup, capl
 def test_bf16_on_cpu_only_where_the_cpu_runs_it_fast(setup, monkeypatch, fast_bf16):
     import lmcommon.device
 
-    root, model_dir, profile = setup
+    root, _, profile = setup
     monkeypatch.setattr(lmcommon.device, "cpu_bf16_supported", lambda: fast_bf16)
     for wanted in (True, False):
         experiment = Experiment(root / "run", root / "data", Profile(**{**profile.__dict__, "bf16_on_cpu": wanted}))
