@@ -185,7 +185,7 @@ def test_learning_rates_are_chosen_per_stage_on_dev_rows_and_resumed(setup, capl
     root, model_dir, profile = setup
     experiment = Experiment(root / "run", root / "data", profile, model=model_dir)
     choices = experiment.choose_learning_rates([1e-2, 1e-7])
-    assert set(choices) == {"universal", "expert-math", "expert-medical", "expert-finance"}
+    assert set(choices) == {"universal", "expert-math", "expert-medical", "expert-finance", "baseline"}
     for label, choice in choices.items():
         assert choice["chosen"] in (1e-2, 1e-7) and set(choice["dev_loss"]) == {"0.01", "1e-07"}, label
         # the tiny tasks are learnable: the larger rate lowers the dev loss below where it started

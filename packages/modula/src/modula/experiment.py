@@ -336,8 +336,10 @@ class Experiment:
     def choose_learning_rates(self, candidates) -> dict[str, Any]:
         """Each stage's learning rate chosen on its dev rows (:func:`modula.lr_search.choose_learning_rate`): the
         universal expert from the base model, then every domain's expert of MoDULA-Res on top of a universal
-        expert trained at its chosen rate (Res experts read its output ``h``, so their best rate depends on it).
-        The router stage (zero-initialised logits, few parameters) keeps the profile's rate.
+        expert trained at its chosen rate (Res experts read its output ``h``, so their best rate depends on it),
+        then the baselines' rate: MoLoRA's joint stage over the initial domains' mixed rows, on their dev rows
+        together (a plain LoRA over the same rows is the same kind of parameters). The router stage
+        (zero-initialised logits, few parameters) keeps the profile's rate.
 
         Returns ``{stage label: choice}``, also written to ``learning-rates.json`` after each stage; a rerun
         skips the stages already chosen. The profile is not changed: copy the rates into a profile to use them.
@@ -350,11 +352,9 @@ class Experiment:
 
         path = self.output / "learning-rates.json"
         choices: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {}
-        base, self.tokenizer = self.load_base()
-        model = MoDULAModel(base, MoDULAConfig(variant="res", domains=list(SCORED_DOMAINS)))
-        settings = {"tokenizer": self.tokenizer, "max_length": self.profile.max_length}
+        settings = {"tokenizer": None, "max_length": self.profile.max_length}
 
-        def choose(label: str, stage: str, rows, dev_rows, domain: str | None = None) -> float:
+        def choose(label: str, model, stage: str, rows, dev_rows, domain: str | None = None) -> float:
             if label not in choices:
                 args = self.training_args(f"lr-{label}", candidates[0])
                 choice = choose_learning_rate(
@@ -365,12 +365,22 @@ class Experiment:
                 logger.info("%s: learning rate %g (dev loss %s)", label, choice.chosen, choice.dev_loss)
             return float(choices[label]["chosen"])
 
-        universal_rate = choose("universal", "universal", self.general_rows, self.dev_rows["general"])
-        train_stage(
-            model, "universal", self.general_rows, self.training_args("lr-universal", universal_rate), **settings
-        )
-        for domain in SCORED_DOMAINS:
-            choose(f"expert-{domain}", "expert", self.expert_rows[domain], self.dev_rows[domain], domain)
+        experts = [f"expert-{domain}" for domain in SCORED_DOMAINS]
+        if not all(label in choices for label in ("universal", *experts)):
+            base, self.tokenizer = self.load_base()
+            settings["tokenizer"] = self.tokenizer
+            model = MoDULAModel(base, MoDULAConfig(variant="res", domains=list(SCORED_DOMAINS)))
+            universal_rate = choose("universal", model, "universal", self.general_rows, self.dev_rows["general"])
+            args = self.training_args("lr-universal", universal_rate)
+            train_stage(model, "universal", self.general_rows, args, **settings)
+            for domain in SCORED_DOMAINS:
+                choose(f"expert-{domain}", model, "expert", self.expert_rows[domain], self.dev_rows[domain], domain)
+        if "baseline" not in choices:
+            base, self.tokenizer = self.load_base()
+            settings["tokenizer"] = self.tokenizer
+            molora = MoDULAModel(base, MoDULAConfig(variant="flan", domains=list(INITIAL_DOMAINS)))
+            dev_rows = [row for d in ("general", *INITIAL_DOMAINS) for row in self.dev_rows[d]]
+            choose("baseline", molora, "joint", self.mixed_rows(INITIAL_DOMAINS), dev_rows)
         return choices
 
     # -- scoring ------------------------------------------------------------------------------------------
