@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 from transformers import TrainingArguments
@@ -46,4 +47,13 @@ def test_run_training_reports_what_it_did_and_leaves_the_arguments_alone(tmp_pat
 
 
 def test_mixed_precision_is_off_on_the_cpu():
+    assert mixed_precision("cpu") == {"bf16": False, "fp16": False}
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_bf16_on_the_cpu_only_when_asked_and_the_cpu_runs_it_fast(monkeypatch, fast):
+    import lmcommon.device
+
+    monkeypatch.setattr(lmcommon.device, "cpu_bf16_supported", lambda: fast)
+    assert mixed_precision("cpu", bf16_on_cpu=True) == {"bf16": fast, "fp16": False}
     assert mixed_precision("cpu") == {"bf16": False, "fp16": False}

@@ -11,14 +11,19 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
-def mixed_precision(device: str | None = None) -> dict[str, bool]:
+def mixed_precision(device: str | None = None, *, bf16_on_cpu: bool = False) -> dict[str, bool]:
     """The ``TrainingArguments`` precision flags for ``device`` (None: the best available): bf16 on CUDA cards that
-    support it, fp16 on older CUDA cards, neither on CPU or MPS (where the Trainer's float32 path is the safe one)."""
+    support it, fp16 on older CUDA cards, neither on CPU or MPS (where the Trainer's float32 path is the safe one)
+    unless ``bf16_on_cpu`` asks for CPU autocast to bfloat16 and the CPU runs it fast
+    (:func:`lmcommon.device.cpu_bf16_supported`; the weights stay float32)."""
     import torch
 
-    from lmcommon.device import choose_device
+    from lmcommon import device as devices
 
-    if choose_device(device) != "cuda":
+    chosen = devices.choose_device(device)
+    if chosen == "cpu" and bf16_on_cpu and devices.cpu_bf16_supported():
+        return {"bf16": True, "fp16": False}
+    if chosen != "cuda":
         return {"bf16": False, "fp16": False}
     bf16 = torch.cuda.is_bf16_supported()
     return {"bf16": bf16, "fp16": not bf16}

@@ -436,8 +436,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         nargs="+",
         metavar="LR",
-        help="instead of the experiment: train the universal stage and each domain's expert once per LR on the "
-        "profile's rows, and write the rate with the lowest dev loss per stage to OUTPUT/learning-rates.json",
+        help="instead of the experiment: train the universal stage, each domain's expert and the baselines "
+        "(MoLoRA's joint stage) once per LR on the profile's rows, and write the rate with the lowest dev loss "
+        "per stage to OUTPUT/learning-rates.json",
     )
     demo.add_argument("--seed", type=int, default=0, help="training and sampling seed (default: 0)")
     demo.add_argument(

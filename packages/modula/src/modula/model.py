@@ -177,34 +177,29 @@ class MoDULAModel(nn.Module):
         self.base_model.enable_input_require_grads()  # the embeddings are frozen; checkpointed blocks need grads in
 
     @contextmanager
-    def _mixture_path_for_reading(self) -> Iterator[None]:
-        """Eval mode and the mixture path (unless the stage already runs it) for one measuring forward pass; the
-        stage and the training mode are restored after."""
+    def _reading_path(self, path: str) -> Iterator[None]:
+        """Eval mode and every layer on the forward ``path`` for measuring passes; the stage (with its trainable
+        set and paths) and the training mode are restored after."""
         stage, domain = self.stage, self.active_domain
         was_training = self.training
         self.eval()
-        if stage not in ("router", "inference", "joint"):
-            self.set_stage("inference")
+        for _, layer in self.modula_layers():
+            layer.set_path(path, None)
         try:
             yield
         finally:
             self.set_stage(stage, domain)
             self.train(was_training)
 
-    @contextmanager
-    def universal_path_only(self) -> Iterator[None]:
-        """Every layer computes ``W0 x + B_u A_u x`` (domain experts and routers off), in eval mode; the stage and
-        the training mode are restored after. What the domain experts add is the difference to the mixture."""
-        stage, domain = self.stage, self.active_domain
-        was_training = self.training
-        self.eval()
-        for _, layer in self.modula_layers():
-            layer.set_path("universal", None)
-        try:
-            yield
-        finally:
-            self.set_stage(stage, domain)
-            self.train(was_training)
+    def _mixture_path_for_reading(self):
+        """The full mixture, whatever the stage, for one measuring forward pass (see :meth:`_reading_path`)."""
+        return self._reading_path("mixture")
+
+    def universal_path_only(self):
+        """A context in which every layer computes ``W0 x + B_u A_u x`` (domain experts and routers off), in eval
+        mode; the stage and the training mode are restored after. What the domain experts add is the difference
+        to the mixture."""
+        return self._reading_path("universal")
 
     @contextmanager
     def recording_router_weights(self) -> Iterator[None]:
