@@ -28,15 +28,17 @@ from modula.layer import MoDULALinear
 TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
 
-def _looped_mixture(self: MoDULALinear, x: torch.Tensor, x_in: torch.Tensor) -> torch.Tensor:
-    """The unbatched reference: one LoRA pass per domain expert (what batching avoids)."""
+def _looped_mixture(self: MoDULALinear, x: torch.Tensor, x_in: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The unbatched reference (Res): one LoRA pass per domain expert, which batching avoids; same two terms as
+    ``MoDULALinear._mixture``."""
     weights = self.router(x)
-    h = self.universal(x_in)
-    delta = h
+    h = self._residual_input(x_in)
+    expert_input = self.dropout(h)
+    domains = torch.zeros_like(h)
     for i, expert in enumerate(self.experts.values()):
-        hidden = nn.functional.leaky_relu(self.dropout(h) @ expert.lora_A.T, self.leaky_relu_slope)
-        delta = delta + weights[..., i : i + 1] * (hidden @ expert.lora_B.T) * expert.scaling
-    return delta
+        hidden = nn.functional.leaky_relu(expert_input @ expert.lora_A.T, self.leaky_relu_slope)
+        domains = domains + weights[..., i : i + 1] * (hidden @ expert.lora_B.T) * self.expert_scaling
+    return h, domains
 
 
 def _step_time(model: nn.Module, batch: torch.Tensor, repeats: int) -> float:

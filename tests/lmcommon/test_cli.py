@@ -80,10 +80,11 @@ def test_trainer_flags_are_added_on_first_use_only():
 
 def test_every_trainer_option_is_a_flag_with_method_defaults(tmp_path):
     from lmcommon.flags import training_arguments
+    from lmcommon.training import mixed_precision
 
     parser, _ = _training_command(num_train_epochs=2.0, per_device_train_batch_size=4, learning_rate=1e-3)
     own_flags = ["--debug", "--log-level", "WARNING"]
-    trainer_flags = ["--activation_checkpointing", "--lr_scheduler_type", "cosine", "--deepspeed", "ds.json"]
+    trainer_flags = ["--gradient_checkpointing", "--lr_scheduler_type", "cosine", "--deepspeed", "ds.json"]
     args = parser.parse_args(
         [*own_flags, "train", "--max-steps", "5", "--grad-accum", "2", "--save_steps", "7", *trainer_flags]
     )
@@ -97,9 +98,10 @@ def test_every_trainer_option_is_a_flag_with_method_defaults(tmp_path):
         2,
     )
     assert (trainer_args.per_device_train_batch_size, trainer_args.learning_rate) == (4, 1e-3)
-    assert trainer_args.activation_checkpointing is True and trainer_args.lr_scheduler_type == "cosine"
+    assert trainer_args.gradient_checkpointing is True and trainer_args.lr_scheduler_type == "cosine"
     assert (trainer_args.save_steps, trainer_args.save_total_limit, trainer_args.seed) == (7, 2, 0)
-    assert (trainer_args.bf16, trainer_args.fp16) == (False, False)  # chosen for the device: this CPU
+    chosen = mixed_precision()  # for the device this runs on: neither on a CPU, bf16 on a recent CUDA card
+    assert (trainer_args.bf16, trainer_args.fp16) == (chosen["bf16"], chosen["fp16"])
     assert trainer_args.output_dir == str(tmp_path / "out") and not args.resume
 
 

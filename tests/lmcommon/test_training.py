@@ -57,3 +57,38 @@ def test_bf16_on_the_cpu_only_when_asked_and_the_cpu_runs_it_fast(monkeypatch, f
     monkeypatch.setattr(lmcommon.device, "cpu_bf16_supported", lambda: fast)
     assert mixed_precision("cpu", bf16_on_cpu=True) == {"bf16": fast, "fp16": False}
     assert mixed_precision("cpu") == {"bf16": False, "fp16": False}
+
+
+class _Linear(nn.Module):
+    """A linear layer with a loss; bf16 autocast rounds its output, float32 does not."""
+
+    def __init__(self):
+        super().__init__()
+        self.layer = nn.Linear(8, 8)
+
+    def forward(self, input_ids, labels, attention_mask=None):
+        output = self.layer(input_ids)
+        return {"loss": ((output - labels) ** 2).mean(), "output": output}
+
+
+def test_a_model_trained_in_bf16_predicts_in_float32_as_its_saved_copy_will(tmp_path):
+    torch.manual_seed(0)
+    rows = [{"x": torch.randn(8)} for _ in range(8)]
+
+    def collate(batch):
+        inputs = torch.stack([r["x"] for r in batch])
+        return {"input_ids": inputs, "labels": 2 * inputs}
+
+    args = TrainingArguments(
+        output_dir=str(tmp_path), max_steps=2, per_device_train_batch_size=4, learning_rate=1e-2,
+        save_strategy="no", report_to=[], use_cpu=True, disable_tqdm=True, bf16=True,
+    )  # fmt: skip
+    model = _Linear()
+    run_training(model, args, rows, collate)
+    copy = _Linear()
+    copy.load_state_dict(model.state_dict())
+    probe = torch.randn(4, 8)
+    with torch.no_grad():
+        trained_output = model(probe, probe)["output"]
+        assert trained_output.dtype == torch.float32
+        assert torch.equal(trained_output, copy(probe, probe)["output"])

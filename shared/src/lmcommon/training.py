@@ -69,7 +69,8 @@ def run_training(
     **trainer_options: Any,
 ):
     """Trains ``model`` with ``args`` (``TrainingArguments``, copied, not changed) and returns
-    ``(trainer, TrainingReport)``; the model is left in eval mode.
+    ``(trainer, TrainingReport)``; the model is left in eval mode, its forward free of the mixed-precision
+    autocast used for training (it predicts as it will once saved and loaded).
 
     Args:
         model: any ``nn.Module`` whose forward returns a loss for the collated batch.
@@ -96,6 +97,10 @@ def run_training(
     wall_time = time.perf_counter() - started
     if save_to is not None:
         trainer.save_model(str(save_to))
+    # Under bf16/fp16 accelerate wraps model.forward in autocast for training and leaves the wrapper on; without
+    # this the trained model would go on predicting in half precision while the same weights saved and loaded
+    # predict in float32.
+    trainer.accelerator.unwrap_model(trainer.model, keep_fp32_wrapper=False)
     model.eval()
     report = TrainingReport(
         examples=len(train_dataset),
