@@ -171,14 +171,14 @@ def test_each_stage_trains_at_its_own_learning_rate(setup):
     rates = {"universal_learning_rate": 1e-1, "expert_learning_rate": 2e-1, "router_learning_rate": 3e-1}
     rates |= {"baseline_learning_rate": 4e-1, "expert_learning_rates_by_domain": {"medical": 5e-1}}
     experiment = Experiment(root / "run", root / "data", Profile(**{**profile.__dict__, **rates}), model=model_dir)
-    assert [experiment.stage_learning_rate(s) for s in ("universal", "expert", "router", "joint")] == [
+    assert [experiment.profile.learning_rate(s) for s in ("universal", "expert", "router", "joint")] == [
         1e-1,
         2e-1,
         3e-1,
         4e-1,
     ]
-    assert experiment.stage_learning_rate("expert", "math") == 2e-1
-    assert experiment.stage_learning_rate("expert", "medical") == 5e-1
+    assert experiment.profile.learning_rate("expert", "math") == 2e-1
+    assert experiment.profile.learning_rate("expert", "medical") == 5e-1
 
 
 def test_learning_rates_are_chosen_per_stage_on_dev_rows_and_resumed(setup, caplog):
@@ -195,6 +195,17 @@ def test_learning_rates_are_chosen_per_stage_on_dev_rows_and_resumed(setup, capl
     caplog.clear()
     assert experiment.choose_learning_rates([1e-2, 1e-7]) == choices
     assert not [r for r in caplog.records if "learning rate" in r.message]  # nothing tried again
+
+
+def test_the_default_profile_uses_the_rates_chosen_on_dev_rows():
+    from modula.experiment import PROFILES
+
+    chosen = json.loads((Path(__file__).parents[2] / "docs" / "results" / "modula-learning-rates.json").read_text())
+    profile = PROFILES["default"]
+    assert profile.learning_rate("universal") == chosen["universal"]["chosen"]
+    for domain in ("math", "medical", "finance"):
+        assert profile.learning_rate("expert", domain) == chosen[f"expert-{domain}"]["chosen"], domain
+    assert profile.learning_rate("joint") == chosen["baseline"]["chosen"]
 
 
 @pytest.mark.parametrize("fast_bf16", [True, False])

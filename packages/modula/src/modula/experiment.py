@@ -75,6 +75,17 @@ class Profile:
     def examples_for(self, domain: str) -> int:
         return self.expert_examples_by_domain.get(domain, self.expert_examples)
 
+    def learning_rate(self, stage: str, domain: str | None = None) -> float:
+        """The rate ``stage`` (``universal``, ``expert``, ``router``, ``joint``) trains at, for ``domain``'s expert."""
+        if stage == "expert" and domain in self.expert_learning_rates_by_domain:
+            return self.expert_learning_rates_by_domain[domain]
+        return {
+            "universal": self.universal_learning_rate,
+            "expert": self.expert_learning_rate,
+            "router": self.router_learning_rate,
+            "joint": self.baseline_learning_rate,  # MoLoRA, like the LoRA baseline, trains once over the mixed rows
+        }[stage]
+
 
 def take_rows(rows: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
     """The first ``count`` rows, starting over from the first when ``count`` exceeds them (a further epoch)."""
@@ -109,7 +120,7 @@ PROFILES = {
         universal_learning_rate=3e-3,
         expert_learning_rate=3e-3,
         router_learning_rate=3e-3,
-        baseline_learning_rate=3e-3,  # not chosen yet: the experts' rate, which broke LoRA's arithmetic (issue 17)
+        baseline_learning_rate=1e-3,  # chosen for MoLoRA's joint stage; LoRA shares it
         train_gsm8k=False,
         bf16_on_cpu=True,
         eval_arithmetic=350,
@@ -225,17 +236,6 @@ class Experiment:
             disable_tqdm=False,
         )
 
-    def stage_learning_rate(self, stage: str, domain: str | None = None) -> float:
-        p = self.profile
-        if stage == "expert" and domain in p.expert_learning_rates_by_domain:
-            return p.expert_learning_rates_by_domain[domain]
-        return {
-            "universal": p.universal_learning_rate,
-            "expert": p.expert_learning_rate,
-            "router": p.router_learning_rate,
-            "joint": p.baseline_learning_rate,  # MoLoRA, like the LoRA baseline, trains once over the mixed rows
-        }[stage]
-
     def train_stage(self, model, costs: Costs, stage: str, rows, domain: str | None = None) -> None:
         from modula.train import train_stage
 
@@ -244,7 +244,7 @@ class Experiment:
             model,
             stage,
             rows,
-            self.training_args(label, self.stage_learning_rate(stage, domain)),
+            self.training_args(label, self.profile.learning_rate(stage, domain)),
             tokenizer=self.tokenizer,
             domain=domain,
             max_length=self.profile.max_length,
