@@ -198,12 +198,12 @@ def test_learning_rates_are_chosen_per_stage_on_dev_rows_and_resumed(setup, capl
 
 
 def test_the_default_profile_uses_the_rates_chosen_on_dev_rows():
-    from modula.experiment import PROFILES
+    from modula.experiment import PROFILES, SCORED_DOMAINS
 
     chosen = json.loads((Path(__file__).parents[2] / "docs" / "results" / "modula-learning-rates.json").read_text())
     profile = PROFILES["default"]
     assert profile.learning_rate("universal") == chosen["universal"]["chosen"]
-    for domain in ("math", "medical", "finance"):
+    for domain in SCORED_DOMAINS:
         assert profile.learning_rate("expert", domain) == chosen[f"expert-{domain}"]["chosen"], domain
     assert profile.learning_rate("joint") == chosen["baseline"]["chosen"]
 

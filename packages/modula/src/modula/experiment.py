@@ -348,13 +348,20 @@ class Experiment:
 
         path = self.output / "learning-rates.json"
         choices: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {}
-        settings = {"tokenizer": None, "max_length": self.profile.max_length}
 
         def choose(label: str, model, stage: str, rows, dev_rows, domain: str | None = None) -> float:
             if label not in choices:
                 args = self.training_args(f"lr-{label}", candidates[0])
                 choice = choose_learning_rate(
-                    model, stage, rows, dev_rows, candidates, args, domain=domain, **settings
+                    model,
+                    stage,
+                    rows,
+                    dev_rows,
+                    candidates,
+                    args,
+                    domain=domain,
+                    tokenizer=self.tokenizer,
+                    max_length=self.profile.max_length,
                 )
                 choices[label] = choice.as_dict()
                 write_json(path, choices)
@@ -364,16 +371,21 @@ class Experiment:
         experts = [f"expert-{domain}" for domain in SCORED_DOMAINS]
         if not all(label in choices for label in ("universal", *experts)):
             base, self.tokenizer = self.load_base()
-            settings["tokenizer"] = self.tokenizer
             model = MoDULAModel(base, MoDULAConfig(variant="res", domains=list(SCORED_DOMAINS)))
             universal_rate = choose("universal", model, "universal", self.general_rows, self.dev_rows["general"])
             args = self.training_args("lr-universal", universal_rate)
-            train_stage(model, "universal", self.general_rows, args, **settings)
+            train_stage(
+                model,
+                "universal",
+                self.general_rows,
+                args,
+                tokenizer=self.tokenizer,
+                max_length=self.profile.max_length,
+            )
             for domain in SCORED_DOMAINS:
                 choose(f"expert-{domain}", model, "expert", self.expert_rows[domain], self.dev_rows[domain], domain)
         if "baseline" not in choices:
             base, self.tokenizer = self.load_base()
-            settings["tokenizer"] = self.tokenizer
             molora = MoDULAModel(base, MoDULAConfig(variant="flan", domains=list(INITIAL_DOMAINS)))
             dev_rows = [row for d in ("general", *INITIAL_DOMAINS) for row in self.dev_rows[d]]
             choose("baseline", molora, "joint", self.mixed_rows(INITIAL_DOMAINS), dev_rows)
