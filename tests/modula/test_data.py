@@ -22,10 +22,17 @@ def test_balanced_mix():
 
 def test_balanced_mix_errors():
     rows = [{"domain": "math"}]
-    with pytest.raises(ValueError, match=r"no rows for domain\(s\) \['medical'\]"):
+    with pytest.raises(ValueError, match=r"no rows with domain \['medical'\]"):
         balanced_mix(rows, ["math", "medical"])
-    with pytest.raises(ValueError, match="'law' is not one of the model's domains"):
+    with pytest.raises(ValueError, match="domain 'law' is not one of \\['math'\\]"):
         balanced_mix([*rows, {"domain": "law"}], ["math"])
+
+
+def test_balanced_mix_by_answer_repeats_the_rare_labels():
+    rows = [{"answer": "neutral", "i": i} for i in range(6)] + [{"answer": "negative", "i": 9}]
+    mix = balanced_mix(rows, ["neutral", "negative"], 4, seed=0, key="answer")
+    assert collections.Counter(r["answer"] for r in mix) == {"neutral": 4, "negative": 4}
+    assert len({r["i"] for r in mix if r["answer"] == "neutral"}) == 4  # no repeat before every row was drawn
 
 
 def test_read_chat_rows_names_the_bad_line(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import json
 from pathlib import Path
 
@@ -154,6 +155,20 @@ def test_dev_rows_are_held_out_and_expert_rows_repeat_past_the_split(setup):
     assert len(experiment.expert_rows["medical"]) == 9 and len(experiment.expert_rows["math"]) == 4
     # 6 rows remain beside the dev rows: the 7th to 9th are the first three again (a second epoch)
     assert experiment.expert_rows["medical"][6:] == experiment.expert_rows["medical"][:3]
+
+
+def test_a_label_balanced_domain_trains_on_every_label_equally(setup):
+    root, model_dir, profile = setup
+    # the tiny finance split (6 rows beside the dev rows) is 1/3 each label; make it lopsided: 4 neutral, 2 others
+    rows = [{**row, "answer": "neutral"} for row in _rows("finance", 4)] + _rows("finance", 2)
+    profile = Profile(**{**profile.__dict__, "expert_examples": 9, "label_balanced_domains": ("finance",)})
+    experiment = Experiment(root / "run", root / "data", profile, model=model_dir)
+    drawn = experiment.draw_expert_rows("finance", rows)
+    assert len(drawn) == 9
+    assert collections.Counter(row["answer"] for row in drawn) == {"neutral": 3, "negative": 3, "positive": 3}
+    assert experiment.draw_expert_rows("math", _rows("math", 6)) == take_rows(_rows("math", 6), 9)  # in order
+    with pytest.raises(ValueError, match="only .*'finance'.* have labels"):
+        Profile("x", 1, 1, 1, label_balanced_domains=("math",))
 
 
 def test_take_rows_cycles_and_profile_checks_its_overrides():

@@ -17,6 +17,9 @@ from pesc.detect import find_pinyin_runs
         ("我很Gaoxing", [("Gaoxing", "full")]),
         ("我们 zai jia 吃饭", [("zai jia", "full")]),
         ("xi'an是个好地方", [("xi'an", "full")]),
+        # a slash or bracket between Chinese characters and pinyin separates Chinese, not code
+        ("人口密度为43人/pingfanggongli", [("pingfanggongli", "full")]),
+        ("这个功能(gongneng)很好", [("gongneng", "full")]),
     ],
 )
 def test_pinyin_is_found(text, runs):
@@ -46,6 +49,8 @@ def test_pinyin_is_found(text, runs):
         "A股大跌",
         "维生素c",
         "版本v2发布",
+        "文件在src/gaoxing里",
+        "调用women()函数",
     ],
 )
 def test_english_names_urls_code_and_units_are_not_pinyin(text):

@@ -33,28 +33,33 @@ def read_chat_rows(path: str | Path, *, require_domain: bool = False) -> list[di
 
 
 def balanced_mix(
-    rows: Sequence[dict[str, Any]], domains: Sequence[str], samples_per_domain: int | None = None, seed: int = 0
+    rows: Sequence[dict[str, Any]],
+    domains: Sequence[str],
+    samples_per_domain: int | None = None,
+    seed: int = 0,
+    key: str = "domain",
 ) -> list[dict[str, Any]]:
     """An equal number of rows from every domain, shuffled (stage 3 trains the routers on this mix).
 
     Args:
-        rows: rows with a ``domain`` field.
+        rows: rows with a ``domain`` field (or the field named by ``key``).
         domains: the domains to draw; each must have rows.
         samples_per_domain: rows per domain; default the largest domain's count (smaller domains repeat,
             each pass in a new seeded order).
         seed: the shuffling seed.
+        key: the field that groups the rows; ``"answer"`` draws a label-balanced set of one domain's rows.
 
     Raises:
         ValueError: a domain has no rows, or a row names a domain outside ``domains``.
     """
     by_domain: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        if row["domain"] not in domains:
-            raise ValueError(f"row with domain {row['domain']!r} is not one of the model's domains {list(domains)}")
-        by_domain[row["domain"]].append(row)
+        if row[key] not in domains:
+            raise ValueError(f"row with {key} {row[key]!r} is not one of {list(domains)}")
+        by_domain[row[key]].append(row)
     missing = [d for d in domains if not by_domain[d]]
     if missing:
-        raise ValueError(f"no rows for domain(s) {missing}; the router stage needs data from every domain")
+        raise ValueError(f"no rows with {key} {missing}; every one of {list(domains)} needs rows")
     count = samples_per_domain or max(len(by_domain[d]) for d in domains)
     generator = random.Random(seed)
     mix = []

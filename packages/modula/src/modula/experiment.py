@@ -21,7 +21,7 @@ from lmcommon.data import write_json, write_jsonl
 from lmcommon.seed import set_seed
 from modula.config import MoDULAConfig
 from modula.data import balanced_mix
-from modula.scoring import answer_statistics, generate_and_score, response_perplexity
+from modula.scoring import LABELS_BY_DOMAIN, answer_statistics, generate_and_score, response_perplexity
 from modula.tasks import read_domain_split
 
 logger = logging.getLogger(__name__)
@@ -44,6 +44,10 @@ class Profile:
     # per-domain overrides of expert_examples: PubMedQA has 500 training questions and a 135M model needs two
     # passes over them before its answers depend on the question (one pass: "yes" to everything, measured)
     expert_examples_by_domain: dict[str, int] = field(default_factory=dict)
+    # domains whose expert rows are drawn label-balanced (minority labels repeat): TFNS is 66% "neutral", and on
+    # its dev rows an expert trained on the split as it is answered "neutral" to 92% of tweets alone and to all of
+    # them once mixed with the other experts (docs/modula.md)
+    label_balanced_domains: tuple[str, ...] = ()
     dev_examples: int = 48  # the last rows of each train split: never trained on, the dev rows of learning rates
     batch_size: int = 8
     max_length: int = 256
@@ -71,6 +75,11 @@ class Profile:
             for domain, value in getattr(self, name).items():
                 if domain not in SCORED_DOMAINS or value <= 0:
                     raise ValueError(f"Profile.{name}: {domain}={value}; domains are {SCORED_DOMAINS}, values > 0")
+        unknown = [d for d in self.label_balanced_domains if d not in LABELS_BY_DOMAIN]
+        if unknown:
+            raise ValueError(
+                f"Profile.label_balanced_domains: {unknown}; only {tuple(LABELS_BY_DOMAIN)} have labels to balance"
+            )
 
     def examples_for(self, domain: str) -> int:
         return self.expert_examples_by_domain.get(domain, self.expert_examples)
@@ -101,6 +110,7 @@ PROFILES = {
         universal_examples=8,
         expert_examples=24,
         router_examples_per_domain=8,
+        label_balanced_domains=("finance",),
         train_gsm8k=False,
         eval_arithmetic=21,
         eval_medical=20,
@@ -116,6 +126,7 @@ PROFILES = {
         universal_examples=128,
         expert_examples=800,
         expert_examples_by_domain={"medical": 904},
+        label_balanced_domains=("finance",),
         router_examples_per_domain=48,
         universal_learning_rate=3e-3,
         expert_learning_rate=3e-3,
@@ -186,7 +197,7 @@ class Experiment:
         self.dev_rows = {d: rows[-p.dev_examples :] for d, rows in train.items()}
         train = {d: rows[: -p.dev_examples] for d, rows in train.items()}
         self.general_rows = take_rows(train["general"], p.universal_examples)
-        self.expert_rows = {d: take_rows(train[d], p.examples_for(d)) for d in SCORED_DOMAINS}
+        self.expert_rows = {d: self.draw_expert_rows(d, train[d]) for d in SCORED_DOMAINS}
         arithmetic = [r for r in test["math"] if r["task"] != "gsm8k"][: p.eval_arithmetic]
         gsm8k = [r for r in test["math"] if r["task"] == "gsm8k"][: p.eval_gsm8k]
         self.test_rows = {
@@ -197,6 +208,16 @@ class Experiment:
         }
 
     # -- data ---------------------------------------------------------------------------------------------
+    def draw_expert_rows(self, domain: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The rows ``domain``'s expert trains on: the split in order, repeated to the profile's count, or for a
+        label-balanced domain an equal share of every label (rarer labels repeat), shuffled."""
+        count = self.profile.examples_for(domain)
+        if domain not in self.profile.label_balanced_domains:
+            return take_rows(rows, count)
+        labels = sorted({row["answer"] for row in rows})
+        per_label = -(-count // len(labels))
+        return balanced_mix(rows, labels, per_label, seed=self.seed, key="answer")[:count]
+
     def router_rows(self, domains) -> list[dict[str, Any]]:
         pool = [row for d in domains for row in self.expert_rows[d]]
         return balanced_mix(pool, list(domains), self.profile.router_examples_per_domain, seed=self.seed)

@@ -2,7 +2,8 @@
 
 A Latin run is pinyin when it splits into valid full syllables (``gaoxing``, ``gao xing``, ``GaoXing``) or is
 a short run of initials (``wm``, ``gx``), and none of these say otherwise: it sits inside a URL, an e-mail
-address or code; it touches a digit (``5kg``, ``x86``) or code punctuation (``.``, ``_``, ``/``, ``@``); it is
+address or code; it touches a digit (``5kg``, ``x86``) or code punctuation (``.``, ``_``, ``/``, ``@``) whose other side is not a Chinese character (``/usr``, but
+not ``人/pingfanggongli``); it is
 ALL CAPS (``CPU``) or capitalised inside a syllable (``iPhone``); it is a common English word; it stands next
 to other Latin words that are not pinyin (``open source``).
 """
@@ -140,6 +141,15 @@ def half_width(text: str) -> str:
     return text.translate(_HALF_WIDTH)
 
 
+def _code_neighbour(text: str, index: int, direction: int) -> bool:
+    """Whether ``text[index]`` is code punctuation that makes the run beside it code: a ``/`` or ``(`` with a
+    Chinese character on its far side separates Chinese (``人/pingfang``, ``功能(gongneng)``), not code."""
+    if not 0 <= index < len(text) or text[index] not in _CODE_NEIGHBOURS:
+        return False
+    beyond = index + direction
+    return not (0 <= beyond < len(text) and HAN.match(text[beyond]))
+
+
 def find_pinyin_runs(text: str) -> list[PinyinRun]:
     """The Latin runs of ``text`` that read as pinyin, in order; full-width letters count as Latin, and each
     run's ``start``, ``end`` and ``text`` refer to ``text`` as given."""
@@ -150,7 +160,7 @@ def find_pinyin_runs(text: str) -> list[PinyinRun]:
         start, end = match.span()
         before = text[start - 1] if start > 0 else ""
         after = text[end] if end < len(text) else ""
-        if before in _CODE_NEIGHBOURS or after in _CODE_NEIGHBOURS or _inside(protected, start, end):
+        if _code_neighbour(text, start - 1, -1) or _code_neighbour(text, end, 1) or _inside(protected, start, end):
             continue
         next_to_digit = before.isdigit() or after.isdigit()
         if (before.isalpha() and not HAN.match(before)) or (after.isalpha() and not HAN.match(after)):
