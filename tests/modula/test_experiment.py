@@ -167,7 +167,7 @@ def test_a_label_balanced_domain_trains_on_every_label_equally(setup):
     assert len(drawn) == 9
     assert collections.Counter(row["answer"] for row in drawn) == {"neutral": 3, "negative": 3, "positive": 3}
     assert experiment.draw_expert_rows("math", _rows("math", 6)) == take_rows(_rows("math", 6), 9)  # in order
-    with pytest.raises(ValueError, match="only .*'finance'.* have labels"):
+    with pytest.raises(ValueError, match=r"only .*'finance'.* have labels"):
         Profile("x", 1, 1, 1, label_balanced_domains=("math",))
 
 

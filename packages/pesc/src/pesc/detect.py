@@ -2,10 +2,10 @@
 
 A Latin run is pinyin when it splits into valid full syllables (``gaoxing``, ``gao xing``, ``GaoXing``) or is
 a short run of initials (``wm``, ``gx``), and none of these say otherwise: it sits inside a URL, an e-mail
-address or code; it touches a digit (``5kg``, ``x86``) or code punctuation (``.``, ``_``, ``/``, ``@``) whose other side is not a Chinese character (``/usr``, but
-not ``人/pingfanggongli``); it is
-ALL CAPS (``CPU``) or capitalised inside a syllable (``iPhone``); it is a common English word; it stands next
-to other Latin words that are not pinyin (``open source``).
+address or code; it touches a digit (``5kg``, ``x86``) or code punctuation (``.``, ``_``, ``/``, ``@``) whose
+other side is not a Chinese character (``src/gaoxing``, but not ``人/pingfanggongli``); it is ALL CAPS (``CPU``)
+or capitalised inside a syllable (``iPhone``); it is a common English word; it stands next to other Latin words
+that are not pinyin (``open source``).
 """
 
 from __future__ import annotations
