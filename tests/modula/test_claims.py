@@ -57,6 +57,15 @@ def test_old_domains_and_new_domain_claims():
     assert new_domain_claim({"new_domain_score": learned})["verdict"] == HOLDS
     close = {**learned, "plug_in": 0.3, "gain": 0.1, "plug_in_interval": [0.2, 0.4]}
     assert new_domain_claim({"new_domain_score": close})["verdict"] == UNCLEAR
+    # above the model before, but only by answering the majority label: not learning
+    trivial = {"majority_rate": 0.5, "macro_f1": 0.25, "macro_f1_interval": [0.2, 0.3], "majority_macro_f1": 0.22}
+    assert new_domain_claim({"new_domain_score": {**learned, **trivial}})["verdict"] == FAILS
+    # the same accuracy, with answers whose macro-F1 interval lies above the majority answer's: learning
+    discriminating = {**trivial, "macro_f1": 0.5, "macro_f1_interval": [0.4, 0.6]}
+    claim = new_domain_claim({"new_domain_score": {**learned, **discriminating}})
+    assert claim["verdict"] == HOLDS and "against the majority answer's 22.0" in claim["measured"]
+    above_majority = {**trivial, "majority_rate": 0.3}
+    assert new_domain_claim({"new_domain_score": {**learned, **above_majority}})["verdict"] == HOLDS
 
 
 def test_general_ability_allows_five_percent_more_perplexity():

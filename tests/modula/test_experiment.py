@@ -135,11 +135,17 @@ def test_experiment_runs_every_system_and_resumes(setup, caplog):
     replies = (output / "replies" / "modula-res.jsonl").read_text().splitlines()
     assert len(replies) == 9
 
-    # a rerun reads every system's results instead of training again
+    # a rerun reads every system's results instead of training again, and recomputes the answer statistics of
+    # results written before a statistic existed from the replies the system gave
+    lora_file = output / "results" / "lora.json"
+    older = json.loads(lora_file.read_text())
+    del older["medical_answers"]["macro_f1_interval"]
+    lora_file.write_text(json.dumps(older))
     caplog.set_level("INFO", logger="modula.experiment")
     caplog.clear()
     again = run_experiment(output, root / "data", profile, model=model_dir)
     assert again["rows"] == results["rows"]
+    assert json.loads(lora_file.read_text())["medical_answers"] == rows["lora"]["medical_answers"]
     assert sum("done in an earlier run" in r.message for r in caplog.records) == len(systems)
 
 

@@ -97,8 +97,11 @@ def test_answers_table_puts_accuracy_beside_the_constant_answer():
             "questions": 100,
         },
     }
+    text = answers_markdown([row])  # a row scored before macro-F1 had an interval
+    assert "| lora | medical | 55.0 [45.0, 65.0] | 55.0 | 100% (yes) | 23.7 | – |" in text
+    row["medical_answers"] |= {"macro_f1_interval": [0.2, 0.27], "majority_macro_f1": 0.2366}
     text = answers_markdown([row])
-    assert "| lora | medical | 55.0 [45.0, 65.0] | 55.0 | 100% (yes) | 23.7 |" in text
+    assert "| lora | medical | 55.0 [45.0, 65.0] | 55.0 | 100% (yes) | 23.7 [20.0, 27.0] | 23.7 |" in text
     results = {
         "rows": [{**ROWS[0], **row, "system": "base"}, *ROWS[1:]],
         "plug_in": plug_in_summary(ROWS, "finance", ("math", "medical")),

@@ -94,9 +94,22 @@ def test_answer_statistics_expose_a_constant_answer():
     assert stats["accuracy"] == 0.6 == stats["majority_rate"] and stats["majority_answer"] == "yes"
     assert stats["top_reply_share"] == 1.0 and stats["top_reply"] == "yes"
     # F1 of "yes": P 0.6, R 1 -> 0.75; "no" and "maybe" never predicted -> 0; macro = 0.25
-    assert stats["macro_f1"] == pytest.approx(0.25)
+    assert stats["macro_f1"] == pytest.approx(0.25) == stats["majority_macro_f1"]
     low, high = stats["accuracy_interval"]
     assert low < 0.6 < high and stats["questions"] == 10
+
+
+def test_answer_statistics_give_macro_f1_an_interval_and_a_trivial_baseline():
+    rows = [{"domain": "finance", "answer": a} for a in ["neutral"] * 6 + ["positive"] * 2 + ["negative"] * 2]
+    replies = ["neutral"] * 5 + ["positive"] + ["positive"] * 2 + ["negative", "neutral"]
+    correct = [score_reply(row, reply) for row, reply in zip(rows, replies, strict=True)]
+    stats = answer_statistics(rows, replies, correct)
+    # neutral: P 5/6, R 5/6 -> 0.833; positive: P 2/3, R 1 -> 0.8; negative: P 1, R 1/2 -> 0.667
+    assert stats["macro_f1"] == pytest.approx((5 / 6 + 0.8 + 2 / 3) / 3)
+    # always "neutral": F1 2 * 0.6 / 1.6 = 0.75 for neutral, 0 for the others
+    assert stats["majority_macro_f1"] == pytest.approx(0.25)
+    low, high = stats["macro_f1_interval"]
+    assert low < stats["macro_f1"] < high <= 1.0
 
 
 def test_answer_statistics_of_math_count_numbers_not_wording():

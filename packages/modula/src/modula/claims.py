@@ -74,14 +74,30 @@ def old_domains_claim(plug: Mapping[str, Any]) -> dict[str, str]:
 
 
 def new_domain_claim(plug: Mapping[str, Any]) -> dict[str, str]:
-    """Holds when the new domain's interval after the plug-in lies wholly above its interval before."""
+    """Holds when the new domain's interval after the plug-in lies wholly above its interval before and the
+    answers beat the trivial answer: the accuracy interval above the majority rate, or the macro-F1 interval
+    above what always answering the majority label scores. Above the model before but not above the trivial
+    answer does not hold (the expert learned the majority label, not the task)."""
     claim = "the plugged-in expert learns the new domain"
     new = plug.get("new_domain_score", {})
     before, after = new.get("before_interval"), new.get("plug_in_interval")
     if before is None or after is None:
         return _claim(claim, NOT_MEASURABLE, "no intervals")
     measured = f"{100 * new['before']:.1f} -> {100 * new['plug_in']:.1f} ({100 * new['gain']:+.1f} points)"
+    beats_trivial = None
+    if new.get("majority_rate") is not None:
+        beats_trivial = after[0] > new["majority_rate"]
+        measured += f"; always answering the majority label scores {100 * new['majority_rate']:.1f}"
+        f1_interval, trivial_f1 = new.get("macro_f1_interval"), new.get("majority_macro_f1")
+        if f1_interval is not None and trivial_f1 is not None:
+            beats_trivial = beats_trivial or f1_interval[0] > trivial_f1
+            measured += (
+                f"; macro-F1 {100 * new['macro_f1']:.1f} [{100 * f1_interval[0]:.1f}, {100 * f1_interval[1]:.1f}] "
+                f"against the majority answer's {100 * trivial_f1:.1f}"
+            )
     if after[0] > before[1]:
+        if beats_trivial is False:
+            return _claim(claim, FAILS, measured + "; above the model before, not above the trivial answer")
         return _claim(claim, HOLDS, measured)
     return _claim(claim, FAILS if new["gain"] <= 0 else UNCLEAR, measured)
 

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lmcommon.data import write_json, write_jsonl
+from lmcommon.data import read_jsonl, write_json, write_jsonl
 from lmcommon.seed import set_seed
 from modula.config import MoDULAConfig
 from modula.data import balanced_mix
@@ -420,13 +420,7 @@ class Experiment:
         for domain in SCORED_DOMAINS:
             rows = self.test_rows[domain]
             result = generate_and_score(model, self.tokenizer, rows, batch_size=self.profile.eval_batch_size)
-            # math is scored on the arithmetic problems (GSM8K apart): one answer format, one statistic
-            scored = [i for i, row in enumerate(rows) if domain != "math" or row["task"] != "gsm8k"]
-            answers = answer_statistics(
-                [rows[i] for i in scored],
-                [result["replies"][i] for i in scored],
-                [result["correct"][i] for i in scored],
-            )
+            answers = self.answer_statistics(domain, result["replies"], result["correct"])
             scores[domain] = answers["accuracy"]
             scores[f"{domain}_answers"] = answers
             if domain == "math" and "gsm8k" in result["by_task"]:
@@ -448,6 +442,32 @@ class Experiment:
         )
         write_jsonl(self.output / "replies" / f"{system}.jsonl", replies)
         return scores
+
+    def answer_statistics(self, domain: str, replies: list[str], correct: list[bool]) -> dict[str, Any]:
+        """:func:`modula.scoring.answer_statistics` of ``domain``'s test rows; math is scored on the arithmetic
+        problems (GSM8K apart): one answer format, one statistic."""
+        rows = self.test_rows[domain]
+        scored = [i for i, row in enumerate(rows) if domain != "math" or row["task"] != "gsm8k"]
+        return answer_statistics([rows[i] for i in scored], [replies[i] for i in scored], [correct[i] for i in scored])
+
+    def rescore_stored_replies(self, system: str, result: dict[str, Any]) -> dict[str, Any]:
+        """``result`` with every domain's answer statistics recomputed from the replies the system gave when it was
+        scored (``replies/<system>.jsonl``), so that a statistic added since covers the systems of earlier runs
+        too. A domain whose stored replies are not those of today's test rows keeps its statistics."""
+        path = self.output / "replies" / f"{system}.jsonl"
+        if not path.is_file():
+            return result
+        stored = read_jsonl(path)
+        for domain in SCORED_DOMAINS:
+            rows = self.test_rows[domain]
+            replies = [r for r in stored if r["domain"] == domain]
+            if [r["prompt"] for r in replies] != [row["prompt"] for row in rows]:
+                logger.warning("%s: stored %s replies are not today's test rows; statistics kept", system, domain)
+                continue
+            result[f"{domain}_answers"] = self.answer_statistics(
+                domain, [r["reply"] for r in replies], [r["correct"] for r in replies]
+            )
+        return result
 
     def answers_changed_by_experts(self, model, replies: list[dict[str, Any]]) -> dict[str, float]:
         """Per domain, the share of the first :data:`CHANGED_ANSWER_PROMPTS` test prompts whose greedy answer
@@ -492,7 +512,9 @@ class Experiment:
         path = self.output / "results" / f"{system}.json"
         if path.is_file():
             logger.info("%s: done in an earlier run (%s)", system, path)
-            return json.loads(path.read_text())
+            result = self.rescore_stored_replies(system, json.loads(path.read_text()))
+            write_json(path, result)
+            return result
         set_seed(self.seed)
         logger.info("%s: training", system)
         model, costs = build()

@@ -67,6 +67,11 @@ def plug_in_summary(rows: Sequence[dict[str, Any]], domain: str, old_domains: Se
             "gain": plugged[domain] - before[domain],
             "before_interval": accuracy_interval(before, domain),
             "plug_in_interval": accuracy_interval(plugged, domain),
+            # what the plug-in's answers score against always answering the majority label (the trivial answer)
+            **{
+                key: plugged.get(f"{domain}_answers", {}).get(key)
+                for key in ("majority_rate", "macro_f1", "macro_f1_interval", "majority_macro_f1")
+            },
         },
         "old_domains": old,
         "old_domains_before": {d: before[d] for d in old_domains},
@@ -196,12 +201,14 @@ def plug_in_behaviour_markdown(plug: dict[str, Any]) -> str:
 
 def answers_markdown(rows: Sequence[dict[str, Any]], domains: Sequence[str] = ("math", "medical", "finance")) -> str:
     """Per system and domain: accuracy with its 95% interval beside what a constant answer scores (the majority
-    rate) and how often the system gave its most frequent answer; macro-F1 for the label domains. A system whose
-    top reply share is near 100% and whose accuracy is near the majority rate has learned one answer, not the task.
+    rate) and how often the system gave its most frequent answer; for the label domains macro-F1 with its interval
+    beside what always answering the majority label scores. A system whose top reply share is near 100% and whose
+    accuracy is near the majority rate has learned one answer, not the task.
     """
     lines = [
-        "| system | domain | accuracy [95% CI] | majority rate | top reply share (reply) | macro-F1 |",
-        "|---|---|---:|---:|---:|---:|",
+        "| system | domain | accuracy [95% CI] | majority rate | top reply share (reply) | macro-F1 [95% CI] "
+        "| majority answer's macro-F1 |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         for domain in domains:
@@ -210,10 +217,13 @@ def answers_markdown(rows: Sequence[dict[str, Any]], domains: Sequence[str] = ("
                 continue
             low, high = answers["accuracy_interval"]
             macro = f"{100 * answers['macro_f1']:.1f}" if "macro_f1" in answers else "–"
+            if "macro_f1_interval" in answers:
+                macro += " [{:.1f}, {:.1f}]".format(*(100 * x for x in answers["macro_f1_interval"]))
+            trivial = f"{100 * answers['majority_macro_f1']:.1f}" if "majority_macro_f1" in answers else "–"
             lines.append(
                 f"| {row['system']} | {domain} | {100 * answers['accuracy']:.1f} [{100 * low:.1f}, {100 * high:.1f}] "
                 f"| {100 * answers['majority_rate']:.1f} | {100 * answers['top_reply_share']:.0f}% "
-                f"({answers['top_reply']}) | {macro} |"
+                f"({answers['top_reply']}) | {macro} | {trivial} |"
             )
     return "\n".join(lines) + "\n"
 

@@ -64,7 +64,8 @@ def answer_statistics(
         ``accuracy`` with its 95% bootstrap ``accuracy_interval`` over questions; ``majority_rate``, the share of
         the most frequent gold answer (what answering it always scores); ``top_reply_share``, the share of the
         most frequent answer given (:func:`reply_key`); and, for label domains, ``macro_f1`` over the domain's
-        labels (a reply naming no label counts as a miss of its gold label).
+        labels (a reply naming no label counts as a miss of its gold label) with its 95% bootstrap
+        ``macro_f1_interval``, and ``majority_macro_f1``, what always answering the majority label scores.
 
     Raises:
         ValueError: no rows, or the three sequences differ in length.
@@ -86,9 +87,18 @@ def answer_statistics(
     }
     domain = rows[0]["domain"]
     if domain in LABELS_BY_DOMAIN:
+        labels = LABELS_BY_DOMAIN[domain]
         predicted = [{key} for key in keys]
         gold = [{str(row["answer"]).lower()} for row in rows]
-        statistics["macro_f1"] = multilabel_f1(gold, predicted, labels=LABELS_BY_DOMAIN[domain])["macro_f1"]
+
+        def macro_f1(indices, answers=predicted) -> float:
+            return multilabel_f1([gold[i] for i in indices], [answers[i] for i in indices], labels=labels)["macro_f1"]
+
+        f1 = bootstrap_interval(len(rows), macro_f1)
+        statistics["macro_f1"] = f1["estimate"]
+        statistics["macro_f1_interval"] = [f1["low"], f1["high"]]
+        # what answering the majority label to every question scores: the trivial baseline of macro-F1
+        statistics["majority_macro_f1"] = macro_f1(range(len(rows)), [{statistics["majority_answer"]}] * len(rows))
     return statistics
 
 
