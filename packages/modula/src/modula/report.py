@@ -138,7 +138,9 @@ def results_markdown(results: dict[str, Any]) -> str:
         "",
         f"Scores are accuracy in % (math: arithmetic problems; general: perplexity of held-out general responses, "
         f"lower is better). Profile {results['profile']['name']!r}, model {results['model']!r}, device "
-        f"{results['device']}, run time {results['wall_time_s'] / 60:.1f} min.",
+        f"{results['device']}; this invocation ran {results['wall_time_s'] / 60:.1f} min (systems finished by an "
+        f"earlier invocation are read, not re-run); training and scoring summed over the systems: "
+        f"{_summed_minutes(rows):.1f} min (the universal stage, trained once, counted in both MoDULA variants).",
     ]
     measured = [row for row in rows if row.get("contributions")]
     if measured:
@@ -197,6 +199,10 @@ def plug_in_behaviour_markdown(plug: dict[str, Any]) -> str:
             weights = ", ".join(f"{d} {w:.2f}" for d, w in plug[key].items())
             lines.append(f"Mean router weight on each domain's own expert, its test prompts, {label}: {weights}.")
     return "\n\n".join(lines)
+
+
+def _summed_minutes(rows: Sequence[dict[str, Any]]) -> float:
+    return sum(row.get("train_time_s", 0.0) + row.get("eval_time_s", 0.0) for row in rows) / 60
 
 
 def answers_markdown(rows: Sequence[dict[str, Any]], domains: Sequence[str] = ("math", "medical", "finance")) -> str:
