@@ -142,8 +142,9 @@ def half_width(text: str) -> str:
 
 
 def _code_neighbour(text: str, index: int, direction: int) -> bool:
-    """Whether ``text[index]`` is code punctuation that makes the run beside it code: a ``/`` or ``(`` with a
-    Chinese character on its far side separates Chinese (``人/pingfang``, ``功能(gongneng)``), not code."""
+    """Whether ``text[index]`` is code punctuation that makes the run beside it code. Punctuation with a Chinese
+    character on its far side separates Chinese (``人/pingfang``, ``功能(gongneng)``), not code; with Latin, a
+    digit or nothing there it is code (``src/gaoxing``, ``women()``)."""
     if not 0 <= index < len(text) or text[index] not in _CODE_NEIGHBOURS:
         return False
     beyond = index + direction
