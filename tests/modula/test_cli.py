@@ -32,7 +32,7 @@ def workspace(tmp_path):
     return tmp_path, str(model_dir), {k: str(v) for k, v in files.items()}
 
 
-def test_staged_training_plug_in_generation_and_router_weights(workspace, capsys):
+def test_staged_training_plug_in_generation_router_weights_and_expert_losses(workspace, capsys):
     root, model_dir, data = workspace
     run = root / "run"
     common = ["--model", model_dir, "--output", str(run), *FAST]
@@ -133,6 +133,20 @@ def test_staged_training_plug_in_generation_and_router_weights(workspace, capsys
     assert table["outputs"] == ["alpha", "beta"]
     for weights in table["layers"].values():
         assert sum(weights.values()) == pytest.approx(1.0, abs=1e-3)
+
+    losses_file = root / "losses.json"
+    arguments = ["expert-losses", "--model", model_dir, "--adapters", str(run), "--input", data["mix"]]
+    assert main([*arguments, "--per-domain", "3", "--device", "cpu", "--output", str(losses_file)]) == 0
+    losses = json.loads(losses_file.read_text())
+    assert set(losses) == {"alpha", "beta"}
+    for domain, entry in losses.items():
+        assert set(entry["experts"]) == {"alpha", "beta"} and entry["own_expert"] == entry["experts"][domain]
+        assert entry["routing_gap"] == pytest.approx(entry["mixture"] - min(entry["experts"].values()))
+    unlabelled = root / "unlabelled.jsonl"
+    unlabelled.write_text('{"prompt": "alpha a", "response": "a b"}\n', encoding="utf-8")
+    capsys.readouterr()
+    assert main(["expert-losses", "--model", model_dir, "--adapters", str(run), "--input", str(unlabelled)]) == 2
+    assert f"{unlabelled}:1: field 'domain': missing required field" in capsys.readouterr().err
 
 
 def test_bad_data_row_is_reported_with_file_and_line(workspace, capsys):

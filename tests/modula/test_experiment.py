@@ -117,6 +117,12 @@ def test_experiment_runs_every_system_and_resumes(setup, caplog):
         changed = rows[system]["answers_changed_by_experts"]
         assert set(changed) == {"math", "medical", "finance"} and all(0 <= v <= 1 for v in changed.values())
     assert "answers_changed_by_experts" not in rows["molora"]
+    for system in ("modula-flan", "modula-res", "modula-res+finance"):  # the routing signal, on dev rows
+        assert set(rows[system]["expert_losses"]) == {"math", "medical", "finance"}
+    plugged = rows["modula-res+finance"]["expert_losses"]["finance"]
+    assert set(plugged["experts"]) == {"math", "medical", "finance"} and plugged["own_expert"] is not None
+    assert rows["modula-res"]["expert_losses"]["finance"]["own_expert"] is None  # not plugged in yet
+    assert "expert_losses" not in rows["molora"] and "The routing signal" in table
     for row in results["rows"]:  # every accuracy stands beside what answering the majority label scores
         for domain in ("math", "medical", "finance"):
             answers = row[f"{domain}_answers"]
@@ -141,11 +147,16 @@ def test_experiment_runs_every_system_and_resumes(setup, caplog):
     older = json.loads(lora_file.read_text())
     del older["medical_answers"]["macro_f1_interval"]
     lora_file.write_text(json.dumps(older))
+    res_file = output / "results" / "modula-res.json"  # scored before the expert losses were measured
+    res_file.write_text(
+        json.dumps({k: v for k, v in json.loads(res_file.read_text()).items() if k != "expert_losses"})
+    )
     caplog.set_level("INFO", logger="modula.experiment")
     caplog.clear()
     again = run_experiment(output, root / "data", profile, model=model_dir)
     assert again["rows"] == results["rows"]
     assert json.loads(lora_file.read_text())["medical_answers"] == rows["lora"]["medical_answers"]
+    assert json.loads(res_file.read_text())["expert_losses"] == rows["modula-res"]["expert_losses"]  # saved model
     assert sum("done in an earlier run" in r.message for r in caplog.records) == len(systems)
 
 

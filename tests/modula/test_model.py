@@ -271,3 +271,24 @@ def test_universal_path_only_drops_the_domain_experts_and_restores_the_stage(lla
         assert torch.allclose(_logits(model), universal_alone, atol=1e-6)
     assert model.stage == "expert" and model.active_domain == "math" and model.training
     assert _logits(model).shape == mixture.shape
+
+
+@pytest.mark.parametrize("variant", ["flan", "res"])
+def test_expert_path_only_is_the_stage_two_pass_and_restores_the_stage(llama, variant):
+    model = _wrap(llama, variant)
+    _randomise(model, "universal", "math", "medical", "router")
+    model.set_stage("expert", "medical")
+    medical_alone = _logits(model)
+    model.set_stage("inference")
+    mixture = _logits(model)
+    assert not torch.allclose(medical_alone, mixture, atol=1e-4)
+    model.train()
+    with model.expert_path_only("medical"):
+        assert not model.training
+        assert torch.allclose(_logits(model), medical_alone, atol=1e-6)
+    with model.mixture_path_only():
+        assert torch.allclose(_logits(model), mixture, atol=1e-6)
+    assert model.stage == "inference" and model.active_domain is None and model.training
+    with pytest.raises(ValueError, match="unknown domain 'finance'"), model.expert_path_only("finance"):
+        pass
+    assert model.stage == "inference"

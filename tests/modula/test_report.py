@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from modula.report import plug_in_summary, results_markdown
+from modula.report import expert_losses_markdown, plug_in_summary, results_markdown
 
 
 def _row(system, math, medical, finance, params, tokens, time):
@@ -115,3 +115,20 @@ def test_answers_table_puts_accuracy_beside_the_constant_answer():
     text = results_markdown(results)
     assert "| base | medical | 55.0 [45.0, 65.0]" in text
     assert "| modula-res | 0.500 | 0.0100 | 0.0200 |" in text
+
+
+def test_expert_losses_table_gives_each_expert_the_mixture_and_the_gap():
+    entry = {
+        "experts": {"math": 0.821, "medical": 3.147},
+        "mixture": 0.959,
+        "universal": 2.314,
+        "best_expert": "math",
+        "own_expert": 0.821,
+        "routing_gap": 0.138,
+    }
+    unplugged = {**entry, "experts": {}, "best_expert": None, "own_expert": None, "routing_gap": None}
+    rows = [{"system": "lora"}, {"system": "modula-res", "expert_losses": {"math": entry, "finance": unplugged}}]
+    lines = expert_losses_markdown(rows).splitlines()
+    assert lines[2] == "| modula-res | math | math 0.821, medical 3.147 | 0.959 | 2.314 | math | +0.138 |"
+    assert lines[3] == "| modula-res | finance |  | 0.959 | 2.314 | – | – |"
+    assert len(lines) == 4  # systems without the measurement add no line

@@ -5,6 +5,7 @@ import torch
 from transformers import TrainerCallback, TrainingArguments
 
 from modula import MoDULAConfig, MoDULAModel, train_stage
+from modula.expert_losses import expert_losses
 
 from .conftest import DOMAIN_WORDS, make_llama, toy_rows
 
@@ -55,6 +56,18 @@ def test_staged_training_learns_and_routes_by_domain(tmp_path, tokenizer, varian
         weights = _mean_own_router_weight(model, tokenizer, domain)
         assert weights[domain] == max(weights.values()), weights
         assert weights[domain] > weights[other] + 0.15, weights
+    # the routing signal: each domain's own expert alone beats the other expert, and the trained routers bring the
+    # mixture within a fraction of what the other expert alone loses
+    rows = {domain: toy_rows(domain, 8) for domain in ("alpha", "beta")}
+    stage = model.stage
+    losses = expert_losses(model, tokenizer, rows, max_length=64)
+    for domain, other in [("alpha", "beta"), ("beta", "alpha")]:
+        entry = losses[domain]
+        assert entry["best_expert"] == domain and entry["own_expert"] == entry["experts"][domain], entry
+        assert entry["experts"][domain] < entry["experts"][other] - 0.5, entry
+        assert entry["mixture"] - entry["experts"][domain] < 0.5 * (entry["experts"][other] - entry["experts"][domain])
+        assert entry["routing_gap"] == pytest.approx(entry["mixture"] - entry["experts"][domain])
+    assert model.stage == stage  # measuring leaves the stage as it was
 
 
 def test_inference_stage_does_not_train(tmp_path, tokenizer):

@@ -1,4 +1,5 @@
-"""The ``modula`` command line: staged training, plugging in a domain, generation, router weights."""
+"""The ``modula`` command line: staged training, plugging in a domain, generation, router weights and the
+routing signal."""
 
 from __future__ import annotations
 
@@ -300,6 +301,27 @@ def _plot_routers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _expert_losses(args: argparse.Namespace) -> int:
+    from collections import defaultdict
+
+    from lmcommon.data import read_jsonl, write_json
+    from modula.expert_losses import expert_losses
+
+    rows: dict[str, list[dict]] = defaultdict(list)
+    for row in read_jsonl(args.input, required=("prompt", "response", "domain")):
+        rows[str(row["domain"])].append(row)
+    if args.per_domain:
+        rows = {domain: group[: args.per_domain] for domain, group in rows.items()}
+    model, tokenizer = _load_for_inference(args)
+    losses = expert_losses(model, tokenizer, rows, max_length=args.max_length, batch_size=args.batch_size)
+    if args.output:
+        write_json(args.output, losses)
+        print(f"written: {args.output}")
+    else:
+        print(json.dumps(losses, indent=1))
+    return 0
+
+
 def _add_stage_selection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--stage",
@@ -393,6 +415,25 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
     _add_model_arguments(plot)
     plot.set_defaults(func=_plot_routers, stage="inference", domain=None)
+
+    losses = commands.add_parser(
+        "expert-losses",
+        help="answer loss per domain under each expert alone, the routed mixture and the universal expert alone",
+        description="The routing signal: for each domain's rows, the mean cross-entropy (nats) per response token "
+        "with each domain expert alone at full weight, with the routed mixture and with the universal expert "
+        "alone, and the gap between the mixture and the best expert (what routing could still gain).",
+    )
+    losses.add_argument("--adapters", required=True, help="a MoDULA model folder")
+    losses.add_argument(
+        "--input", required=True, help="JSONL with prompt, response and domain fields, e.g. a domain's held-out rows"
+    )
+    losses.add_argument("--per-domain", type=int, default=16, help="rows per domain, the first ones (0: all)")
+    losses.add_argument("--output", help="write the JSON here instead of printing it")
+    losses.add_argument("--max-length", type=int, default=256, help="tokens per row, longer rows are cut")
+    losses.add_argument("--batch-size", type=int, default=8, help="rows per forward pass (default: 8)")
+    losses.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
+    _add_model_arguments(losses)
+    losses.set_defaults(func=_expert_losses, stage="inference", domain=None)
 
     build = commands.add_parser(
         "build-data",

@@ -49,6 +49,7 @@ class Profile:
     # them once mixed with the other experts (docs/modula.md)
     label_balanced_domains: tuple[str, ...] = ()
     dev_examples: int = 48  # the last rows of each train split: never trained on, the dev rows of learning rates
+    expert_loss_rows: int = 16  # dev rows per domain on which each expert alone, the mixture and h are scored
     batch_size: int = 8
     max_length: int = 256
     # one learning rate per stage (issue 17: each stage starts from a different place and has its own parameter
@@ -111,6 +112,7 @@ PROFILES = {
         expert_examples=24,
         router_examples_per_domain=8,
         label_balanced_domains=("finance",),
+        expert_loss_rows=4,
         train_gsm8k=False,
         eval_arithmetic=21,
         eval_medical=20,
@@ -437,6 +439,7 @@ class Experiment:
             scores["routing"] = self.routing(model)
         if system.startswith("modula-"):  # staged MoDULA: do the domain experts change what it answers?
             scores["answers_changed_by_experts"] = self.answers_changed_by_experts(model, replies)
+            scores["expert_losses"] = self.expert_losses(model)
         scores["general_ppl"] = response_perplexity(
             model, self.tokenizer, self.test_rows["general"], max_length=512, batch_size=8
         )
@@ -496,6 +499,28 @@ class Experiment:
         batch = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
         return model.contributions(batch["input_ids"], batch["attention_mask"])
 
+    def expert_losses(self, model) -> dict[str, dict[str, Any]]:
+        """:func:`modula.expert_losses.expert_losses` on the first ``Profile.expert_loss_rows`` dev rows of each
+        scored domain: how much routing has to gain, and how much of it the routers took."""
+        from modula.expert_losses import expert_losses
+
+        rows = {d: self.dev_rows[d][: self.profile.expert_loss_rows] for d in SCORED_DOMAINS}
+        return expert_losses(model.to(self.device), self.tokenizer, rows, max_length=self.profile.max_length)
+
+    def add_missing_expert_losses(self, system: str, result: dict[str, Any]) -> dict[str, Any]:
+        """``result`` of a staged MoDULA system scored before the expert losses were measured, with them measured
+        on its saved model (``models/<system>``, ``+`` spelled ``-plus-``); unchanged when they are there or the
+        model is not."""
+        from modula.model import MoDULAModel
+
+        folder = self.output / "models" / system.replace("+", "-plus-")
+        if not system.startswith("modula-") or "expert_losses" in result or not folder.is_dir():
+            return result
+        logger.info("%s: measuring the expert losses on its saved model", system)
+        base, self.tokenizer = self.load_base()
+        model = MoDULAModel.from_pretrained(base, folder).eval()
+        return {**result, "expert_losses": self.expert_losses(model)}
+
     def routing(self, model) -> dict[str, Any]:
         """Mean router weight per layer and expert on each scored domain's test prompts, and the weight on each
         domain's own expert (:func:`modula.routers.own_expert_weights`)."""
@@ -513,6 +538,7 @@ class Experiment:
         if path.is_file():
             logger.info("%s: done in an earlier run (%s)", system, path)
             result = self.rescore_stored_replies(system, json.loads(path.read_text()))
+            result = self.add_missing_expert_losses(system, result)
             write_json(path, result)
             return result
         set_seed(self.seed)

@@ -177,23 +177,36 @@ class MoDULAModel(nn.Module):
         self.base_model.enable_input_require_grads()  # the embeddings are frozen; checkpointed blocks need grads in
 
     @contextmanager
-    def _reading_path(self, path: str) -> Iterator[None]:
-        """Eval mode and every layer on the forward ``path`` for measuring passes; the stage (with its trainable
-        set and paths) and the training mode are restored after."""
+    def _reading_path(self, path: str, path_domain: str | None = None) -> Iterator[None]:
+        """Eval mode and every layer on the forward ``path`` (for ``"expert"``: ``path_domain``'s) for measuring
+        passes; the stage (with its trainable set and paths) and the training mode are restored after."""
+        if path == "expert" and path_domain not in self.modula_config.domains:
+            raise ValueError(f"unknown domain {path_domain!r}; domains: {self.domains}")
         stage, domain = self.stage, self.active_domain
         was_training = self.training
         self.eval()
         for _, layer in self.modula_layers():
-            layer.set_path(path, None)
+            layer.set_path(path, path_domain)
         try:
             yield
         finally:
             self.set_stage(stage, domain)
             self.train(was_training)
 
-    def _mixture_path_for_reading(self):
-        """The full mixture, whatever the stage, for one measuring forward pass (see :meth:`_reading_path`)."""
+    def mixture_path_only(self):
+        """A context in which every layer computes the routed mixture (what inference uses), in eval mode; the
+        stage and the training mode are restored after."""
         return self._reading_path("mixture")
+
+    def expert_path_only(self, domain: str):
+        """A context in which every layer computes ``domain``'s stage-2 forward pass: its expert at full weight,
+        the other experts and the routers off (Res: ``W0 x + h + B_k LReLU(A_k h)``; Flan: ``W0 x + B_k A_k x``),
+        in eval mode; the stage and the training mode are restored after.
+
+        Raises:
+            ValueError: ``domain`` has no expert.
+        """
+        return self._reading_path("expert", domain)
 
     def universal_path_only(self):
         """A context in which every layer computes ``W0 x + B_u A_u x`` (domain experts and routers off), in eval
@@ -222,7 +235,7 @@ class MoDULAModel(nn.Module):
             ``{layer name: tensor (batch, seq, n_outputs)}``; outputs are ordered as
             ``modula_config.router_outputs`` (Flan: universal then domains; Res: domains).
         """
-        with self._mixture_path_for_reading(), self.recording_router_weights():
+        with self.mixture_path_only(), self.recording_router_weights():
             self.base_model(input_ids=input_ids, attention_mask=attention_mask)
             return {name: layer.last_router_weights for name, layer in self.modula_layers()}
 
@@ -254,7 +267,7 @@ class MoDULAModel(nn.Module):
             "universal_over_base": ("universal", "base"),
         }
         ratios: dict[str, list[float]] = {name: [] for name in pairs}
-        with self._mixture_path_for_reading():
+        with self.mixture_path_only():
             for layer in layers:
                 layer.record_contributions = True
             try:

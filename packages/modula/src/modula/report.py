@@ -162,6 +162,15 @@ def results_markdown(results: dict[str, Any]) -> str:
                 f"| {row['system']} | {mean['domains_over_universal']:.3f} | {mean['domains_over_base']:.4f} "
                 f"| {mean['universal_over_base']:.4f} | {changed_text} |"
             )
+    if any(row.get("expert_losses") for row in rows):
+        lines += [
+            "",
+            "The routing signal: answer loss (nats per response token, dev rows) under each expert alone, the routed "
+            "mixture and the universal expert alone; the gap is what routing all the way to the best expert "
+            "would save:",
+            "",
+            expert_losses_markdown(rows).rstrip("\n"),
+        ]
     if results.get("claims"):
         from modula.claims import claims_markdown
 
@@ -230,6 +239,24 @@ def answers_markdown(rows: Sequence[dict[str, Any]], domains: Sequence[str] = ("
                 f"| {row['system']} | {domain} | {100 * answers['accuracy']:.1f} [{100 * low:.1f}, {100 * high:.1f}] "
                 f"| {100 * answers['majority_rate']:.1f} | {100 * answers['top_reply_share']:.0f}% "
                 f"({answers['top_reply']}) | {macro} | {trivial} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def expert_losses_markdown(rows: Sequence[dict[str, Any]]) -> str:
+    """One line per staged MoDULA system and domain from ``row["expert_losses"]``
+    (:func:`modula.expert_losses.expert_losses`)."""
+    lines = [
+        "| system | domain | each expert alone | mixture | universal alone | best expert | gap |",
+        "|---|---|---|---:|---:|---|---:|",
+    ]
+    for row in rows:
+        for domain, entry in (row.get("expert_losses") or {}).items():
+            experts = ", ".join(f"{name} {loss:.3f}" for name, loss in entry["experts"].items())
+            gap = "–" if entry["routing_gap"] is None else f"{entry['routing_gap']:+.3f}"
+            lines.append(
+                f"| {row['system']} | {domain} | {experts} | {entry['mixture']:.3f} | {entry['universal']:.3f} "
+                f"| {entry['best_expert'] or '–'} | {gap} |"
             )
     return "\n".join(lines) + "\n"
 
