@@ -105,14 +105,14 @@ def take_rows(rows: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
 
 
 PROFILES = {
-    # a smoke run of every step (13.3 minutes on 2 CPU cores, measured); far too little training to compare systems
+    # a smoke run of every step (14.3 minutes on 2 CPU cores, measured); far too little training to compare systems
     "quick": Profile(
         "quick",
         universal_examples=8,
-        expert_examples=24,
+        expert_examples=16,
         router_examples_per_domain=8,
         label_balanced_domains=("finance",),
-        expert_loss_rows=4,
+        expert_loss_rows=2,
         train_gsm8k=False,
         eval_arithmetic=21,
         eval_medical=20,
