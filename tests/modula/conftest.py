@@ -82,6 +82,17 @@ def tokenizer():
     return make_tokenizer()
 
 
+def randomise_parts(model, *parts: str, seed: int = 1) -> None:
+    """Gives the named parts of a MoDULA model (universal, a domain, router) non-zero weights, as training would."""
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        for _, layer in model.modula_layers():
+            for part in parts:
+                module = {"universal": layer.universal, "router": layer.router}.get(part) or layer.experts[part]
+                for parameter in module.parameters():
+                    parameter.normal_(std=0.3)
+
+
 DOMAIN_WORDS = {"alpha": ("alpha", "a", "b"), "beta": ("beta", "c", "d")}
 
 

@@ -10,20 +10,11 @@ import torch
 from modula import MoDULAConfig, MoDULAModel
 from modula.expert_losses import answer_loss, expert_losses
 
-from .conftest import toy_rows
+from .conftest import randomise_parts, toy_rows
 
 
 def _model(llama, variant="res"):
     return MoDULAModel(llama, MoDULAConfig(variant=variant, domains=["alpha", "beta"], dropout=0.0))
-
-
-def _set(model, part: str, seed: int) -> None:
-    torch.manual_seed(seed)
-    with torch.no_grad():
-        for _, layer in model.modula_layers():
-            module = {"universal": layer.universal, "router": layer.router}.get(part) or layer.experts[part]
-            for parameter in module.parameters():
-                parameter.normal_(std=0.3)
 
 
 def test_answer_loss_is_the_mean_cross_entropy_of_the_response_tokens(llama, tokenizer):
@@ -50,8 +41,8 @@ def test_answer_loss_is_the_mean_cross_entropy_of_the_response_tokens(llama, tok
 
 def test_untrained_res_experts_add_nothing_to_the_universal_expert(llama, tokenizer):
     model = _model(llama)
-    _set(model, "universal", 1)
-    _set(model, "router", 2)
+    randomise_parts(model, "universal", seed=1)
+    randomise_parts(model, "router", seed=2)
     entry = expert_losses(model, tokenizer, {"alpha": toy_rows("alpha", 4)}, max_length=64)["alpha"]
     # every B of the domain experts is zero: each expert alone and any mixture of them is W0 x + h
     for loss in (*entry["experts"].values(), entry["mixture"]):
@@ -62,7 +53,7 @@ def test_untrained_res_experts_add_nothing_to_the_universal_expert(llama, tokeni
 def test_each_path_is_measured_and_the_gap_is_to_the_best_expert(llama, tokenizer):
     model = _model(llama)
     for seed, part in enumerate(("universal", "alpha", "beta", "router"), start=1):
-        _set(model, part, seed)
+        randomise_parts(model, part, seed=seed)
     model.set_stage("expert", "beta")
     model.train()
     rows = {"alpha": toy_rows("alpha", 4), "gamma": toy_rows("general", 4)}

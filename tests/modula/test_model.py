@@ -9,23 +9,14 @@ from peft import PeftModel
 
 from modula import MoDULAConfig, MoDULAModel
 
+from .conftest import randomise_parts
+
 IDS = torch.tensor([[3, 4, 5, 6, 7, 8, 9], [10, 11, 12, 13, 14, 15, 16]])
 PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
 def _wrap(base, variant="res", domains=("math", "medical"), **kwargs):
     return MoDULAModel(base, MoDULAConfig(variant=variant, domains=list(domains), dropout=0.0, **kwargs))
-
-
-def _randomise(model: MoDULAModel, *parts: str, seed: int = 1) -> None:
-    """Gives the named parts (universal, a domain, router) non-zero weights, as training would."""
-    torch.manual_seed(seed)
-    with torch.no_grad():
-        for _, layer in model.modula_layers():
-            for part in parts:
-                module = {"universal": layer.universal, "router": layer.router}.get(part) or layer.experts[part]
-                for parameter in module.parameters():
-                    parameter.normal_(std=0.3)
 
 
 def _logits(model, ids=IDS):
@@ -125,7 +116,7 @@ def test_stage_errors(llama):
 )
 def test_one_step_changes_exactly_the_stage_parameters(llama, variant, stage, domain, changes):
     model = _wrap(llama, variant)
-    _randomise(model, "universal", "math", "medical")  # non-zero experts, so every stage has a gradient
+    randomise_parts(model, "universal", "math", "medical")  # non-zero experts, so every stage has a gradient
     before = {name: p.detach().clone() for name, p in model.named_parameters()}
     model.set_stage(stage, domain)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
@@ -142,7 +133,7 @@ def test_one_step_changes_exactly_the_stage_parameters(llama, variant, stage, do
 @pytest.mark.parametrize("variant", ["flan", "res"])
 def test_add_domain_keeps_existing_experts_bit_for_bit(llama, variant):
     model = _wrap(llama, variant)
-    _randomise(model, "universal", "math", "medical", "router")
+    randomise_parts(model, "universal", "math", "medical", "router")
     before = {name: p.detach().clone() for name, p in model.named_parameters() if ".router." not in name}
     router_before = {name: p.detach().clone() for name, p in model.named_parameters() if ".router." in name}
     model.add_domain("finance")
@@ -164,7 +155,7 @@ def test_add_domain_keeps_existing_experts_bit_for_bit(llama, variant):
 def test_save_load_round_trip(tmp_path, base_model, variant):
     pristine = copy.deepcopy(base_model)
     model = _wrap(base_model, variant)
-    _randomise(model, "universal", "math", "medical", "router")
+    randomise_parts(model, "universal", "math", "medical", "router")
     model.save_pretrained(tmp_path)
     restored = MoDULAModel.from_pretrained(pristine, tmp_path)
     assert restored.modula_config == model.modula_config
@@ -184,7 +175,7 @@ def test_save_load_round_trip(tmp_path, base_model, variant):
 def test_universal_folder_is_a_peft_lora_checkpoint(tmp_path, base_model):
     pristine = copy.deepcopy(base_model)
     model = _wrap(base_model, "res")
-    _randomise(model, "universal", "math", "router")
+    randomise_parts(model, "universal", "math", "router")
     model.save_pretrained(tmp_path)
     model.set_stage("universal")
     peft_model = PeftModel.from_pretrained(pristine, tmp_path / "universal")
@@ -194,7 +185,7 @@ def test_universal_folder_is_a_peft_lora_checkpoint(tmp_path, base_model):
 def test_flan_domain_folder_is_a_peft_lora_checkpoint(tmp_path, llama):
     pristine = copy.deepcopy(llama)
     model = _wrap(llama, "flan")
-    _randomise(model, "universal", "medical")
+    randomise_parts(model, "universal", "medical")
     model.save_pretrained(tmp_path)
     model.set_stage("expert", domain="medical")  # Flan stage 2: y = W0 x + B_k A_k x
     peft_model = PeftModel.from_pretrained(pristine, tmp_path / "medical")
@@ -221,7 +212,7 @@ def test_loading_into_a_model_that_does_not_fit(tmp_path, llama, qwen2):
 
 def test_router_weights_per_layer(llama):
     model = _wrap(llama, "flan")
-    _randomise(model, "universal", "math", "medical", "router")
+    randomise_parts(model, "universal", "math", "medical", "router")
     model.set_stage("universal")
     mask = torch.ones_like(IDS)
     mask[1, 5:] = 0
@@ -245,10 +236,10 @@ def test_contributions_measure_what_each_part_adds(llama, variant):
         "domains_over_base": 0.0,
         "universal_over_base": 0.0,
     }  # every B starts at zero
-    _randomise(model, "universal", "router")
+    randomise_parts(model, "universal", "router")
     trained_universal = model.contributions(IDS)
     assert trained_universal["universal_over_base"] > 0 and trained_universal["domains_over_base"] == 0.0
-    _randomise(model, "math", "medical")
+    randomise_parts(model, "math", "medical")
     model.set_stage("expert", "math")
     both = model.contributions(IDS)
     assert both["domains_over_universal"] > 0 and both["domains_over_base"] > 0
@@ -258,7 +249,7 @@ def test_contributions_measure_what_each_part_adds(llama, variant):
 @pytest.mark.parametrize("variant", ["flan", "res"])
 def test_universal_path_only_drops_the_domain_experts_and_restores_the_stage(llama, variant):
     model = _wrap(llama, variant)
-    _randomise(model, "universal", "math", "medical", "router")
+    randomise_parts(model, "universal", "math", "medical", "router")
     model.set_stage("universal")
     universal_alone = _logits(model)
     model.set_stage("inference")
@@ -276,7 +267,7 @@ def test_universal_path_only_drops_the_domain_experts_and_restores_the_stage(lla
 @pytest.mark.parametrize("variant", ["flan", "res"])
 def test_expert_path_only_is_the_stage_two_pass_and_restores_the_stage(llama, variant):
     model = _wrap(llama, variant)
-    _randomise(model, "universal", "math", "medical", "router")
+    randomise_parts(model, "universal", "math", "medical", "router")
     model.set_stage("expert", "medical")
     medical_alone = _logits(model)
     model.set_stage("inference")

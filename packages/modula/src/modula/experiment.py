@@ -306,6 +306,11 @@ class Experiment:
         self.train_stage(model, costs, "joint", self.mixed_rows(domains))
         return model, costs
 
+    def model_folder(self, system: str) -> Path:
+        """Where a staged MoDULA system's adapters are saved: ``models/<system>``, ``+`` spelled ``-plus-``
+        (``modula-res+finance`` -> ``models/modula-res-plus-finance``)."""
+        return self.output / "models" / system.replace("+", "-plus-")
+
     def train_universal(self) -> Costs:
         """Stage 1, shared by both variants (it is the same LoRA in Flan and Res); saved once."""
         from modula.model import MoDULAModel
@@ -335,7 +340,7 @@ class Experiment:
         for domain in domains:
             self.train_stage(model, costs, "expert", self.expert_rows[domain], domain=domain)
         self.train_stage(model, costs, "router", self.router_rows(domains))
-        model.save_pretrained(self.output / "models" / f"modula-{variant}")
+        model.save_pretrained(self.model_folder(f"modula-{variant}"))
         return model, costs
 
     def plug_in(self, source_system: str, domain: str, domains) -> tuple[Any, Costs]:
@@ -343,12 +348,12 @@ class Experiment:
         from modula.model import MoDULAModel
 
         base, self.tokenizer = self.load_base()
-        model = MoDULAModel.from_pretrained(base, self.output / "models" / source_system)
+        model = MoDULAModel.from_pretrained(base, self.model_folder(source_system))
         model.add_domain(domain)
         costs = Costs()
         self.train_stage(model, costs, "expert", self.expert_rows[domain], domain=domain)
         self.train_stage(model, costs, "router", self.router_rows(domains))
-        model.save_pretrained(self.output / "models" / f"{source_system}-plus-{domain}")
+        model.save_pretrained(self.model_folder(f"{source_system}+{domain}"))
         return model, costs
 
     # -- learning rates -----------------------------------------------------------------------------------
@@ -505,20 +510,19 @@ class Experiment:
         from modula.expert_losses import expert_losses
 
         rows = {d: self.dev_rows[d][: self.profile.expert_loss_rows] for d in SCORED_DOMAINS}
-        return expert_losses(model.to(self.device), self.tokenizer, rows, max_length=self.profile.max_length)
+        return expert_losses(model, self.tokenizer, rows, max_length=self.profile.max_length)
 
     def add_missing_expert_losses(self, system: str, result: dict[str, Any]) -> dict[str, Any]:
         """``result`` of a staged MoDULA system scored before the expert losses were measured, with them measured
-        on its saved model (``models/<system>``, ``+`` spelled ``-plus-``); unchanged when they are there or the
-        model is not."""
+        on its saved model (:meth:`model_folder`); unchanged when they are there or the model is not."""
         from modula.model import MoDULAModel
 
-        folder = self.output / "models" / system.replace("+", "-plus-")
+        folder = self.model_folder(system)
         if not system.startswith("modula-") or "expert_losses" in result or not folder.is_dir():
             return result
         logger.info("%s: measuring the expert losses on its saved model", system)
         base, self.tokenizer = self.load_base()
-        model = MoDULAModel.from_pretrained(base, folder).eval()
+        model = MoDULAModel.from_pretrained(base, folder).to(self.device).eval()
         return {**result, "expert_losses": self.expert_losses(model)}
 
     def routing(self, model) -> dict[str, Any]:
