@@ -159,6 +159,22 @@ def test_names_capitalised_as_names_stay(checker, text):
 
 @pytest.mark.parametrize(
     ("text", "expected"),
+    [
+        # English words glued into Chinese, as people write them: no single common word, left alone
+        ("我们明天开meeting吧", "我们明天开meeting吧"),
+        ("这次的demo做得很好", "这次的demo做得很好"),
+        ("他人很nice", "他人很nice"),
+        # spelt like English words but one common word in pinyin: converted
+        ("women明天见", "我们明天见"),
+        ("我去taiwan玩", "我去台湾玩"),
+    ],
+)
+def test_english_words_stay_unless_their_pinyin_is_one_common_word(checker, text, expected):
+    assert checker.correct(text).text == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
     [("我们能从家zoudao学校", "我们能从家走到学校"), ("政府处罚NinDe工厂", "政府处罚您的工厂")],
 )
 def test_syllables_typed_like_pinyin_become_characters_even_without_a_word(checker, text, expected):

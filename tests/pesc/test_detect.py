@@ -20,6 +20,11 @@ from pesc.detect import find_pinyin_runs
         # a slash or bracket between Chinese characters and pinyin separates Chinese, not code
         ("人口密度为43人/pingfanggongli", [("pingfanggongli", "full")]),
         ("这个功能(gongneng)很好", [("gongneng", "full")]),
+        # one word typed in full, the next as initials, with nothing between them
+        ("铁路地区guanlijucl。", [("guanlijucl", "glued")]),
+        ("我们对hmyou兴趣", [("hmyou", "glued")]),
+        ("由zhong yang jun weizc", [("zhong yang jun weizc", "glued")]),
+        ("案件aj", [("aj", "initials")]),
     ],
 )
 def test_pinyin_is_found(text, runs):
@@ -51,6 +56,13 @@ def test_pinyin_is_found(text, runs):
         "版本v2发布",
         "文件在src/gaoxing里",
         "调用women()函数",
+        # English words made of letters that start syllables are not initials, nor syllables with a cluster
+        "这是一个test",
+        "我们的plan",
+        "通过app下载",
+        "他说ok",
+        "我的list",
+        "比than更",
     ],
 )
 def test_english_names_urls_code_and_units_are_not_pinyin(text):
@@ -76,3 +88,15 @@ def test_an_english_stop_word_between_chinese_characters_is_pinyin():
     assert [r.text for r in find_pinyin_runs("我觉得hen舒服")] == ["hen"]
     assert find_pinyin_runs("他喜欢吃banana") == []  # not glued on both sides: still English
     assert find_pinyin_runs("我觉得 hen 舒服") == []
+
+
+def test_a_glued_run_says_which_elements_are_initials():
+    [run] = find_pinyin_runs("地区guanlijucl。")
+    assert ("guan", "li", "ju", "c", "l") in run.splits
+    assert [run.unit_kind(element) for element in ("guan", "li", "ju", "c", "l")] == ["syl"] * 3 + ["ini"] * 2
+    [full] = find_pinyin_runs("很gaoxing")
+    assert full.unit_kind("gao") == "syl"
+
+
+def test_glued_runs_are_decoded_into_both_words(checker):
+    assert checker.correct("1991年南加州铁路地区guanlijucl。").text == "1991年南加州铁路地区管理局成立。"

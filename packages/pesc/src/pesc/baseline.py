@@ -38,9 +38,11 @@ class LookupChecker:
         unigram = UnigramLM(self.lexicon)
         edits = []
         for run in find_pinyin_runs(text):
-            kind = "syl" if run.kind == "full" else "ini"
             best = max(
-                (decode(self.lexicon, unigram, [Unit(kind, syllable) for syllable in split]) for split in run.splits),
+                (
+                    decode(self.lexicon, unigram, [Unit(run.unit_kind(element), element) for element in split])
+                    for split in run.splits
+                ),
                 key=lambda decoded: decoded[0],
             )
             edits.append(pinyin_edit(text, run, "".join(word for _, _, word in best[1])))

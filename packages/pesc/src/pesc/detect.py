@@ -1,7 +1,7 @@
 """Finding words typed as pinyin in Chinese text, and leaving everything else alone.
 
-A Latin run is pinyin when it splits into valid full syllables (``gaoxing``, ``gao xing``, ``GaoXing``) or is
-a short run of initials (``wm``, ``gx``), and none of these say otherwise: it sits inside a URL, an e-mail
+A Latin run is pinyin when it splits into valid full syllables (``gaoxing``, ``gao xing``, ``GaoXing``), is
+a short run of initials (``wm``, ``gx``), or glues the two (``guanlijucl``: 管理局 in full, 成立 as initials), and none of these say otherwise: it sits inside a URL, an e-mail
 address or code; it touches a digit (``5kg``, ``x86``) or code punctuation (``.``, ``_``, ``/``, ``@``) whose
 other side is not a Chinese character (``src/gaoxing``, but not ``人/pingfanggongli``); it is ALL CAPS (``CPU``)
 or capitalised inside a syllable (``iPhone``); it is a common English word; it stands next to other Latin words
@@ -10,8 +10,10 @@ that are not pinyin (``open source``).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
+from importlib import resources
 
 from pesc.pinyin import split_syllables
 
@@ -30,7 +32,21 @@ _CODE_NEIGHBOURS = set("._/@\\#$%&=+*<>[]{}()|~^-:")
 # Units written after numbers that also read as pinyin; initials-like units (kg, cm, ms) never pass anyway.
 _UNITS = frozenset(["min", "mol", "bar", "pa", "lun", "mi"])
 _INITIAL_LETTERS = set("bcdfghjklmnpqrstwxyzaoe")  # letters a syllable can start with (no i, u, v)
-# Common English words that also split into valid pinyin; left alone when they stand on their own.
+_VOWEL_INITIALS = set("aoe")
+_CONSONANT_INITIALS = _INITIAL_LETTERS - _VOWEL_INITIALS
+# Consonant clusters that start or end English words. Glued to a syllable they make English (plan, than, when;
+# test, list, hand), so they never count as typed initials there: pl+an is "plan", not 批量案.
+_ENGLISH_ONSETS = frozenset(
+    "bl br ch cl cr dr fl fr gl gr kn ph pl pr sc sh sk sl sm sn sp st sw th tr tw wh wr sch scr shr spl spr str "
+    "thr".split()
+)
+_ENGLISH_CODAS = frozenset(
+    "ch ck ct ds ft gh ld lf lk ll lm lp ls lt mb mp ms nd ng nk ns nt ps pt rb rd rk rl rm rn rp rs rt sk sp ss "
+    "st th ts ws xt ght nds nts rds rst rts sts".split()
+)
+_GLUED_INITIALS = range(
+    2, 5
+)  # how many initials may be glued to full syllables# Common English words that also split into valid pinyin; left alone when they stand on their own.
 ENGLISH_STOPLIST = frozenset(
     [
         "a",
@@ -68,6 +84,9 @@ ENGLISH_STOPLIST = frozenset(
         "pong",
     ]
 )
+# Two-letter English words with a vowel that starts syllables: never read as initials (ok is not 哦看). Runs of
+# consonants alone (by, my) are typed initials far more often than English in Chinese text.
+ENGLISH_INITIAL_WORDS = frozenset(["ok", "at", "as", "of", "on", "or", "to", "do", "go", "so", "no", "be"])
 _HALF_WIDTH = {
     **{code: code - 0xFEE0 for code in range(0xFF21, 0xFF3B)},  # Ａ-Ｚ
     **{code: code - 0xFEE0 for code in range(0xFF41, 0xFF5B)},  # ａ-ｚ
@@ -89,8 +108,15 @@ class PinyinRun:
     start: int
     end: int
     text: str
-    kind: str  # "full" or "initials"
+    kind: str  # "full", "initials" or "glued" (full syllables and initials: guanlijucl)
     splits: tuple[tuple[str, ...], ...]
+
+    def unit_kind(self, element: str) -> str:
+        """Whether an element of a split is a full syllable (``"syl"``) or a typed initial (``"ini"``). In a
+        glued run the initials are the single consonants: every full syllable has a vowel."""
+        if self.kind == "glued":
+            return "ini" if element in _CONSONANT_INITIALS else "syl"
+        return "syl" if self.kind == "full" else "ini"
 
 
 def _capitals_fit(run: str, syllables: tuple[str, ...]) -> bool:
@@ -115,24 +141,62 @@ def _inside(spans: list[tuple[int, int]], start: int, end: int) -> bool:
     return any(s < end and start < e for s, e in spans)
 
 
+def _glued_splits(token: str) -> list[list[str]]:
+    """Splits of a lowercase token into full syllables with 2-4 initials glued before or after them
+    (``hmyou`` -> h m you, ``guanlijucl`` -> guan li ju c l), unless the initials are an English cluster there."""
+    splits = []
+    for count in _GLUED_INITIALS:
+        if len(token) - count < 2:
+            break  # a, e, o on their own are too ambiguous (app is not a + pp)
+        for initials, rest, clusters, before in (
+            (token[:count], token[count:], _ENGLISH_ONSETS, True),
+            (token[-count:], token[:-count], _ENGLISH_CODAS, False),
+        ):
+            if set(initials) <= _CONSONANT_INITIALS and initials not in clusters:
+                for split in split_syllables(rest):
+                    splits.append([*initials, *split] if before else [*split, *initials])
+    return splits
+
+
 def _classify(run: str, embedded: bool) -> tuple[str, tuple[tuple[str, ...], ...]] | None:
     tokens = run.lower().replace("’", "'").split(" ")
     per_token = [split_syllables(token) for token in tokens]
+    if run.islower() and not all(per_token):
+        # a word typed as initials glued to syllables (hmyou, zhong yang jun weizc): every token must split
+        glued = [options or _glued_splits(token) for token, options in zip(tokens, per_token, strict=True)]
+        if all(glued):
+            return "glued", _combine(glued)
     if all(per_token):  # every space-separated word must be pinyin; spaces are syllable boundaries
         if len(tokens) == 1 and tokens[0] in _TOO_SHORT:
             return None
         # an English word typed between two Chinese characters without a space (我觉得hen舒服) is pinyin
         if len(tokens) == 1 and tokens[0] in ENGLISH_STOPLIST and not embedded:
             return None
-        splits: list[tuple[str, ...]] = [()]
-        for options in per_token:
-            splits = [head + tuple(option) for head in splits for option in options][:16]
-        fitting = tuple(split for split in splits if _capitals_fit(run, split))
+        fitting = tuple(split for split in _combine(per_token) if _capitals_fit(run, split))
         return ("full", fitting) if fitting else None
     letters = "".join(tokens).replace("'", "")
     if len(tokens) == 1 and 2 <= len(letters) <= 6 and run.islower() and set(letters) <= _INITIAL_LETTERS:
+        # a/o/e start syllables too (aj 案件, et 儿童), but a longer run with a vowel is a word: test, plan, and
+        if (len(letters) > 2 and set(letters) & _VOWEL_INITIALS) or letters in ENGLISH_INITIAL_WORDS:
+            return None
         return "initials", (tuple(letters),)
     return None
+
+
+def _combine(per_token: list[list[list[str]]]) -> tuple[tuple[str, ...], ...]:
+    """The run's splits: one option per token, in order (at most 16)."""
+    splits: list[tuple[str, ...]] = [()]
+    for options in per_token:
+        splits = [head + tuple(option) for head in splits for option in options][:16]
+    return tuple(splits)
+
+
+@functools.cache
+def english_words() -> frozenset[str]:
+    """Common English words that split into two or more pinyin syllables (meeting, demo, nice, time): shipped in
+    ``resources/english_words.txt`` (see its PROVENANCE.md)."""
+    text = resources.files("pesc").joinpath("resources", "english_words.txt").read_text(encoding="utf-8")
+    return frozenset(text.split())
 
 
 def half_width(text: str) -> str:
@@ -170,7 +234,7 @@ def find_pinyin_runs(text: str) -> list[PinyinRun]:
         if classified is None:
             continue
         kind, splits = classified
-        if next_to_digit and (kind == "initials" or match.group().lower() in _UNITS):
+        if next_to_digit and (kind != "full" or match.group().lower() in _UNITS):
             continue  # a unit or an identifier: 5kg, x86, v2, 10min
         runs.append(PinyinRun(start, end, original[start:end], kind, splits))
     return runs

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 
 from pesc.config import CheckerConfig
-from pesc.detect import HAN, PinyinRun, find_pinyin_runs
+from pesc.detect import HAN, PinyinRun, english_words, find_pinyin_runs
 from pesc.edits import Edit, pinyin_edit
 from pesc.lattice import Unit, decode, segment
 from pesc.lexicon import Lexicon
@@ -30,11 +30,13 @@ def _readable(ch: str) -> str | None:
 def _reads_as_chinese(run, word_logp: float, word_lengths: list[int]) -> bool:
     """Whether several syllables read as Chinese: part of a word of two or more characters (gaoxing 高兴), or one
     common character each (zou dao 走到, bu shang 不上) typed all lower-case or with a capital at every
-    syllable (NinDe). A run capitalised like a name (Elena, Gaoxing) must make one common word on its own: the
-    dictionary spells transliterated names too (Lisa 利撒, Nike 尼克)."""
+    syllable (NinDe). A run capitalised like a name (Elena, Gaoxing) or typed as one common English word
+    (meeting, demo) must make one common word on its own: the dictionary spells transliterated names too (Lisa
+    利撒, Nike 尼克), and characters can be found for any syllables (meeting 么啊听), while women is 我们."""
     letters = run.text.replace(" ", "").replace("'", "").replace("’", "")
     capitals = sum(ch.isupper() for ch in letters)
-    if capitals == 1 and letters[0].isupper():
+    english = " " not in run.text and letters.lower() in english_words()
+    if english or (capitals == 1 and letters[0].isupper()):
         return word_lengths == [len(run.splits[0])] and word_logp >= _NAME_LIKE_LOGP
     if any(length > 1 for length in word_lengths):
         return True
@@ -71,8 +73,7 @@ class PinyinDecoder:
                         gap = text[region[index - 1].end : run.start]
                         units += [Unit("char", _readable(ch)) for ch in gap]
                         owner += [None] * len(gap)
-                    kind = "syl" if run.kind == "full" else "ini"
-                    units += [Unit(kind, syllable) for syllable in split]
+                    units += [Unit(run.unit_kind(element), element) for element in split]
                     owner += [index] * len(split)
                 units += [Unit("char", ch) for ch in right]
                 owner += [None] * len(right)
