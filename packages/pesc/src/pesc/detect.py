@@ -1,11 +1,12 @@
 """Finding words typed as pinyin in Chinese text, and leaving everything else alone.
 
 A Latin run is pinyin when it splits into valid full syllables (``gaoxing``, ``gao xing``, ``GaoXing``), is
-a short run of initials (``wm``, ``gx``), or glues the two (``guanlijucl``: 管理局 in full, 成立 as initials), and none of these say otherwise: it sits inside a URL, an e-mail
-address or code; it touches a digit (``5kg``, ``x86``) or code punctuation (``.``, ``_``, ``/``, ``@``) whose
-other side is not a Chinese character (``src/gaoxing``, but not ``人/pingfanggongli``); it is ALL CAPS (``CPU``)
-or capitalised inside a syllable (``iPhone``); it is a common English word; it stands next to other Latin words
-that are not pinyin (``open source``).
+a short run of initials (``wm``, ``gx``), or glues the two (``guanlijucl``: 管理局 in full, 成立 as initials), and
+none of these say otherwise: it sits inside a URL, an e-mail address or code; it touches a digit (``5kg``,
+``x86``) or code punctuation (``.``, ``_``, ``/``, ``@``) whose other side is not a Chinese character
+(``src/gaoxing``, but not ``人/pingfanggongli``); it is ALL CAPS (``CPU``) or capitalised inside a syllable
+(``iPhone``); it is a common English word; it stands next to other Latin words that are not pinyin
+(``open source``).
 """
 
 from __future__ import annotations
@@ -36,17 +37,19 @@ _VOWEL_INITIALS = set("aoe")
 _CONSONANT_INITIALS = _INITIAL_LETTERS - _VOWEL_INITIALS
 # Consonant clusters that start or end English words. Glued to a syllable they make English (plan, than, when;
 # test, list, hand), so they never count as typed initials there: pl+an is "plan", not 批量案.
-_ENGLISH_ONSETS = frozenset(
-    "bl br ch cl cr dr fl fr gl gr kn ph pl pr sc sh sk sl sm sn sp st sw th tr tw wh wr sch scr shr spl spr str "
-    "thr".split()
-)
-_ENGLISH_CODAS = frozenset(
-    "ch ck ct ds ft gh ld lf lk ll lm lp ls lt mb mp ms nd ng nk ns nt ps pt rb rd rk rl rm rn rp rs rt sk sp ss "
-    "st th ts ws xt ght nds nts rds rst rts sts".split()
-)
-_GLUED_INITIALS = range(
-    2, 5
-)  # how many initials may be glued to full syllables# Common English words that also split into valid pinyin; left alone when they stand on their own.
+# fmt: off
+_ENGLISH_ONSETS = frozenset({
+    "bl", "br", "ch", "cl", "cr", "dr", "fl", "fr", "gl", "gr", "kn", "ph", "pl", "pr", "sc", "sh", "sk", "sl", "sm",
+    "sn", "sp", "st", "sw", "th", "tr", "tw", "wh", "wr", "sch", "scr", "shr", "spl", "spr", "str", "thr",
+})
+_ENGLISH_CODAS = frozenset({
+    "ch", "ck", "ct", "ds", "ft", "gh", "ld", "lf", "lk", "ll", "lm", "lp", "ls", "lt", "mb", "mp", "ms", "nd", "ng",
+    "nk", "ns", "nt", "ps", "pt", "rb", "rd", "rk", "rl", "rm", "rn", "rp", "rs", "rt", "sk", "sp", "ss", "st", "th",
+    "ts", "ws", "xt", "ght", "nds", "nts", "rds", "rst", "rts", "sts",
+})
+# fmt: on
+_GLUED_INITIALS = range(2, 5)  # how many initials may be glued to full syllables
+# Common English words that also split into valid pinyin; left alone when they stand on their own.
 ENGLISH_STOPLIST = frozenset(
     [
         "a",
