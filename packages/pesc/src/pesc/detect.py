@@ -104,8 +104,9 @@ _TOO_SHORT = frozenset(["a", "e", "o"])
 class PinyinRun:
     """A Latin run that reads as pinyin: its place in the text and how it splits.
 
-    ``splits`` holds the candidate syllable sequences (full pinyin, several when ambiguous, ``fangan``) or one
-    sequence of initials; ``kind`` says which.
+    ``splits`` holds the candidate syllable sequences (full pinyin, several when ambiguous, ``fangan``), one
+    sequence of initials, or (glued) syllables with single-letter initials among them; ``kind`` says which, and
+    :meth:`unit_kind` tells syllables from initials.
     """
 
     start: int
