@@ -60,3 +60,10 @@ def test_structure_errors():
         Taxonomy({"Root": ["a", "b"], "a": ["c"], "b": ["c"]})
     with pytest.raises(ValueError, match="not connected to the root"):
         Taxonomy({"Root": ["a"], "x": ["y"]})
+
+
+def test_a_taxonomy_file_that_is_not_utf8_names_file_and_line(tmp_path):
+    path = tmp_path / "labels.taxonomy"
+    path.write_bytes(b"Root\tA\tB\n" + "A\tCaf\u00e9\n".encode("latin-1"))
+    with pytest.raises(DataError, match=r"labels\.taxonomy:2: not UTF-8 text"):
+        Taxonomy.from_file(path)

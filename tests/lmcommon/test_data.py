@@ -5,7 +5,15 @@ import json
 
 import pytest
 
-from lmcommon.data import atomic_write, read_dataclass, read_json, read_jsonl, write_json, write_jsonl
+from lmcommon.data import (
+    atomic_write,
+    read_dataclass,
+    read_json,
+    read_jsonl,
+    read_text_lines,
+    write_json,
+    write_jsonl,
+)
 from lmcommon.errors import DataError
 
 
@@ -64,6 +72,29 @@ def test_gzipped_jsonl(tmp_path):
     with gzip.open(path, "wt", encoding="utf-8") as handle:
         handle.write('{"token": ["text"], "label": ["A", "B"]}\n')
     assert read_jsonl(path, required=("token", "label")) == [{"token": ["text"], "label": ["A", "B"]}]
+
+
+def test_text_that_is_not_utf8_names_file_line_and_column(tmp_path):
+    path = tmp_path / "texts.txt"
+    path.write_bytes("第一行\r\n第二行\n".encode() + b"ab\xffc\n")
+    with pytest.raises(DataError, match=r"texts\.txt:3: not UTF-8 text \(byte 0xff at column 3\)") as info:
+        read_text_lines(path)
+    assert info.value.line == 3
+    path.write_bytes("第一行\r\n第二行\n".encode())
+    assert read_text_lines(path) == ["第一行", "第二行"]  # line ends, \r\n included, are dropped
+    with pytest.raises(FileNotFoundError, match=r"nope\.txt"):
+        read_text_lines(tmp_path / "nope.txt")
+
+
+def test_jsonl_and_json_that_are_not_utf8_name_file_and_line(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    path.write_bytes(b'{"a": 1}\n{"a": "\xe9"}\n')  # Latin-1, as a spreadsheet export may write it
+    with pytest.raises(DataError, match=r"rows\.jsonl:2: not UTF-8 text \(byte 0xe9 at column 8\)"):
+        read_jsonl(path)
+    path = tmp_path / "config.json"
+    path.write_bytes(b'{\n  "name": "\xe9"\n}\n')
+    with pytest.raises(DataError, match=r"config\.json:2: not UTF-8 text \(byte 0xe9 at column 12\)"):
+        read_json(path)
 
 
 def test_interrupted_write_leaves_old_file_intact(tmp_path):

@@ -100,6 +100,13 @@ def test_correct_from_stdin_and_file(tmp_path, monkeypatch, capsys, checker):
     assert capsys.readouterr().out.splitlines() == ["这个苹果手机"]
 
 
+def test_correct_names_the_line_of_an_input_file_that_is_not_utf8(tmp_path, capsys):
+    path = tmp_path / "gbk.txt"
+    path.write_bytes("我很好\n".encode() + "我很gaoxing\n".encode("gbk"))  # GBK, as older Chinese tools save
+    assert main(["correct", "--input", str(path)]) == 2
+    assert "gbk.txt:2: not UTF-8 text (byte 0xce at column 1)" in capsys.readouterr().err
+
+
 def test_build_benchmark_small(tmp_path, capsys):
     assert main(["build-benchmark", "--data-dir", str(DATA), "--output", str(tmp_path), "--limit", "5"]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == [

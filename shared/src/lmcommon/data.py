@@ -1,11 +1,10 @@
-"""JSONL reading with validation and atomic writing of files."""
+"""Reading text, JSON and JSONL input with validation (errors name the file and line), and atomic writing."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
 import gzip
-import io
 import json
 import os
 import tempfile
@@ -18,10 +17,39 @@ from lmcommon.errors import DataError
 T = TypeVar("T")
 
 
-def _open_text(path: Path) -> IO[str]:
-    if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
-    return path.open("r", encoding="utf-8")
+def _undecodable(path: Path, data: bytes, error: UnicodeDecodeError, first_line: int = 1) -> DataError:
+    """The error for bytes that are not UTF-8, naming the line and the offending byte."""
+    line_start = data.rfind(b"\n", 0, error.start) + 1
+    return DataError(
+        f"not UTF-8 text (byte 0x{data[error.start]:02x} at column {error.start - line_start + 1})",
+        path=path,
+        line=first_line + data.count(b"\n", 0, error.start),
+    )
+
+
+def iter_text_lines(path: str | Path) -> Iterator[tuple[int, str]]:
+    """Yields ``(line number, line)`` of a UTF-8 text file (plain or ``.gz``), the line without its line end.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        DataError: a line is not UTF-8 (file, line and column named).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as handle:
+        for line_number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise _undecodable(path, raw, error, line_number) from None
+            yield line_number, line.rstrip("\n").removesuffix("\r")
+
+
+def read_text_lines(path: str | Path) -> list[str]:
+    """The lines of a UTF-8 text file; see :func:`iter_text_lines` for the errors."""
+    return [line for _, line in iter_text_lines(path)]
 
 
 def iter_jsonl(path: str | Path, required: Sequence[str] = ()) -> Iterator[dict[str, Any]]:
@@ -38,27 +66,24 @@ def iter_jsonl(path: str | Path, required: Sequence[str] = ()) -> Iterator[dict[
         DataError: a line is not valid JSON, not an object, or lacks a required field; names file and line.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    with _open_text(path) as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise DataError(
-                    f"invalid JSON ({error.msg} at column {error.colno})", path=path, line=line_number
-                ) from None
-            if not isinstance(row, dict):
-                raise DataError(f"expected a JSON object, got {type(row).__name__}", path=path, line=line_number)
-            for field in required:
-                value = row.get(field)
-                if value is None:
-                    raise DataError("missing required field", path=path, line=line_number, field=field)
-                if isinstance(value, str) and not value.strip():
-                    raise DataError("required field is empty", path=path, line=line_number, field=field)
-            yield row
+    for line_number, line in iter_text_lines(path):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise DataError(
+                f"invalid JSON ({error.msg} at column {error.colno})", path=path, line=line_number
+            ) from None
+        if not isinstance(row, dict):
+            raise DataError(f"expected a JSON object, got {type(row).__name__}", path=path, line=line_number)
+        for field in required:
+            value = row.get(field)
+            if value is None:
+                raise DataError("missing required field", path=path, line=line_number, field=field)
+            if isinstance(value, str) and not value.strip():
+                raise DataError("required field is empty", path=path, line=line_number, field=field)
+        yield row
 
 
 def read_json(path: str | Path, expect: type | None = dict) -> Any:
@@ -69,8 +94,13 @@ def read_json(path: str | Path, expect: type | None = dict) -> Any:
         DataError: the file is not valid JSON (file and line), or its top level is not ``expect``.
     """
     path = Path(path)
-    with _open_text(path) as handle:
-        text = handle.read()
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise _undecodable(path, data, error) from None
     try:
         value = json.loads(text)
     except json.JSONDecodeError as error:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from lmcommon.data import iter_text_lines
 from lmcommon.errors import DataError
 
 ROOT = "Root"
@@ -55,18 +56,18 @@ class Taxonomy:
         """Reads ``parent<TAB>child<TAB>child...`` lines (the first parent is the root).
 
         Raises:
-            DataError: a line with a parent and no children, naming file and line.
+            FileNotFoundError: no such file.
+            DataError: a line with a parent and no children, or not UTF-8; naming file and line.
         """
         children: dict[str, list[str]] = {}
-        with open(path, encoding="utf-8") as handle:
-            for line_number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                parent, *kids = [part.strip() for part in line.rstrip("\n").split("\t")]
-                kids = [k for k in kids if k]
-                if not kids:
-                    raise DataError(f"parent {parent!r} has no children", path=path, line=line_number)
-                children.setdefault(parent, []).extend(k for k in kids if k not in children.get(parent, []))
+        for line_number, line in iter_text_lines(path):
+            if not line.strip():
+                continue
+            parent, *kids = [part.strip() for part in line.split("\t")]
+            kids = [k for k in kids if k]
+            if not kids:
+                raise DataError(f"parent {parent!r} has no children", path=path, line=line_number)
+            children.setdefault(parent, []).extend(k for k in kids if k not in children.get(parent, []))
         return cls(children, root=root)
 
     @classmethod

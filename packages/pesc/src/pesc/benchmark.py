@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from lmcommon.data import iter_text_lines, read_text_lines
 from lmcommon.errors import DataError
 from lmcommon.seed import keyed_random
 from pesc.detect import HAN
@@ -38,32 +39,28 @@ def read_pairs(path: str | Path, origin: str, traditional: bool = False) -> list
     substitution) are skipped.
 
     Raises:
-        DataError: a line without a source and a target, naming file and line.
+        DataError: a line without a source and a target, or not UTF-8, naming file and line.
     """
     converter = _t2s() if traditional else None
     pairs = []
-    with open(path, encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            columns = line.rstrip("\n").split("\t")
-            if not line.strip():
-                continue
-            if len(columns) not in (2, 3):
-                raise DataError(
-                    f"expected 2 or 3 tab-separated columns, got {len(columns)}", path=path, line=line_number
-                )
-            source, target = columns[-2], columns[-1]
-            if converter is not None:
-                source, target = converter.convert(source), converter.convert(target)
-            if len(source) == len(target) and target.strip():
-                pairs.append(Pair(source, target, origin))
+    for line_number, line in iter_text_lines(path):
+        if not line.strip():
+            continue
+        columns = line.split("\t")
+        if len(columns) not in (2, 3):
+            raise DataError(f"expected 2 or 3 tab-separated columns, got {len(columns)}", path=path, line=line_number)
+        source, target = columns[-2], columns[-1]
+        if converter is not None:
+            source, target = converter.convert(source), converter.convert(target)
+        if len(source) == len(target) and target.strip():
+            pairs.append(Pair(source, target, origin))
     return pairs
 
 
 def read_sentences(path: str | Path, origin: str, column: str | None = None, min_chars: int = 6) -> list[Pair]:
     """Clean sentences from a text file (one paragraph per line, split at sentence ends) or a TSV ``column``."""
     pairs = []
-    with open(path, encoding="utf-8") as handle:
-        lines = handle.read().splitlines()
+    lines = read_text_lines(path)
     if column is not None:
         header = lines[0].split("\t")
         if column not in header:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lmcommon.cli import make_parser, repository_data, run
-from lmcommon.data import read_jsonl, write_json, write_jsonl
+from lmcommon.data import read_jsonl, read_text_lines, write_json, write_jsonl
 from lmcommon.errors import DataError
 from pesc import __version__
 from pesc.tune import DEFAULT_GRID
@@ -60,11 +60,7 @@ def _train(args: argparse.Namespace) -> int:
     from pesc.neural.train import InjectedDataset, build_model, encode_rows, train_pesc
 
     train_rows = read_jsonl(args.train, required=ROW_FIELDS) if args.train else []
-    clean = (
-        [line.strip() for line in Path(args.clean).read_text(encoding="utf-8").splitlines() if line.strip()]
-        if args.clean
-        else []
-    )
+    clean = [line.strip() for line in read_text_lines(args.clean) if line.strip()] if args.clean else []
     if args.reinject:
         clean += [row["target"] for row in train_rows]
     if not train_rows and not clean:
@@ -117,9 +113,7 @@ def _read_predictions(path: str, count: int) -> list[str]:
                 raise DataError("needs a string field 'prediction' (or 'text')", path=path, line=line)
             predictions.append(value)
     else:
-        predictions = Path(path).read_text(encoding="utf-8").split("\n")
-        if predictions and predictions[-1] == "":
-            predictions.pop()
+        predictions = read_text_lines(path)
     if len(predictions) != count:
         raise DataError(f"{len(predictions)} predictions for {count} gold rows", path=path)
     return predictions
@@ -197,7 +191,7 @@ def _correct(args: argparse.Namespace) -> int:
     if args.text:
         texts = list(args.text)
     elif args.input:
-        texts = Path(args.input).read_text(encoding="utf-8").splitlines()
+        texts = read_text_lines(args.input)
     else:
         texts = [line.rstrip("\n") for line in sys.stdin]
     checker = _load_checker(args.checker, args.config, args.lm)
