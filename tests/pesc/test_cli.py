@@ -100,6 +100,16 @@ def test_correct_from_stdin_and_file(tmp_path, monkeypatch, capsys, checker):
     assert capsys.readouterr().out.splitlines() == ["这个苹果手机"]
 
 
+def test_correct_reads_stdin_as_utf8_and_names_a_bad_line(monkeypatch, capsys, checker):
+    stdin = io.TextIOWrapper(io.BytesIO("我很gaoxing\r\n".encode()), encoding="latin-1")  # the locale's guess
+    monkeypatch.setattr(sys, "stdin", stdin)
+    assert main(["correct"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["我很高兴"]
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"ok\n\xff\n")))
+    assert main(["correct"]) == 2
+    assert "<stdin>:2: not UTF-8 text (byte 0xff at column 1)" in capsys.readouterr().err
+
+
 def test_correct_names_the_line_of_an_input_file_that_is_not_utf8(tmp_path, capsys):
     path = tmp_path / "gbk.txt"
     path.write_bytes("我很好\n".encode() + "我很gaoxing\n".encode("gbk"))  # GBK, as older Chinese tools save

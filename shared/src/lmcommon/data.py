@@ -7,6 +7,7 @@ import dataclasses
 import gzip
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -17,7 +18,7 @@ from lmcommon.errors import DataError
 T = TypeVar("T")
 
 
-def _undecodable(path: Path, data: bytes, error: UnicodeDecodeError, first_line: int = 1) -> DataError:
+def _undecodable(path: str | Path, data: bytes, error: UnicodeDecodeError, first_line: int = 1) -> DataError:
     """The error for bytes that are not UTF-8, naming the line and the offending byte."""
     line_start = data.rfind(b"\n", 0, error.start) + 1
     return DataError(
@@ -39,17 +40,33 @@ def iter_text_lines(path: str | Path) -> Iterator[tuple[int, str]]:
         raise FileNotFoundError(f"{path}: no such file")
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as handle:
-        for line_number, raw in enumerate(handle, start=1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as error:
-                raise _undecodable(path, raw, error, line_number) from None
-            yield line_number, line.rstrip("\n").removesuffix("\r")
+        yield from _decoded_lines(handle, path)
+
+
+def _decoded_lines(handle: IO[bytes], name: str | Path) -> Iterator[tuple[int, str]]:
+    for line_number, raw in enumerate(handle, start=1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise _undecodable(name, raw, error, line_number) from None
+        yield line_number, line.rstrip("\n").removesuffix("\r")
 
 
 def read_text_lines(path: str | Path) -> list[str]:
     """The lines of a UTF-8 text file; see :func:`iter_text_lines` for the errors."""
     return [line for _, line in iter_text_lines(path)]
+
+
+def read_stdin_lines() -> list[str]:
+    """The lines of standard input, read as UTF-8 whatever the locale says.
+
+    Raises:
+        DataError: a line is not UTF-8 (``<stdin>``, line and column named).
+    """
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:  # already text: a StringIO, or an application that replaced sys.stdin
+        return [line.rstrip("\n").removesuffix("\r") for line in sys.stdin]
+    return [line for _, line in _decoded_lines(stream, "<stdin>")]
 
 
 def iter_jsonl(path: str | Path, required: Sequence[str] = ()) -> Iterator[dict[str, Any]]:

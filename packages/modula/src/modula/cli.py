@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -199,13 +198,13 @@ def _add_domain(args: argparse.Namespace) -> int:
 
 
 def _read_prompts(args: argparse.Namespace) -> list[str]:
-    from lmcommon.data import read_jsonl
+    from lmcommon.data import read_jsonl, read_stdin_lines
 
     if args.input:
         return [row["prompt"] for row in read_jsonl(args.input, required=("prompt",))]
     if args.prompt:
         return list(args.prompt)
-    prompts = [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    prompts = [line for line in read_stdin_lines() if line.strip()]
     if not prompts:
         raise ValueError("no prompts: give --prompt TEXT, --input FILE.jsonl or lines on standard input")
     return prompts

@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from lmcommon.cli import make_parser, repository_data, run
-from lmcommon.data import read_jsonl, read_text_lines, write_json, write_jsonl
+from lmcommon.data import read_jsonl, read_stdin_lines, read_text_lines, write_json, write_jsonl
 from lmcommon.errors import DataError
 from pesc import __version__
 from pesc.tune import DEFAULT_GRID
@@ -193,7 +192,7 @@ def _correct(args: argparse.Namespace) -> int:
     elif args.input:
         texts = read_text_lines(args.input)
     else:
-        texts = [line.rstrip("\n") for line in sys.stdin]
+        texts = read_stdin_lines()
     checker = _load_checker(args.checker, args.config, args.lm)
     for correction in checker.correct_batch(texts, **_jobs(args)):
         print(json.dumps(correction.to_dict(), ensure_ascii=False) if args.json else correction.text)
