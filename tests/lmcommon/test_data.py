@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
+import sys
 
 import pytest
 
@@ -10,6 +12,7 @@ from lmcommon.data import (
     read_dataclass,
     read_json,
     read_jsonl,
+    read_stdin_lines,
     read_text_lines,
     write_json,
     write_jsonl,
@@ -84,6 +87,16 @@ def test_text_that_is_not_utf8_names_file_line_and_column(tmp_path):
     assert read_text_lines(path) == ["第一行", "第二行"]  # line ends, \r\n included, are dropped
     with pytest.raises(FileNotFoundError, match=r"nope\.txt"):
         read_text_lines(tmp_path / "nope.txt")
+
+
+def test_stdin_is_read_as_utf8_whatever_the_locale(monkeypatch):
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO("甲\r\n乙\n".encode()), encoding="ascii"))
+    assert read_stdin_lines() == ["甲", "乙"]
+    monkeypatch.setattr(sys, "stdin", io.StringIO("甲\n乙\n"))  # a text stream without bytes underneath
+    assert read_stdin_lines() == ["甲", "乙"]
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"a\nb\xfe\n")))
+    with pytest.raises(DataError, match=r"<stdin>:2: not UTF-8 text \(byte 0xfe at column 2\)"):
+        read_stdin_lines()
 
 
 def test_jsonl_and_json_that_are_not_utf8_name_file_and_line(tmp_path):
