@@ -36,11 +36,19 @@ def iter_text_lines(path: str | Path) -> Iterator[tuple[int, str]]:
         DataError: a line is not UTF-8 (file, line and column named).
     """
     path = Path(path)
+    with _open_bytes(path) as handle:
+        yield from _decoded_lines(handle, path)
+
+
+def _open_bytes(path: Path) -> IO[bytes]:
+    """``path`` opened for reading bytes, decompressed when it ends in ``.gz``."""
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as handle:
-        yield from _decoded_lines(handle, path)
+    return gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")
+
+
+def _without_line_end(line: str) -> str:
+    return line.rstrip("\n").removesuffix("\r")
 
 
 def _decoded_lines(handle: IO[bytes], name: str | Path) -> Iterator[tuple[int, str]]:
@@ -49,7 +57,7 @@ def _decoded_lines(handle: IO[bytes], name: str | Path) -> Iterator[tuple[int, s
             line = raw.decode("utf-8")
         except UnicodeDecodeError as error:
             raise _undecodable(name, raw, error, line_number) from None
-        yield line_number, line.rstrip("\n").removesuffix("\r")
+        yield line_number, _without_line_end(line)
 
 
 def read_text_lines(path: str | Path) -> list[str]:
@@ -65,7 +73,7 @@ def read_stdin_lines() -> list[str]:
     """
     stream = getattr(sys.stdin, "buffer", None)
     if stream is None:  # already text: a StringIO, or an application that replaced sys.stdin
-        return [line.rstrip("\n").removesuffix("\r") for line in sys.stdin]
+        return [_without_line_end(line) for line in sys.stdin]
     return [line for _, line in _decoded_lines(stream, "<stdin>")]
 
 
@@ -111,9 +119,8 @@ def read_json(path: str | Path, expect: type | None = dict) -> Any:
         DataError: the file is not valid JSON (file and line), or its top level is not ``expect``.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    with _open_bytes(path) as handle:
+        data = handle.read()
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
