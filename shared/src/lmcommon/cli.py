@@ -3,16 +3,45 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from lmcommon.errors import DataError, MissingModelPackageError
 from lmcommon.logs import setup_logging
 
 # Errors caused by the user's input or machine: shown as one line, without a traceback (unless --debug).
-USER_ERRORS = (DataError, FileNotFoundError, MissingModelPackageError, ValueError)
+USER_ERRORS = (
+    DataError,
+    FileNotFoundError,
+    IsADirectoryError,
+    NotADirectoryError,
+    PermissionError,
+    MissingModelPackageError,
+    ValueError,
+)
+
+
+def refuse_overwriting_inputs(inputs: Mapping[str, str | None], outputs: Mapping[str, str | None]) -> None:
+    """Stops a command before it writes over one of its own inputs (``--output`` given the ``--data`` file).
+
+    Args:
+        inputs: flag -> path read (None: not given).
+        outputs: flag -> path written (None: not given); for a folder output, name each file written in it.
+
+    Raises:
+        ValueError: an output is one of the inputs (both flags named).
+    """
+    read = {flag: Path(path).resolve() for flag, path in inputs.items() if path}
+    for out_flag, out_path in outputs.items():
+        if not out_path:
+            continue
+        written = Path(out_path).resolve()
+        for in_flag, path in read.items():
+            if path == written:
+                raise ValueError(f"{out_flag} {out_path} is the {in_flag} file: refusing to write over an input")
 
 
 def repository_data(value: str) -> str:
@@ -125,6 +154,11 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> i
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (`pesc correct ... | head -1`): stop quietly, as Unix tools do; stdout is pointed
+        # at /dev/null so that the interpreter's final flush does not raise again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def _check_models(args: argparse.Namespace) -> int:

@@ -33,6 +33,7 @@ def iter_text_lines(path: str | Path) -> Iterator[tuple[int, str]]:
 
     Raises:
         FileNotFoundError: the file does not exist.
+        IsADirectoryError: ``path`` is a folder.
         DataError: a line is not UTF-8 (file, line and column named).
     """
     path = Path(path)
@@ -42,6 +43,8 @@ def iter_text_lines(path: str | Path) -> Iterator[tuple[int, str]]:
 
 def _open_bytes(path: Path) -> IO[bytes]:
     """``path`` opened for reading bytes, decompressed when it ends in ``.gz``."""
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: is a folder; a file was expected")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
     return gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -22,6 +23,11 @@ from pesc.lexicon import Lexicon, default_lexicon
 from pesc.lm import LanguageModel, UnigramLM, resolve_language_model
 from pesc.misspelling import MisspellingCorrector
 from pesc.pinyin_decoding import PinyinDecoder
+from pesc.script import SCRIPTS, edits_in_user_script, is_traditional, to_simplified
+
+# One lock for every lazy load of every checker: threads sharing a cold checker build the lexicon and the models
+# once, not once each (they are module-level caches, shared by all checkers of a process).
+_LOADING = threading.RLock()
 
 
 class SpellChecker:
@@ -36,9 +42,12 @@ class SpellChecker:
         lm: the language model: ``"auto"`` (``$PESC_LM``, then Debian's libime model, else the unigram
             lexicon with a one-time notice), ``"unigram"``, a path to a KenLM binary or ARPA file, or a
             :class:`pesc.lm.LanguageModel`.
+        script: ``"auto"`` (each text's own script), ``"simplified"`` or ``"traditional"``: Traditional text is
+            corrected through Simplified and answered in Traditional, every unchanged character as written.
 
     Raises:
         FileNotFoundError: ``lm`` names a file that does not exist.
+        ValueError: ``script`` is not one of the three.
     """
 
     def __init__(
@@ -46,7 +55,11 @@ class SpellChecker:
         config: CheckerConfig | None = None,
         lexicon: Lexicon | None = None,
         lm: str | os.PathLike | LanguageModel | None = "auto",
+        script: str = "auto",
     ):
+        if script not in SCRIPTS:
+            raise ValueError(f"script must be one of {SCRIPTS}, got {script!r}")
+        self.script = script
         self.config = config or CheckerConfig()
         self._lexicon = lexicon
         if isinstance(lm, (str, os.PathLike)) and str(lm) not in ("auto", "unigram") and not Path(lm).is_file():
@@ -78,7 +91,9 @@ class SpellChecker:
     @property
     def lexicon(self) -> Lexicon:
         if self._lexicon is None:
-            self._lexicon = default_lexicon()
+            with _LOADING:
+                if self._lexicon is None:
+                    self._lexicon = default_lexicon()
         return self._lexicon
 
     @property
@@ -90,7 +105,9 @@ class SpellChecker:
 
     @functools.cached_property
     def _character_model(self) -> CharacterModel:
-        return character_model(self.lexicon)
+        lexicon = self.lexicon
+        with _LOADING:
+            return character_model(lexicon)
 
     @functools.cached_property
     def _unigram(self) -> UnigramLM:
@@ -100,7 +117,9 @@ class SpellChecker:
     def lm(self) -> LanguageModel:
         """The language model in use (resolved on first use)."""
         if self._lm is None:
-            self._lm = resolve_language_model(self._lm_spec, lambda: self.lexicon)
+            with _LOADING:
+                if self._lm is None:
+                    self._lm = resolve_language_model(self._lm_spec, lambda: self.lexicon)
         return self._lm
 
     def correct(self, text: str) -> Correction:
@@ -115,6 +134,13 @@ class SpellChecker:
         """
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
+        if self.script == "traditional" or (self.script == "auto" and is_traditional(text)):
+            simplified = self._correct_simplified(to_simplified(text))
+            edits = edits_in_user_script(text, simplified.text, simplified.edits)
+            return Correction(source=text, text=apply_edits(text, edits), edits=edits)
+        return self._correct_simplified(text)
+
+    def _correct_simplified(self, text: str) -> Correction:
         pinyin_edits = PinyinDecoder(self.lexicon, self.lm, self._unigram, self.config).edits(text)
         spelling_edits = []
         if self.config.correct_spelling:
@@ -126,20 +152,38 @@ class SpellChecker:
         edits = tuple(sorted(pinyin_edits + spelling_edits, key=lambda e: e.start))
         return Correction(source=text, text=apply_edits(text, edits), edits=edits)
 
-    def correct_batch(self, texts: Iterable[str], jobs: int = 1) -> list[Correction]:
+    def correct_batch(
+        self, texts: Iterable[str], jobs: int = 1, return_exceptions: bool = False
+    ) -> list[Correction | Exception]:
         """Corrects several texts; results keep the input order.
 
         Args:
+            texts: the texts (a list or any iterable of strings; a single string is refused).
             jobs: processes to spread the texts over (the checker is pure Python, so each process uses one core).
+            return_exceptions: a text that fails yields its exception in its place instead of stopping the batch
+                (as ``asyncio.gather`` does), so one bad text loses no other.
 
         Raises:
+            TypeError: ``texts`` is a string (it would be corrected character by character).
             ValueError: ``jobs`` is below 1.
         """
+        if isinstance(texts, str):
+            raise TypeError("texts must be an iterable of strings, not one string: use correct(text)")
         if jobs < 1:
             raise ValueError(f"jobs must be >= 1, got {jobs}")
         texts = list(texts)
         if jobs == 1 or len(texts) < 2:
-            return [self.correct(text) for text in texts]
+            return [correct_one(self, text, return_exceptions) for text in texts]
         from pesc.parallel import correct_in_processes
 
-        return correct_in_processes(self, texts, jobs)
+        return correct_in_processes(self, texts, jobs, return_exceptions=return_exceptions)
+
+
+def correct_one(checker: SpellChecker, text: str, return_exceptions: bool) -> Correction | Exception:
+    """``checker.correct(text)``, or the exception it raised when ``return_exceptions``."""
+    if not return_exceptions:
+        return checker.correct(text)
+    try:
+        return checker.correct(text)
+    except Exception as error:  # the caller asked for failures as values
+        return error

@@ -5,16 +5,41 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from lmcommon.cli import make_parser, repository_data, run
+from lmcommon.cli import make_parser, refuse_overwriting_inputs, repository_data, run
 from lmcommon.data import read_jsonl, read_stdin_lines, read_text_lines, write_json, write_jsonl
 from lmcommon.errors import DataError
 from pesc import __version__
+from pesc.edits import Correction
 from pesc.tune import DEFAULT_GRID
 
 ROW_FIELDS = ("source", "target", "kind", "subset")
+
+
+def _read_rows(path: str) -> list[dict]:
+    """Benchmark rows, checked before any model loads: text fields are strings, ``kind`` is a known kind.
+
+    Raises:
+        DataError: a row breaks the rule (file, line and field named).
+    """
+    from pesc.metrics import KINDS
+
+    rows = read_jsonl(path, required=ROW_FIELDS)
+    line = 0
+    for line, row in enumerate(rows, start=1):
+        for field in ("source", "target"):
+            if not isinstance(row[field], str):
+                raise DataError(
+                    f"expected a string, got {type(row[field]).__name__}", path=path, line=line, field=field
+                )
+        if row["kind"] not in KINDS:
+            raise DataError(
+                f"unknown kind {row['kind']!r}; expected one of {KINDS}", path=path, line=line, field="kind"
+            )
+    return rows
 
 
 def _load_checker(name: str, config_path: str | None = None, lm: str = "auto"):
@@ -58,13 +83,13 @@ def _train(args: argparse.Namespace) -> int:
     from pesc.neural.checker import NeuralSpellChecker, slot_accuracy
     from pesc.neural.train import InjectedDataset, build_model, encode_rows, train_pesc
 
-    train_rows = read_jsonl(args.train, required=ROW_FIELDS) if args.train else []
+    train_rows = _read_rows(args.train) if args.train else []
     clean = [line.strip() for line in read_text_lines(args.clean) if line.strip()] if args.clean else []
     if args.reinject:
         clean += [row["target"] for row in train_rows]
     if not train_rows and not clean:
         raise ValueError("give --train FILE (benchmark rows) and/or --clean FILE (sentences for on-the-fly injection)")
-    dev_rows = read_jsonl(args.dev, required=ROW_FIELDS) if args.dev else []
+    dev_rows = _read_rows(args.dev) if args.dev else []
     config = dataclass_from_args(PESCConfig, args)
     texts = [r[k] for r in train_rows for k in ("source", "target")] + clean
     model, vocab = build_model(config, texts)
@@ -122,6 +147,15 @@ def _evaluate(args: argparse.Namespace) -> int:
     from pesc.evaluate import correction_intervals, evaluate_checker, format_intervals, format_table
     from pesc.metrics import metrics_by_kind
 
+    refuse_overwriting_inputs(
+        {
+            flag: getattr(args, flag[2:].replace("-", "_"))
+            for flag in ("--data", "--gold", "--predictions", "--sighan", "--config")
+        },
+        {"--output": args.output, "--save-predictions": args.save_predictions},
+    )
+    if args.save_predictions and args.predictions:
+        raise ValueError("--save-predictions writes a checker's outputs; with --predictions there is none to write")
     if args.sighan:
         return _evaluate_sighan(args)
     if bool(args.predictions) == bool(args.checker):
@@ -129,12 +163,12 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.predictions:
         if not args.gold:
             raise ValueError("--predictions needs --gold FILE")
-        rows = read_jsonl(args.gold, required=ROW_FIELDS)
+        rows = _read_rows(args.gold)
         report = {"by_kind": metrics_by_kind(rows, _read_predictions(args.predictions, len(rows)))}
     else:
         if not args.data:
             raise ValueError("--checker needs --data FILE")
-        rows = read_jsonl(args.data, required=ROW_FIELDS)
+        rows = _read_rows(args.data)
         checker = _load_checker(args.checker, args.config, args.lm)
         report, predictions = evaluate_checker(checker, rows, progress=True, **_jobs(args))
         if args.save_predictions:
@@ -173,6 +207,14 @@ def _evaluate_sighan(args: argparse.Namespace) -> int:
     sources, targets = [p.source for p in pairs], [p.target for p in pairs]
     checker = _load_checker(args.checker, args.config, args.lm)
     predictions, speed = timed_run(checker, [{"source": source} for source in sources], **_jobs(args))
+    if args.save_predictions:
+        write_jsonl(
+            args.save_predictions,
+            [
+                {"id": index, "source": pair.source, "prediction": p}
+                for index, (pair, p) in enumerate(zip(pairs, predictions, strict=True))
+            ],
+        )
     report = sighan_metrics(sources, targets, predictions)
     report["sentences_per_second"] = speed
     detection, correction = report["detection"], report["correction"]
@@ -186,23 +228,54 @@ def _evaluate_sighan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _correct_each(checker, texts: list[str], jobs: dict) -> list:
+    """Each text's Correction, or the exception it raised in its place, so that one bad line loses no other."""
+    from pesc.checker import SpellChecker
+
+    if isinstance(checker, SpellChecker):
+        return checker.correct_batch(texts, return_exceptions=True, **jobs)
+    try:
+        return checker.correct_batch(texts)  # a neural checker batches on its device
+    except Exception:  # find the failing lines: one text at a time
+        results = []
+        for text in texts:
+            try:
+                results.append(checker.correct(text))
+            except Exception as error:
+                results.append(error)
+        return results
+
+
 def _correct(args: argparse.Namespace) -> int:
     if args.text:
-        texts = list(args.text)
+        texts, where = list(args.text), "argument"
     elif args.input:
-        texts = read_text_lines(args.input)
+        texts, where = read_text_lines(args.input), args.input
     else:
-        texts = read_stdin_lines()
+        texts, where = read_stdin_lines(), "<stdin>"
     checker = _load_checker(args.checker, args.config, args.lm)
-    for correction in checker.correct_batch(texts, **_jobs(args)):
-        print(json.dumps(correction.to_dict(), ensure_ascii=False) if args.json else correction.text)
+    failed = 0
+    for number, (text, result) in enumerate(zip(texts, _correct_each(checker, texts, _jobs(args)), strict=True), 1):
+        output = result.to_dict() if not isinstance(result, Exception) else None
+        if output is None:
+            # the line comes out as written, so output line N still answers input line N
+            failed += 1
+            print(f"pesc: {where}:{number}: not corrected ({type(result).__name__}: {result})", file=sys.stderr)
+            output = {**Correction(source=text, text=text, edits=()).to_dict(), "error": type(result).__name__}
+        print(json.dumps(output, ensure_ascii=False) if args.json else output["text"])
+    if failed:
+        print(
+            f"pesc: {failed} of {len(texts)} lines could not be corrected and were copied unchanged", file=sys.stderr
+        )
+        return 1
     return 0
 
 
 def _tune(args: argparse.Namespace) -> int:
     from pesc.tune import tune_spelling_threshold
 
-    rows = read_jsonl(args.dev, required=ROW_FIELDS)
+    refuse_overwriting_inputs({"--dev": args.dev}, {"--output": args.output})
+    rows = _read_rows(args.dev)
     if args.limit:
         rows = rows[: args.limit]
     config, trials = tune_spelling_threshold(rows, grid=args.grid, min_unchanged=args.min_unchanged, lm=args.lm)

@@ -13,14 +13,27 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from dataclasses import dataclass
 from importlib import resources
 
-from pesc.pinyin import split_syllables
+from pesc.pinyin import split_syllables, syllables
 
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-# Latin letters, optionally apostrophes and single spaces between letter groups.
-_LATIN_RUN = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)*(?: [A-Za-z]+(?:['’][A-Za-z]+)*)*")
+# Tones as learners and input tools write them: marks (gāo, or NFD: a + U+0304) or a digit after each syllable
+# (gao1xing4). Detection reads a view of the text of the same length in which a precomposed toned vowel is its
+# bare letter, a combining tone mark is _TONE_MARK and a tone digit is _TONE_DIGIT, so offsets stay the user's.
+_TONE_MARK, _TONE_DIGIT = "\x01", "\x02"
+_COMBINING_TONES = frozenset("\u0300\u0301\u0304\u030c")  # grave, acute, macron, caron
+_DIAERESIS = "\u0308"  # ü, typed v
+# letters with a tone digit after each syllable; not after a digit, where the digit is a number (8yue1日)
+_TONE_NUMBERED = re.compile(r"(?<![0-9A-Za-z\x01])(?:[A-Za-z\x01]+[1-5](?![0-9]))+")
+# Latin letters (with tones), optionally apostrophes and single spaces between letter groups.
+_LETTERS = "[A-Za-z][A-Za-z\x01\x02]*"
+_LATIN_RUN = re.compile(rf"{_LETTERS}(?:['’]{_LETTERS})*(?: {_LETTERS}(?:['’]{_LETTERS})*)*")
+# A token (no spaces) longer than this is not typed Chinese but a log line, base64 or DNA: a phrase or a short
+# sentence typed without spaces is 20-35 letters (womenmingtianyiqiquxuexiao: 26).
+_MAX_TOKEN_LETTERS = 48
 _PROTECTED = re.compile(
     r"(?:https?|ftp)://\S+"  # URLs
     r"|www\.\S+"
@@ -114,6 +127,13 @@ class PinyinRun:
     text: str
     kind: str  # "full", "initials" or "glued" (full syllables and initials: guanlijucl)
     splits: tuple[tuple[str, ...], ...]
+    toned: bool = False  # written with tone marks or tone digits (nǐhǎo, gao1xing4)
+
+    @property
+    def letters(self) -> str:
+        """The run's letters without spaces, apostrophes, tone marks or tone digits (``Nǐ hǎo`` -> ``Nihao``)."""
+        decomposed = unicodedata.normalize("NFD", self.text.translate(_HALF_WIDTH))
+        return "".join(ch for ch in decomposed if ch.isascii() and ch.isalpha())
 
     def unit_kind(self, element: str) -> str:
         """Whether an element of a split is a full syllable (``"syl"``) or a typed initial (``"ini"``). In a
@@ -162,7 +182,31 @@ def _glued_splits(token: str) -> list[list[str]]:
     return splits
 
 
+def _tone_digit_splits(token: str) -> list[list[str]]:
+    """Splits of a token written with tone digits (``gao\x02xing\x02``): every piece before a digit is one
+    syllable, the piece after the last digit (a neutral tone: ``ni3men``) any syllables or nothing."""
+    *toned, rest = token.replace(_TONE_MARK, "").split(_TONE_DIGIT)
+    valid = syllables()
+    if not all(piece in valid for piece in toned):
+        return []
+    if not rest:
+        return [toned]
+    return [[*toned, *split] for split in split_syllables(rest)]
+
+
 def _classify(run: str, embedded: bool) -> tuple[str, tuple[tuple[str, ...], ...]] | None:
+    """How a run of the detection view reads as pinyin (kind and splits), or None."""
+    if any(len(token) > _MAX_TOKEN_LETTERS for token in run.split(" ")):
+        return None
+    if _TONE_DIGIT in run:
+        tokens = run.lower().replace("’", "'").split(" ")
+        per_token = [_tone_digit_splits(token) for token in tokens]
+        if not all(per_token):
+            return None
+        plain = run.replace(_TONE_DIGIT, "").replace(_TONE_MARK, "")
+        fitting = tuple(split for split in _combine(per_token) if _capitals_fit(plain, split))
+        return ("full", fitting) if fitting else None
+    run = run.replace(_TONE_MARK, "")
     tokens = run.lower().replace("’", "'").split(" ")
     per_token = [split_syllables(token) for token in tokens]
     if run.islower() and not all(per_token):
@@ -209,6 +253,27 @@ def half_width(text: str) -> str:
     return text.translate(_HALF_WIDTH)
 
 
+def _reading_view(text: str) -> str:
+    """``text`` as detection reads it, character for character: full-width Latin as ASCII, toned vowels as their
+    letters (ǜ and u + U+0308 as v), combining tone marks as _TONE_MARK, tone digits as _TONE_DIGIT."""
+    view = list(half_width(text))
+    for i, ch in enumerate(view):
+        if ch.isascii():
+            continue
+        if ch in _COMBINING_TONES or (ch == _DIAERESIS and i and view[i - 1] in "uU"):
+            if ch == _DIAERESIS:
+                view[i - 1] = "v" if view[i - 1] == "u" else "V"
+            view[i] = _TONE_MARK
+            continue
+        base, *marks = unicodedata.normalize("NFD", ch)
+        if base in "aeiouAEIOUmnMN" and marks and set(marks) <= _COMBINING_TONES | {_DIAERESIS}:
+            if _DIAERESIS in marks:
+                base = "v" if base == "u" else "V" if base == "U" else None
+            if base:
+                view[i] = base
+    return _TONE_NUMBERED.sub(lambda match: re.sub("[1-5]", _TONE_DIGIT, match.group()), "".join(view))
+
+
 def _code_neighbour(text: str, index: int, direction: int) -> bool:
     """Whether ``text[index]`` is code punctuation that makes the run beside it code. Punctuation with a Chinese
     character on its far side separates Chinese (``人/pingfang``, ``功能(gongneng)``), not code; with Latin, a
@@ -222,7 +287,7 @@ def _code_neighbour(text: str, index: int, direction: int) -> bool:
 def find_pinyin_runs(text: str) -> list[PinyinRun]:
     """The Latin runs of ``text`` that read as pinyin, in order; full-width letters count as Latin, and each
     run's ``start``, ``end`` and ``text`` refer to ``text`` as given."""
-    original, text = text, half_width(text)
+    original, text = text, _reading_view(text)
     protected = _protected_spans(text)
     runs = []
     for match in _LATIN_RUN.finditer(text):
@@ -240,5 +305,6 @@ def find_pinyin_runs(text: str) -> list[PinyinRun]:
         kind, splits = classified
         if next_to_digit and (kind != "full" or match.group().lower() in _UNITS):
             continue  # a unit or an identifier: 5kg, x86, v2, 10min
-        runs.append(PinyinRun(start, end, original[start:end], kind, splits))
+        toned = text[start:end] != half_width(original[start:end])
+        runs.append(PinyinRun(start, end, original[start:end], kind, splits, toned))
     return runs

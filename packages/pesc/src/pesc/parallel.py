@@ -20,13 +20,15 @@ def _start_worker(checker_or_recipe) -> None:
     if isinstance(checker_or_recipe, tuple):  # spawned: build the checker from (config, lm path or name)
         from pesc.checker import SpellChecker
 
-        config, lm = checker_or_recipe
-        checker_or_recipe = SpellChecker(config, lm=lm)
+        config, lm, script = checker_or_recipe
+        checker_or_recipe = SpellChecker(config, lm=lm, script=script)
     _worker_checker = checker_or_recipe
 
 
-def _correct_chunk(texts: list[str]) -> list:
-    return [_worker_checker.correct(text) for text in texts]
+def _correct_chunk(texts: list[str], return_exceptions: bool) -> list:
+    from pesc.checker import correct_one
+
+    return [correct_one(_worker_checker, text, return_exceptions) for text in texts]
 
 
 def _recipe(checker):
@@ -37,12 +39,14 @@ def _recipe(checker):
     if checker._lexicon is not None and checker._lexicon is not default_lexicon():
         raise ValueError("jobs > 1 without fork cannot carry a custom lexicon; correct with jobs=1")
     lm = checker.lm
-    return checker.config, str(lm.path) if isinstance(lm, KenLM) else "unigram"
+    return checker.config, str(lm.path) if isinstance(lm, KenLM) else "unigram", checker.script
 
 
-def correct_in_processes(checker, texts: Sequence[str], jobs: int, chunk_size: int = 64) -> list:
+def correct_in_processes(
+    checker, texts: Sequence[str], jobs: int, chunk_size: int = 64, return_exceptions: bool = False
+) -> list:
     """``checker.correct`` over ``texts`` in ``jobs`` (> 1, checked by ``SpellChecker.correct_batch``)
-    processes; the results keep the order of ``texts``."""
+    processes; the results keep the order of ``texts`` (with each failure in its place if ``return_exceptions``)."""
     texts = list(texts)
     chunks = [texts[start : start + chunk_size] for start in range(0, len(texts), chunk_size)]
     if "fork" in multiprocessing.get_all_start_methods() and os.name == "posix":
@@ -51,4 +55,5 @@ def correct_in_processes(checker, texts: Sequence[str], jobs: int, chunk_size: i
     else:
         context, payload = multiprocessing.get_context("spawn"), _recipe(checker)
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=(payload,)) as pool:
-        return [correction for chunk in pool.map(_correct_chunk, chunks) for correction in chunk]
+        flags = [return_exceptions] * len(chunks)
+        return [correction for chunk in pool.map(_correct_chunk, chunks, flags) for correction in chunk]

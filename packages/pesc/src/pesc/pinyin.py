@@ -121,19 +121,21 @@ def split_syllables(letters: str, limit: int = 16) -> list[list[str]]:
         fewest[i] = min(counts) + 1 if counts else None
     if fewest[0] is None:
         return []
+    # depth-first over the fewest-syllable splits, longest syllable first, with an explicit stack: a run of
+    # thousands of letters (logs, base64, DNA) must not exhaust Python's recursion limit
     results: list[list[str]] = []
-
-    def walk(i: int, prefix: list[str]) -> None:
-        if len(results) >= limit:
-            return
+    stack: list[tuple[int, list[str]]] = [(0, [])]
+    while stack and len(results) < limit:
+        i, prefix = stack.pop()
         if i == n:
             results.append(prefix)
-            return
-        for j in range(min(n, i + longest), i, -1):
-            if letters[i:j] in valid and fewest[j] is not None and fewest[j] == fewest[i] - 1:
-                walk(j, [*prefix, letters[i:j]])
-
-    walk(0, [])
+            continue
+        steps = [
+            j
+            for j in range(min(n, i + longest), i, -1)
+            if letters[i:j] in valid and fewest[j] is not None and fewest[j] == fewest[i] - 1
+        ]
+        stack.extend((j, [*prefix, letters[i:j]]) for j in reversed(steps))  # longest on top: popped first
     return results
 
 

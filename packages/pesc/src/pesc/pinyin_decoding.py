@@ -33,9 +33,9 @@ def _reads_as_chinese(run, word_logp: float, word_lengths: list[int]) -> bool:
     syllable (NinDe). A run capitalised like a name (Elena, Gaoxing) or typed as one common English word
     (meeting, demo) must make one common word on its own: the dictionary spells transliterated names too (Lisa
     利撒, Nike 尼克), and characters can be found for any syllables (meeting 么啊听), while women is 我们."""
-    letters = run.text.replace(" ", "").replace("'", "").replace("’", "")
+    letters = run.letters
     capitals = sum(ch.isupper() for ch in letters)
-    english = " " not in run.text and letters.lower() in english_words()
+    english = " " not in run.text and not run.toned and letters.lower() in english_words()
     if english or (capitals == 1 and letters[0].isupper()):
         return word_lengths == [len(run.splits[0])] and word_logp >= _NAME_LIKE_LOGP
     if any(length > 1 for length in word_lengths):
