@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 import pytest
 import torch
+from hypothesis import HealthCheck, settings
 from tokenizers import Tokenizer, models, pre_tokenizers
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
@@ -14,6 +15,14 @@ CHAT_TEMPLATE = (
     "{% if add_generation_prompt %}assistant : {% endif %}"
 )
 SPECIAL = ["<pad>", "<unk>", "</s>", "user", "assistant", ":"]
+
+# Property tests that leave max_examples to the profile run 300 examples in CI; `pytest -m faults
+# --hypothesis-profile=thorough` runs 10,000 (the adversarial-text guarantee in the README).
+settings.register_profile("ci", max_examples=300, deadline=None)
+settings.register_profile(
+    "thorough", max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("ci")  # hypothesis's pytest plugin loads --hypothesis-profile after this, when given
 
 
 def make_chat_tokenizer(words: Iterable[str]) -> PreTrainedTokenizerFast:

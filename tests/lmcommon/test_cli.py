@@ -157,3 +157,40 @@ def test_repository_data_defaults_are_found_from_any_folder(tmp_path, monkeypatc
     assert repository_data("mine.jsonl") == "mine.jsonl"  # what exists where the user stands comes first
     with pytest.raises(argparse.ArgumentTypeError, match=r"data/nothing\.jsonl: not found in .* pass its path"):
         repository_data("data/nothing.jsonl")
+
+
+@pytest.mark.faults
+def test_a_folder_given_as_a_file_is_named_as_a_folder(tmp_path, capsys):
+    from lmcommon.data import read_jsonl
+
+    assert run(_parser_with(lambda args: read_jsonl(tmp_path)), ["go"]) == 2
+    assert capsys.readouterr().err.strip() == f"tool: error: {tmp_path}: is a folder; a file was expected"
+
+
+@pytest.mark.faults
+def test_a_reader_that_goes_away_ends_the_command_quietly():
+    # `tool go | head -1`: the pipe closes while the command still writes
+    script = (
+        "from lmcommon.cli import make_parser, run\n"
+        "parser, commands = make_parser('tool', 'd', '1')\n"
+        "commands.add_parser('go').set_defaults(func=lambda args: [print('line', i) for i in range(10**6)] and 0)\n"
+        "raise SystemExit(run(parser, ['go']))\n"
+    )
+    result = subprocess.run(
+        f"{sys.executable} -c \"{script}\" | head -1", shell=True, capture_output=True, text=True, check=False
+    )
+    assert result.stdout == "line 0\n"
+    assert result.stderr == ""
+
+
+@pytest.mark.faults
+@pytest.mark.parametrize("same", ["same", "dotted"])
+def test_an_output_that_is_an_input_is_refused(tmp_path, same):
+    from lmcommon.cli import refuse_overwriting_inputs
+
+    data = tmp_path / "gold.jsonl"
+    data.write_text("{}\n")
+    output = str(data) if same == "same" else str(tmp_path / "sub" / ".." / "gold.jsonl")
+    with pytest.raises(ValueError, match=r"--output .* is the --data file: refusing to write over an input"):
+        refuse_overwriting_inputs({"--data": str(data), "--config": None}, {"--output": output})
+    refuse_overwriting_inputs({"--data": str(data)}, {"--output": str(tmp_path / "report.json"), "--save": None})

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import logging
 import os
 
 import pytest
@@ -101,6 +102,29 @@ def test_default_causal_lm_is_cached_as_safetensors(default_causal_lm, model_cac
     # a second load must come from the cache: make the conversion fail if it were attempted
     monkeypatch.setattr(lm_models, "_convert_gguf", lambda *a: pytest.fail("GGUF converted twice"))
     again, _ = load_causal_lm("default", device="cpu")
+    model, tokenizer = default_causal_lm
+    ids = tokenizer("The quick brown fox", return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        torch.testing.assert_close(again(ids).logits, model(ids).logits, rtol=0, atol=0)
+
+
+@pytest.mark.integration
+@pytest.mark.faults
+def test_a_truncated_cached_model_is_rebuilt_with_one_warning(default_causal_lm, model_cache, caplog):
+    (folder,) = [p for p in model_cache.iterdir() if not p.name.startswith(".")]
+    weights = folder / "model.safetensors"
+    size = weights.stat().st_size
+    # a copy cut short (a full disk): written beside and renamed over it, because the model loaded above still
+    # maps the old file and truncating a mapped file in place would crash this process, not test the cache
+    cut = weights.with_suffix(".cut")
+    with weights.open("rb") as handle:
+        cut.write_bytes(handle.read(size // 3))
+    os.replace(cut, weights)
+    with caplog.at_level(logging.WARNING, logger="lmcommon.cache"):
+        again, _ = load_causal_lm("default", device="cpu")
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert "model.safetensors" in warning and "rebuilding" in warning
+    assert weights.stat().st_size == size
     model, tokenizer = default_causal_lm
     ids = tokenizer("The quick brown fox", return_tensors="pt")["input_ids"]
     with torch.no_grad():

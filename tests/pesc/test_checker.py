@@ -195,3 +195,42 @@ def test_checker_config_files_fail_with_one_clear_line(tmp_path):
         CheckerConfig.load(path)
     with pytest.raises(FileNotFoundError):
         CheckerConfig.load(tmp_path / "missing.json")
+
+
+@pytest.mark.faults
+def test_correct_batch_refuses_a_bare_string_and_can_return_failures_in_place(checker, monkeypatch):
+    with pytest.raises(TypeError, match="not one string"):
+        checker.correct_batch("我很gaoxing")
+    real = type(checker).correct
+    monkeypatch.setattr(type(checker), "correct", lambda self, t: 1 / 0 if t == "坏" else real(self, t))
+    first, failed, last = checker.correct_batch(["我很gaoxing", "坏", "wm明天见"], return_exceptions=True)
+    assert (first.text, last.text) == ("我很高兴", "我们明天见")
+    assert isinstance(failed, ZeroDivisionError)
+    with pytest.raises(ZeroDivisionError):
+        checker.correct_batch(["坏"])
+
+
+@pytest.mark.faults
+def test_threads_sharing_a_cold_checker_build_its_lexicon_once(checker, monkeypatch):
+    import threading
+    import time
+
+    import pesc.checker as checker_module
+    from pesc import SpellChecker
+
+    builds = []
+
+    def slow_lexicon():
+        builds.append(threading.get_ident())
+        time.sleep(0.2)  # long enough for every thread to arrive while the first one builds
+        return checker.lexicon
+
+    monkeypatch.setattr(checker_module, "default_lexicon", slow_lexicon)
+    cold = SpellChecker(lm="unigram")
+    threads = [threading.Thread(target=cold.load) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(builds) == 1
+    assert cold.lexicon is checker.lexicon

@@ -12,17 +12,17 @@ Any other name is passed to ``from_pretrained``: a hub id or a local folder.
 
 from __future__ import annotations
 
-import contextlib
 import importlib.metadata
 import importlib.util
 import logging
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lmcommon.cache import CACHE_ENV as CACHE_ENV  # re-exported: where the cache is was first documented here
+from lmcommon.cache import cache_dir as cache_dir
+from lmcommon.cache import cached_folder
 from lmcommon.device import choose_device, choose_dtype
 from lmcommon.errors import MissingModelPackageError
 
@@ -36,7 +36,6 @@ DEFAULT = "default"
 # every linear projection of the attention and MLP blocks of Llama/Qwen/Mistral-style decoders: where the
 # packages put their LoRA adapters by default
 DECODER_PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
-CACHE_ENV = "LMCOMMON_CACHE"
 
 
 @dataclass(frozen=True)
@@ -78,21 +77,12 @@ MINILM = PackagedModel(
 )
 
 
-def cache_dir() -> Path:
-    """The folder for converted models: ``$LMCOMMON_CACHE``, else ``$XDG_CACHE_HOME/lmcommon``, else
-    ``~/.cache/lmcommon``."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "lmcommon"
-
-
-def _smollm2_cache_folder() -> Path:
+def _smollm2_cache_name() -> str:
     import transformers
 
     # The package version pins the weights; the transformers major version pins the config format.
     major = transformers.__version__.split(".")[0]
-    return cache_dir() / f"smollm2-135m-instruct-{SMOLLM2.version()}-tf{major}"
+    return f"smollm2-135m-instruct-{SMOLLM2.version()}-tf{major}"
 
 
 def _convert_gguf(source: Path, target: Path) -> None:
@@ -129,28 +119,18 @@ def _convert_gguf(source: Path, target: Path) -> None:
 def default_causal_lm_path() -> Path:
     """The cached float checkpoint of the packaged SmolLM2-135M-Instruct, built on first use.
 
-    The checkpoint is written to a temporary folder and renamed into place, so an interrupted conversion
-    never leaves a half-written cache, and two processes converting at once both end with a valid one.
+    The checkpoint is built in a temporary folder and renamed into place with a manifest of its files, so an
+    interrupted conversion never leaves a half-written cache, a damaged one is rebuilt with a warning, and a
+    cache folder that cannot be written falls back to a temporary one (see :mod:`lmcommon.cache`).
     """
-    target = _smollm2_cache_folder()
-    if (target / "model.safetensors").is_file():
-        return target
     source = SMOLLM2.folder()
-    logger.info("de-quantising %s once (about 30 s); the result is cached in %s", SMOLLM2.model, target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    building = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        _convert_gguf(source, building)
-        try:
-            os.replace(building, target)
-        except OSError:
-            if not (target / "model.safetensors").is_file():
-                raise
-            # another process finished first; its copy is equally valid
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            shutil.rmtree(building)
-    return target
+    name = _smollm2_cache_name()
+
+    def build(folder: Path) -> None:
+        logger.info("de-quantising %s once (about 30 s); the result is cached as %s", SMOLLM2.model, name)
+        _convert_gguf(source, folder)
+
+    return cached_folder(name, build, f"{SMOLLM2.model} as safetensors")
 
 
 def default_encoder_path() -> Path:

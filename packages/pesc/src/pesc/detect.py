@@ -201,9 +201,9 @@ def _classify(run: str, embedded: bool) -> tuple[str, tuple[tuple[str, ...], ...
     if _TONE_DIGIT in run:
         tokens = run.lower().replace("’", "'").split(" ")
         per_token = [_tone_digit_splits(token) for token in tokens]
-        if not all(per_token):
-            return None
         plain = run.replace(_TONE_DIGIT, "").replace(_TONE_MARK, "")
+        if not all(per_token) or plain.lower() in _TOO_SHORT:
+            return None  # A1, E3: a paper size or a grade before it is ā or ě
         fitting = tuple(split for split in _combine(per_token) if _capitals_fit(plain, split))
         return ("full", fitting) if fitting else None
     run = run.replace(_TONE_MARK, "")
