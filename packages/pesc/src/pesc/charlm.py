@@ -16,6 +16,7 @@ import math
 from collections import Counter
 
 _DISCOUNT = 0.75
+_COUNTS = ("unigrams", "bigrams", "trigrams", "total1", "kinds1", "total2", "kinds2")
 
 
 class CharacterModel:
@@ -37,36 +38,53 @@ class CharacterModel:
                 if position >= 2:
                     trigrams[word[position - 2 : position + 1]] += count
         self._unigrams, self._bigrams, self._trigrams = unigrams, bigrams, trigrams
-        # per history: the total count that follows it and how many different characters do
-        self._after1: dict[str, list[float]] = {}
+        # per history: the total count that follows it and how many different characters do (two plain dicts:
+        # they load from the cache faster than one of pairs)
+        self._total1: Counter[str] = Counter()
+        self._kinds1: Counter[str] = Counter()
         for pair, count in bigrams.items():
-            totals = self._after1.setdefault(pair[0], [0.0, 0])
-            totals[0] += count
-            totals[1] += 1
-        self._after2: dict[str, list[float]] = {}
+            self._total1[pair[0]] += count
+            self._kinds1[pair[0]] += 1
+        self._total2: Counter[str] = Counter()
+        self._kinds2: Counter[str] = Counter()
         for triple, count in trigrams.items():
-            totals = self._after2.setdefault(triple[:2], [0.0, 0])
-            totals[0] += count
-            totals[1] += 1
+            self._total2[triple[:2]] += count
+            self._kinds2[triple[:2]] += 1
         self._total = float(sum(unigrams.values()))
         self._vocabulary = len(unigrams) + 1
+
+    def to_tables(self) -> dict:
+        """The model's counts as plain dicts (what :mod:`marshal` writes)."""
+        return {name: dict(getattr(self, f"_{name}")) for name in _COUNTS} | {
+            "total": self._total,
+            "vocabulary": self._vocabulary,
+        }
+
+    @classmethod
+    def from_tables(cls, tables: dict) -> CharacterModel:
+        """The model :meth:`to_tables` described, without counting again."""
+        model = cls.__new__(cls)
+        for name in _COUNTS:
+            setattr(model, f"_{name}", tables[name])
+        model._total, model._vocabulary = tables["total"], tables["vocabulary"]
+        return model
 
     def _unigram(self, ch: str) -> float:
         return (self._unigrams.get(ch, 0.0) + 1.0) / (self._total + self._vocabulary)
 
     def _bigram(self, previous: str, ch: str) -> float:
-        totals = self._after1.get(previous)
-        if totals is None:
+        total = self._total1.get(previous)
+        if total is None:
             return self._unigram(ch)
-        total, kinds = totals
+        kinds = self._kinds1[previous]
         seen = max(self._bigrams.get(previous + ch, 0.0) - _DISCOUNT, 0.0)
         return seen / total + _DISCOUNT * kinds / total * self._unigram(ch)
 
     def _trigram(self, history: str, ch: str) -> float:
-        totals = self._after2.get(history)
-        if totals is None:
+        total = self._total2.get(history)
+        if total is None:
             return self._bigram(history[1], ch)
-        total, kinds = totals
+        kinds = self._kinds2[history]
         seen = max(self._trigrams.get(history + ch, 0.0) - _DISCOUNT, 0.0)
         return seen / total + _DISCOUNT * kinds / total * self._bigram(history[1], ch)
 
@@ -82,5 +100,15 @@ class CharacterModel:
 
 @functools.lru_cache(maxsize=4)
 def character_model(lexicon) -> CharacterModel:
-    """The character model of a :class:`pesc.lexicon.Lexicon`'s words and counts, built once per lexicon."""
-    return CharacterModel({word: math.exp(logp) * lexicon.total for word, logp in lexicon.logp.items()})
+    """The character model of a :class:`pesc.lexicon.Lexicon`'s words and counts, built once per lexicon (the
+    default lexicon's is read from the disk cache, :mod:`pesc.tables`)."""
+    from pesc.lexicon import default_lexicon
+    from pesc.tables import cached_tables
+
+    def build() -> CharacterModel:
+        return CharacterModel({word: math.exp(logp) * lexicon.total for word, logp in lexicon.logp.items()})
+
+    if lexicon is not default_lexicon():
+        return build()
+    tables = cached_tables("characters", lambda: build().to_tables(), "pesc's character model of jieba's words")
+    return CharacterModel.from_tables(tables)
