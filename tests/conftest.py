@@ -19,9 +19,7 @@ SPECIAL = ["<pad>", "<unk>", "</s>", "user", "assistant", ":"]
 # Property tests that leave max_examples to the profile run 300 examples in CI; `pytest -m faults
 # --hypothesis-profile=thorough` runs 10,000 (the adversarial-text guarantee in the README).
 settings.register_profile("ci", max_examples=300, deadline=None)
-settings.register_profile(
-    "thorough", max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+settings.register_profile("thorough", max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci")  # hypothesis's pytest plugin loads --hypothesis-profile after this, when given
 
 

@@ -177,7 +177,7 @@ def test_a_reader_that_goes_away_ends_the_command_quietly():
         "raise SystemExit(run(parser, ['go']))\n"
     )
     result = subprocess.run(
-        f"{sys.executable} -c \"{script}\" | head -1", shell=True, capture_output=True, text=True, check=False
+        f'{sys.executable} -c "{script}" | head -1', shell=True, capture_output=True, text=True, check=False
     )
     assert result.stdout == "line 0\n"
     assert result.stderr == ""

@@ -29,7 +29,20 @@ _PIECES = st.one_of(
     st.text(alphabet=string.digits, min_size=1, max_size=500),
     st.sampled_from(_COMBINING),
     st.sampled_from(list("我们今天很高兴去北京程序正档環境這個，。！「」 \n\t")),
-    st.sampled_from(["gaoxing", "nǐhǎo", "gao1xing4", "lǜxíng", "ｇａｏｘｉｎｇ", "wm", "http://x.cn/gaoxing", "5kg", "Привет", "مرحبا"]),
+    st.sampled_from(
+        [
+            "gaoxing",
+            "nǐhǎo",
+            "gao1xing4",
+            "lǜxíng",
+            "ｇａｏｘｉｎｇ",
+            "wm",
+            "http://x.cn/gaoxing",
+            "5kg",
+            "Привет",
+            "مرحبا",
+        ]
+    ),
 )
 ADVERSARIAL_TEXT = st.lists(_PIECES, max_size=8).map("".join)
 

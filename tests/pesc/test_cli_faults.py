@@ -40,7 +40,12 @@ def test_a_failing_line_is_named_and_every_other_line_is_written(tmp_path, capsy
     assert f"{path}:2: not corrected (RuntimeError: simulated failure)" in captured.err
     assert "1 of 3 lines could not be corrected" in captured.err
     assert main(["correct", "--json", "坏行"]) == 1
-    assert json.loads(capsys.readouterr().out) == {"source": "坏行", "text": "坏行", "edits": [], "error": "RuntimeError"}
+    assert json.loads(capsys.readouterr().out) == {
+        "source": "坏行",
+        "text": "坏行",
+        "edits": [],
+        "error": "RuntimeError",
+    }
 
 
 @pytest.mark.parametrize("flag", ["--save-predictions", "--output"])
