@@ -62,3 +62,40 @@ def chat_tokenizer():
 @pytest.fixture
 def tiny_llama():
     return make_tiny_llama
+
+
+@pytest.fixture
+def interrupt_after_first_checkpoint(monkeypatch):
+    """Stops the next training run as a kill would, right after its first checkpoint is on disk (the command
+    line turns the KeyboardInterrupt into exit status 130); later runs in the test train normally."""
+    from transformers import Trainer
+
+    real = Trainer._save_checkpoint
+    fired = []
+
+    def save_then_stop(self, *args, **kwargs):
+        real(self, *args, **kwargs)
+        if not fired:
+            fired.append(self.state.global_step)
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(Trainer, "_save_checkpoint", save_then_stop)
+    return fired
+
+
+def assert_same_tensors(first, second, exact: bool = True) -> None:
+    """Every safetensors file under folder ``first`` has a twin under ``second`` with the same tensors."""
+    from pathlib import Path
+
+    from safetensors.torch import load_file
+
+    files = sorted(p.relative_to(first) for p in Path(first).rglob("*.safetensors") if "checkpoint-" not in str(p))
+    assert files, f"no safetensors under {first}"
+    for name in files:
+        a, b = load_file(Path(first) / name), load_file(Path(second) / name)
+        assert a.keys() == b.keys(), name
+        for key in a:
+            if exact:
+                assert torch.equal(a[key], b[key]), f"{name}: {key}"
+            else:
+                torch.testing.assert_close(a[key], b[key], msg=f"{name}: {key}")

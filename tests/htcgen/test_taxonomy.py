@@ -67,3 +67,31 @@ def test_a_taxonomy_file_that_is_not_utf8_names_file_and_line(tmp_path):
     path.write_bytes(b"Root\tA\tB\n" + "A\tCaf\u00e9\n".encode("latin-1"))
     with pytest.raises(DataError, match=r"labels\.taxonomy:2: not UTF-8 text"):
         Taxonomy.from_file(path)
+
+
+@pytest.mark.faults
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("Root\tA\nA\tRoot\n", r"t\.taxonomy: the root 'Root' is listed as a child of 'A'"),
+        ("", r"t\.taxonomy: no labels"),
+        ("\n\n", r"t\.taxonomy: no labels"),
+        ("Root\tA\tB\nA\tC\nB\tC\n", r"t\.taxonomy: label 'C' has two parents"),
+    ],
+)
+def test_a_bad_taxonomy_file_is_named_with_what_is_wrong(tmp_path, text, message):
+    path = tmp_path / "t.taxonomy"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DataError, match=message):
+        Taxonomy.from_file(path)
+
+
+@pytest.mark.faults
+def test_an_empty_taxonomy_is_blamed_before_the_test_file(tmp_path, capsys):
+    from htcgen.cli import main
+
+    (tmp_path / "t.taxonomy").write_text("", encoding="utf-8")
+    (tmp_path / "test.jsonl").write_text('{"text": "x", "labels": ["A"]}\n', encoding="utf-8")
+    arguments = ["evaluate", "--train", str(tmp_path / "test.jsonl"), "--test", str(tmp_path / "test.jsonl")]
+    assert main([*arguments, "--taxonomy", str(tmp_path / "t.taxonomy"), "--classifier", "flat-svm"]) == 2
+    assert f"{tmp_path / 't.taxonomy'}: no labels" in capsys.readouterr().err

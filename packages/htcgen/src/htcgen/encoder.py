@@ -271,6 +271,7 @@ class EncoderHierarchyClassifier(HierarchyClassifier):
             FileNotFoundError: ``folder`` holds no saved classifier (names the file looked for).
         """
         from lmcommon.data import read_json
+        from lmcommon.errors import reading_saved_file
         from lmcommon.models import load_encoder
 
         folder = Path(folder)
@@ -282,9 +283,12 @@ class EncoderHierarchyClassifier(HierarchyClassifier):
         classifier = cls(taxonomy, EncoderConfig(**{**saved["config"], "model": str(folder)}))
         classifier.coding = LevelCoding.from_dict(saved["levels"])
         classifier.labels = classifier.coding.labels
-        encoder, classifier.tokenizer = load_encoder(folder, dtype=torch.float32, device=device)
+        with reading_saved_file(folder):
+            encoder, classifier.tokenizer = load_encoder(folder, dtype=torch.float32, device=device)
         sizes = [len(level) for level in classifier.coding.classes]
         classifier.model = LevelSoftmaxEncoder(encoder, sizes, classifier.config.dropout)
-        classifier.model.head.load_state_dict(torch.load(folder / HEAD_FILE, map_location="cpu", weights_only=True))
+        with reading_saved_file(folder / HEAD_FILE):
+            head = torch.load(folder / HEAD_FILE, map_location="cpu", weights_only=True)
+        classifier.model.head.load_state_dict(head)
         classifier.model.to(next(encoder.parameters()).device).eval()
         return classifier

@@ -194,7 +194,10 @@ def load_generator(model: str = "default", adapter: str | Path | None = None, de
         return base, tokenizer
     from peft import PeftModel
 
-    return PeftModel.from_pretrained(base, str(adapter)).eval(), tokenizer
+    from lmcommon.errors import reading_saved_file
+
+    with reading_saved_file(adapter):
+        return PeftModel.from_pretrained(base, str(adapter)).eval(), tokenizer
 
 
 def sample_documents(

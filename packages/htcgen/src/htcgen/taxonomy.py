@@ -20,7 +20,7 @@ class Taxonomy:
         root: the name of the virtual root.
 
     Raises:
-        ValueError: a label has two parents, or a cycle.
+        ValueError: a label has two parents, the root is listed as a child, or a cycle.
     """
 
     def __init__(self, children: dict[str, list[str]], root: str = ROOT):
@@ -29,6 +29,8 @@ class Taxonomy:
         self.parent: dict[str, str] = {}
         for parent, kids in self.children.items():
             for child in kids:
+                if child == root:
+                    raise ValueError(f"the root {root!r} is listed as a child of {parent!r}; the root has no parent")
                 if child in self.parent and self.parent[child] != parent:
                     raise ValueError(f"label {child!r} has two parents: {self.parent[child]!r} and {parent!r}")
                 self.parent[child] = parent
@@ -57,7 +59,8 @@ class Taxonomy:
 
         Raises:
             FileNotFoundError: no such file.
-            DataError: a line with a parent and no children, or not UTF-8; naming file and line.
+            DataError: a line with a parent and no children, or not UTF-8 (file and line named); a file without
+                labels, a label with two parents, the root as a child, a cycle (file named).
         """
         children: dict[str, list[str]] = {}
         for line_number, line in iter_text_lines(path):
@@ -68,7 +71,12 @@ class Taxonomy:
             if not kids:
                 raise DataError(f"parent {parent!r} has no children", path=path, line=line_number)
             children.setdefault(parent, []).extend(k for k in kids if k not in children.get(parent, []))
-        return cls(children, root=root)
+        if not children:
+            raise DataError("no labels: expected lines of parent<TAB>child<TAB>child...", path=path)
+        try:
+            return cls(children, root=root)
+        except ValueError as error:
+            raise DataError(str(error), path=path) from None
 
     @classmethod
     def from_paths(cls, paths: Iterable[Sequence[str]], root: str = ROOT) -> Taxonomy:

@@ -12,7 +12,6 @@ DIR/"universal")`` loads the universal expert as is. Every file is written atomi
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,7 +19,8 @@ import torch
 from safetensors.torch import load_file
 from safetensors.torch import save as safetensors_bytes
 
-from lmcommon.data import atomic_write, write_json
+from lmcommon.data import atomic_write, read_json, write_json
+from lmcommon.errors import reading_saved_file
 from modula.config import CONFIG_NAME, MoDULAConfig
 
 if TYPE_CHECKING:
@@ -101,7 +101,8 @@ def save_modula(model: MoDULAModel, directory: Path) -> Path:
 def _read_tensors(path: Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: missing (an incomplete MoDULA checkpoint?)")
-    return load_file(str(path))
+    with reading_saved_file(path):
+        return load_file(str(path))
 
 
 def _copy_into(parameter: torch.nn.Parameter, tensors: dict[str, torch.Tensor], key: str, path: Path) -> None:
@@ -153,7 +154,7 @@ def load_adapter_weights(model: MoDULAModel, directory: Path) -> None:
     for expert in ["universal", *config.domains]:
         _load_expert(layers, expert, directory / expert / WEIGHTS_NAME)
     router_config_path = directory / ROUTER_FOLDER / ROUTER_CONFIG_NAME
-    outputs = json.loads(router_config_path.read_text(encoding="utf-8"))["outputs"]
+    outputs = read_json(router_config_path).get("outputs")
     if outputs != config.router_outputs:
         raise ValueError(f"{router_config_path}: router outputs {outputs} != the model's {config.router_outputs}")
     path = directory / ROUTER_FOLDER / ROUTER_WEIGHTS_NAME

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lmcommon.cli import make_parser, repository_data, run
+from lmcommon.seed import set_seed
 from modula import __version__
 from modula.config import CONFIG_NAME, MoDULAConfig
 
@@ -136,6 +137,7 @@ def _train(args: argparse.Namespace) -> int:
     rows = read_chat_rows(args.data, require_domain=args.stage == "router")
     base_model, tokenizer = _load_base(args, for_training=True)
     output = Path(args.output)
+    set_seed(args.seed)  # new experts are drawn when the model is made, before the Trainer seeds
     model = _load_or_create(base_model, output, args)
     if args.stage == "expert" and args.domain not in model.domains:
         raise ValueError(
@@ -159,6 +161,7 @@ def _tune_learning_rate(args: argparse.Namespace) -> int:
     rows = read_chat_rows(args.data, require_domain=args.stage == "router")
     dev_rows = read_chat_rows(args.dev)
     base_model, tokenizer = _load_base(args, for_training=True)
+    set_seed(args.seed)
     model = _load_or_create(base_model, Path(args.adapters) if args.adapters else None, args)
     with tempfile.TemporaryDirectory() as scratch:
         trainer_args = training_arguments(args, scratch)
@@ -190,6 +193,7 @@ def _add_domain(args: argparse.Namespace) -> int:
     base_model, tokenizer = _load_base(args, for_training=True)
     model = MoDULAModel.from_pretrained(base_model, Path(args.adapters))
     output = Path(args.output or args.adapters)
+    set_seed(args.seed)  # the new expert's weights are drawn here
     model.add_domain(args.domain)
     # only the new expert and then the routers train; every existing expert stays as it was
     _run_stage(model, tokenizer, "expert", args.domain, rows, args, output)

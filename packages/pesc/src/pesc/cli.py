@@ -79,6 +79,7 @@ def _jobs(args: argparse.Namespace) -> dict:
 
 def _train(args: argparse.Namespace) -> int:
     from lmcommon.flags import dataclass_from_args, training_arguments
+    from lmcommon.seed import set_seed
     from pesc.neural import PESCConfig
     from pesc.neural.checker import NeuralSpellChecker, slot_accuracy
     from pesc.neural.train import InjectedDataset, build_model, encode_rows, train_pesc
@@ -92,6 +93,7 @@ def _train(args: argparse.Namespace) -> int:
     dev_rows = _read_rows(args.dev) if args.dev else []
     config = dataclass_from_args(PESCConfig, args)
     texts = [r[k] for r in train_rows for k in ("source", "target")] + clean
+    set_seed(args.seed)  # the weights are drawn here, before the Trainer seeds: the same --seed, the same model
     model, vocab = build_model(config, texts)
     if clean:
         import torch

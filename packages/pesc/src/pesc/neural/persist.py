@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from safetensors.torch import load_file
 from safetensors.torch import save as safetensors_bytes
 from transformers import BertConfig
 
-from lmcommon.data import atomic_write
+from lmcommon.data import atomic_write, read_json
+from lmcommon.errors import reading_saved_file
 from pesc.neural.config import PESCConfig
 from pesc.neural.encode import CharVocab
 from pesc.neural.model import PESCModel
@@ -41,7 +41,9 @@ def load_weights(model: PESCModel, directory: str | Path) -> None:
     path = Path(directory) / WEIGHTS_NAME
     if not path.is_file():
         raise FileNotFoundError(f"{path}: missing; is {directory} a trained pesc model?")
-    missing, unexpected = model.load_state_dict(load_file(str(path)), strict=False)
+    with reading_saved_file(path):
+        state = load_file(str(path))
+    missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or unexpected:
         raise ValueError(f"{path}: weights do not fit the model; missing {missing[:5]}, unexpected {unexpected[:5]}")
 
@@ -54,7 +56,7 @@ def load_pesc(directory: str | Path) -> tuple[PESCModel, CharVocab]:
     path = directory / BACKBONE_CONFIG_NAME
     if not path.is_file():
         raise FileNotFoundError(f"{path}: missing; is {directory} a trained pesc model?")
-    backbone_config = BertConfig(**json.loads(path.read_text(encoding="utf-8")))
+    backbone_config = BertConfig(**read_json(path))
     model = PESCModel(backbone_config, config)
     load_weights(model, directory)
     return model.eval(), vocab
