@@ -194,3 +194,24 @@ def test_an_output_that_is_an_input_is_refused(tmp_path, same):
     with pytest.raises(ValueError, match=r"--output .* is the --data file: refusing to write over an input"):
         refuse_overwriting_inputs({"--data": str(data), "--config": None}, {"--output": output})
     refuse_overwriting_inputs({"--data": str(data)}, {"--output": str(tmp_path / "report.json"), "--save": None})
+
+
+@pytest.mark.faults
+@pytest.mark.parametrize(
+    ("tool", "arguments"),
+    [
+        ("htcgen", ["predict", "--classifier", "c", "--input", "{f}", "--output", "{f}"]),
+        ("htcgen", ["mine", "--data", "{f}", "--taxonomy", "t", "--output", "{f}"]),
+        ("modula", ["generate", "--input", "{f}", "--output", "{f}"]),
+        ("pesc", ["tune", "--dev", "{f}", "--output", "{f}"]),
+    ],
+)
+def test_no_command_writes_over_its_own_input(tmp_path, capsys, tool, arguments):
+    import importlib
+
+    data = tmp_path / "rows.jsonl"
+    data.write_text('{"prompt": "x"}\n')
+    main = importlib.import_module(f"{tool}.cli").main
+    assert main([a.replace("{f}", str(data)) for a in arguments]) == 2
+    assert "refusing to write over an input" in capsys.readouterr().err
+    assert data.read_text() == '{"prompt": "x"}\n'

@@ -133,10 +133,23 @@ def _one_line(error: Exception) -> str:
     return str(error)
 
 
+def _refuse_declared_overwrites(args: argparse.Namespace) -> None:
+    """Applies :func:`refuse_overwriting_inputs` to the flags a sub-command declared with
+    ``set_defaults(reads=("data", ...), writes=("output", ...))`` (argparse dests)."""
+
+    def flags(dests: Sequence[str]) -> dict[str, str | None]:
+        return {"--" + dest.replace("_", "-"): getattr(args, dest, None) for dest in dests}
+
+    reads, writes = getattr(args, "reads", ()), getattr(args, "writes", ())
+    if reads and writes:
+        refuse_overwriting_inputs(flags(reads), flags(writes))
+
+
 def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> int:
     """Parses ``argv``, runs the chosen sub-command's ``func(args)`` and returns the exit status.
 
-    No sub-command prints the help (status 2); a user error prints ``prog: error: message`` (status 2).
+    No sub-command prints the help (status 2); a user error prints ``prog: error: message`` (status 2). A
+    sub-command that declares ``set_defaults(reads=(...), writes=(...))`` never writes over one of its inputs.
     """
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int | None] | None = getattr(args, "func", None)
@@ -145,6 +158,7 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> i
         return 2
     setup_logging(args.log_level)
     try:
+        _refuse_declared_overwrites(args)
         return func(args) or 0
     except USER_ERRORS as error:
         if args.debug:

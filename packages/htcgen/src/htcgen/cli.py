@@ -471,7 +471,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="default",
         help="encoder for phrase-label similarity: 'default' (packaged MiniLM), a name, or 'none'",
     )
-    mine.set_defaults(func=_mine)
+    mine.set_defaults(func=_mine, reads=("data", "taxonomy"), writes=("output",))
 
     for name, func, text in [
         ("train-generator", _train_generator, "fine-tune the generator (LoRA) on label path + phrases -> document"),
@@ -504,7 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
             _add_sampling_arguments(sub)
             sub.add_argument("--seed", type=int, default=0, help="target paths, phrase subsets, sampling (default: 0)")
             sub.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
-        sub.set_defaults(func=func)
+        sub.set_defaults(func=func, reads=("data", "taxonomy", "phrases"), writes=("output",))
 
     text = (
         "sample the fine-tuned generator (path + phrases, path only) and the base model without it for held-out "
@@ -552,7 +552,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--depth", type=int, help="cut label paths to their first DEPTH levels")
     evaluate.add_argument("--seed", type=int, default=0, help="sampling and initialisation seed (default: 0)")
     evaluate.add_argument("--output", help="write the metrics here as JSON")
-    evaluate.set_defaults(func=_evaluate)
+    evaluate.set_defaults(func=_evaluate, reads=("train", "test", "taxonomy", "augment", "dev"), writes=("output",))
 
     table = commands.add_parser(
         "table",
@@ -570,7 +570,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--classifier", required=True, help="folder written by `htcgen evaluate --save`")
     predict.add_argument("--input", required=True, help="JSONL documents with a 'text' field")
     predict.add_argument("--output", required=True, help="JSONL: each input row plus 'labels'")
-    predict.set_defaults(func=_predict)
+    predict.set_defaults(func=_predict, reads=("input",), writes=("output",))
 
     experiment = commands.add_parser(
         "experiment",

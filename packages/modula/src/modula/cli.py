@@ -365,7 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--adapters", help="a MoDULA model folder to start from (default: a new model)")
     tune.add_argument("--output", help="also write the choice as JSON here")
     _add_model_arguments(tune)
-    tune.set_defaults(func=_tune_learning_rate)
+    tune.set_defaults(func=_tune_learning_rate, reads=("data", "dev"), writes=("output",))
 
     add = commands.add_parser(
         "add-domain",
@@ -402,7 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--output", help="write JSONL rows {prompt, response} here instead of printing")
             sub.add_argument("--max-new-tokens", type=int, default=128, help="tokens per reply (default: 128)")
             sub.add_argument("--batch-size", type=int, default=8, help="prompts generated at once (default: 8)")
-        sub.set_defaults(func=func)
+        sub.set_defaults(func=func, reads=("input",), writes=("output",))
     plot = commands.add_parser(
         "plot-routers",
         help="PNG heatmap of the mean router weight per layer and expert, one panel per prompt domain",
@@ -436,7 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
     losses.add_argument("--batch-size", type=int, default=8, help="rows per forward pass (default: 8)")
     losses.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
     _add_model_arguments(losses)
-    losses.set_defaults(func=_expert_losses, stage="inference", domain=None)
+    losses.set_defaults(func=_expert_losses, stage="inference", domain=None, reads=("input",), writes=("output",))
 
     build = commands.add_parser(
         "build-data",

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from lmcommon.cli import make_parser, refuse_overwriting_inputs, repository_data, run
+from lmcommon.cli import make_parser, repository_data, run
 from lmcommon.data import read_jsonl, read_stdin_lines, read_text_lines, write_json, write_jsonl
 from lmcommon.errors import DataError
 from pesc import __version__
@@ -149,13 +149,6 @@ def _evaluate(args: argparse.Namespace) -> int:
     from pesc.evaluate import correction_intervals, evaluate_checker, format_intervals, format_table
     from pesc.metrics import metrics_by_kind
 
-    refuse_overwriting_inputs(
-        {
-            flag: getattr(args, flag[2:].replace("-", "_"))
-            for flag in ("--data", "--gold", "--predictions", "--sighan", "--config")
-        },
-        {"--output": args.output, "--save-predictions": args.save_predictions},
-    )
     if args.save_predictions and args.predictions:
         raise ValueError("--save-predictions writes a checker's outputs; with --predictions there is none to write")
     if args.sighan:
@@ -276,7 +269,6 @@ def _correct(args: argparse.Namespace) -> int:
 def _tune(args: argparse.Namespace) -> int:
     from pesc.tune import tune_spelling_threshold
 
-    refuse_overwriting_inputs({"--dev": args.dev}, {"--output": args.output})
     rows = _read_rows(args.dev)
     if args.limit:
         rows = rows[: args.limit]
@@ -430,7 +422,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--output", help="write the full report as JSON here")
     evaluate.add_argument("--save-predictions", help="write the checker's outputs as JSONL here")
     _add_model_arguments(evaluate, jobs=True)
-    evaluate.set_defaults(func=_evaluate)
+    evaluate.set_defaults(
+        func=_evaluate,
+        reads=("data", "gold", "predictions", "sighan", "config"),
+        writes=("output", "save_predictions"),
+    )
 
     correct = commands.add_parser(
         "correct",
@@ -461,7 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--limit", type=int, help="use only the first N rows")
     tune.add_argument("--grid", type=float, nargs="+", default=list(DEFAULT_GRID), help="thresholds to try")
     _add_model_arguments(tune)
-    tune.set_defaults(func=_tune)
+    tune.set_defaults(func=_tune, reads=("dev",), writes=("output",))
 
     train = commands.add_parser(
         "train",
