@@ -1,7 +1,9 @@
-"""Speed of the default pesc checker on one CPU core: the KenLM checker against the unigram (jieba word
-frequency) checker on the same sentences, plus import time and first-use costs.
+"""Speed of the default pesc checker on one CPU core, beside what a user had before: the learned misspelling
+decision (the default) against the gain-threshold checker (``decision="threshold"``, the previous default) and
+the unigram checker on the same sentences; and the time from a new process to its first corrected sentence with
+a warm dictionary cache against a cold one (what every process paid before the cache).
 
-Usage: python bench/pesc_speed.py [--data data/pesc/test.jsonl] [--limit N] [--lm PATH]
+Usage: python bench/pesc_speed.py [--data data/pesc/test.jsonl] [--limit N] [--lm PATH] [--starts 3]
 """
 
 from __future__ import annotations
@@ -11,55 +13,74 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 _IMPORT = "import time; start = time.perf_counter(); import pesc; print(time.perf_counter() - start)"
+# a new process: import, load what the first sentence needs, correct it; timed from the interpreter's start
+_FIRST_SENTENCE = (
+    "import time; start = time.perf_counter(); from pesc import SpellChecker; "
+    "SpellChecker().correct('我今天很gaoxing，我们要保护环竟。'); print(time.perf_counter() - start)"
+)
 
 
-def _throughput(checker, sources: list[str]) -> tuple[float, float]:
-    """(first-use seconds, sentences per second) for a checker that has not been used yet."""
-    start = time.perf_counter()
-    checker.load()  # the language model and the character model (the lexicon is already built)
-    first_use = time.perf_counter() - start
+def _seconds(code: str, env: dict | None = None) -> float:
+    """What ``code`` printed last: its own timing, taken inside the new process."""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    return float(result.stdout.strip().splitlines()[-1])
+
+
+def _throughput(checker, sources: list[str]) -> float:
+    """Sentences per second once the checker's models are loaded."""
+    checker.load()
     start = time.perf_counter()
     checker.correct_batch(sources)
-    return first_use, len(sources) / (time.perf_counter() - start)
+    return len(sources) / (time.perf_counter() - start)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="data/pesc/test.jsonl")
     parser.add_argument("--limit", type=int, default=None)
-    parser.add_argument("--lm", default="auto", help="the language model of the LM checker (default: auto)")
+    parser.add_argument("--lm", default="auto", help="the language model of the LM checkers (default: auto)")
+    parser.add_argument("--starts", type=int, default=3, help="new processes timed per cache state (median)")
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core, children included
 
-    imports = [
-        float(subprocess.run([sys.executable, "-c", _IMPORT], capture_output=True, text=True, check=True).stdout)
-        for _ in range(5)
-    ]
+    imports = [_seconds(_IMPORT) for _ in range(5)]
+    with tempfile.TemporaryDirectory() as empty:
+        cold = []
+        for index in range(args.starts):  # each start in a cache of its own, empty: it builds the tables
+            cold.append(_seconds(_FIRST_SENTENCE, {**os.environ, "LMCOMMON_CACHE": f"{empty}/{index}"}))
+    _seconds(_FIRST_SENTENCE)  # make sure the user's cache holds the tables
+    warm = [_seconds(_FIRST_SENTENCE) for _ in range(args.starts)]
 
     from lmcommon.data import read_jsonl
-    from pesc import SpellChecker
+    from pesc import CheckerConfig, SpellChecker
     from pesc.lexicon import default_lexicon
 
     sources = [row["source"] for row in read_jsonl(args.data)[: args.limit]]
-    start = time.perf_counter()
     lexicon = default_lexicon()
-    build = time.perf_counter() - start
-    unigram = SpellChecker(lexicon=lexicon, lm="unigram")
-    with_lm = SpellChecker(lexicon=lexicon, lm=args.lm)
-    lm_open, lm_speed = _throughput(with_lm, sources)  # first: its load builds the shared character model
-    _, unigram_speed = _throughput(unigram, sources)
+    learned = SpellChecker(lexicon=lexicon, lm=args.lm)
+    threshold = SpellChecker(CheckerConfig(decision="threshold"), lexicon=lexicon, lm=args.lm)
+    unigram = SpellChecker(CheckerConfig(decision="threshold"), lexicon=lexicon, lm="unigram")
+    speeds = {
+        name: _throughput(checker, sources)
+        for name, checker in (("learned", learned), ("threshold", threshold), ("unigram", unigram))
+    }
     characters = sum(len(s) for s in sources) / len(sources)
-    print(f"{'import pesc (median of 5, new process)':<48} {statistics.median(imports) * 1000:>9.0f} ms")
-    print(f"{'first use: lexicon build':<48} {build:>9.1f} s")
-    print(f"{'first use: language + character model':<48} {lm_open:>9.2f} s   ({with_lm.lm.name})")
-    print(f"{'sentences on ' + args.data:<48} {len(sources):>9d}   ({characters:.0f} characters each)")
-    print(f"{'unigram checker, sentences/s (one core)':<48} {unigram_speed:>9.1f}")
-    print(f"{'LM checker, sentences/s (one core)':<48} {lm_speed:>9.1f}")
-    print(f"{'LM / unigram':<48} {lm_speed / unigram_speed:>9.2f}x")
+    print(f"{'import pesc (median of 5, new process)':<58} {statistics.median(imports) * 1000:>9.0f} ms")
+    print(f"{'new process -> first sentence, cold cache (median)':<58} {statistics.median(cold):>9.2f} s")
+    print(f"{'new process -> first sentence, warm cache (median)':<58} {statistics.median(warm):>9.2f} s")
+    print(f"{'cold / warm':<58} {statistics.median(cold) / statistics.median(warm):>9.1f}x")
+    print(f"{'sentences on ' + args.data:<58} {len(sources):>9d}   ({characters:.0f} characters each)")
+    print(
+        f"{'learned decision (default), sentences/s (one core)':<58} {speeds['learned']:>9.1f}   ({learned.lm.name})"
+    )
+    print(f"{'gain threshold (previous default), sentences/s':<58} {speeds['threshold']:>9.1f}")
+    print(f"{'unigram checker (threshold), sentences/s':<58} {speeds['unigram']:>9.1f}")
+    print(f"{'learned / threshold':<58} {speeds['learned'] / speeds['threshold']:>9.2f}x")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from pesc.lexicon import Lexicon, default_lexicon
 from pesc.lm import LanguageModel, UnigramLM, resolve_language_model
 from pesc.misspelling import MisspellingCorrector
 from pesc.pinyin_decoding import PinyinDecoder
+from pesc.ranker import Ranker, default_ranker
 from pesc.script import SCRIPTS, edits_in_user_script, is_traditional, to_simplified
 
 # One lock for every lazy load of every checker: threads sharing a cold checker build the lexicon and the models
@@ -44,6 +45,8 @@ class SpellChecker:
             :class:`pesc.lm.LanguageModel`.
         script: ``"auto"`` (each text's own script), ``"simplified"`` or ``"traditional"``: Traditional text is
             corrected through Simplified and answered in Traditional, every unchanged character as written.
+        ranker: a :class:`pesc.ranker.Ranker` object to decide with (default: ``config.ranker``'s file, else the
+            one shipped in the package); ignored when ``config.decision`` is ``"threshold"``.
 
     Raises:
         FileNotFoundError: ``lm`` names a file that does not exist.
@@ -56,6 +59,7 @@ class SpellChecker:
         lexicon: Lexicon | None = None,
         lm: str | os.PathLike | LanguageModel | None = "auto",
         script: str = "auto",
+        ranker: Ranker | None = None,
     ):
         if script not in SCRIPTS:
             raise ValueError(f"script must be one of {SCRIPTS}, got {script!r}")
@@ -66,6 +70,8 @@ class SpellChecker:
             raise FileNotFoundError(f"language model file not found: {lm}")  # now, not at the first correction
         self._lm_spec = lm
         self._lm: LanguageModel | None = None
+        self._ranker: Ranker | None = ranker
+        self._corrector: MisspellingCorrector | None = None
 
     @classmethod
     def from_pretrained(cls, directory, device: str | None = None, batch_size: int = 32):
@@ -84,8 +90,8 @@ class SpellChecker:
         server does this before taking requests); returns the checker."""
         self.lexicon  # noqa: B018
         self.lm  # noqa: B018
-        if self.config.correct_spelling and self.config.char_weight:
-            self._character_model  # noqa: B018
+        if self.config.correct_spelling:
+            self._misspelling_corrector  # noqa: B018  (the ranker and the character model)
         return self
 
     @property
@@ -108,6 +114,33 @@ class SpellChecker:
         lexicon = self.lexicon
         with _LOADING:
             return character_model(lexicon)
+
+    @property
+    def ranker(self) -> Ranker | None:
+        """The learned decision in use (None on the threshold path)."""
+        if self.config.decision != "ranker":
+            return None
+        if self._ranker is None:
+            with _LOADING:
+                if self._ranker is None:
+                    self._ranker = Ranker.load(self.config.ranker) if self.config.ranker else default_ranker()
+        return self._ranker
+
+    @property
+    def _misspelling_corrector(self) -> MisspellingCorrector:
+        if self._corrector is None:
+            ranker = self.ranker
+            uses_characters = ranker is not None or self.config.char_weight
+            self._corrector = MisspellingCorrector(
+                self.lexicon,
+                self.lm,
+                self.config,
+                self.spelling_threshold if ranker is None else 0.0,
+                self._character_model if uses_characters else None,
+                ranker=ranker,
+                ranker_threshold=self.config.ranker_threshold,
+            )
+        return self._corrector
 
     @functools.cached_property
     def _unigram(self) -> UnigramLM:
@@ -144,11 +177,7 @@ class SpellChecker:
         pinyin_edits = PinyinDecoder(self.lexicon, self.lm, self._unigram, self.config).edits(text)
         spelling_edits = []
         if self.config.correct_spelling:
-            character_model = self._character_model if self.config.char_weight else None
-            corrector = MisspellingCorrector(
-                self.lexicon, self.lm, self.config, self.spelling_threshold, character_model
-            )
-            spelling_edits = corrector.edits(text, pinyin_edits)
+            spelling_edits = self._misspelling_corrector.edits(text, pinyin_edits)
         edits = tuple(sorted(pinyin_edits + spelling_edits, key=lambda e: e.start))
         return Correction(source=text, text=apply_edits(text, edits), edits=edits)
 

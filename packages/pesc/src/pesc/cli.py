@@ -266,6 +266,83 @@ def _correct(args: argparse.Namespace) -> int:
     return 0
 
 
+# what `pesc train-ranker` reads by default: the shipped training pairs and clean sentences, and the evaluation
+# data whose sentences it must never train on
+RANKER_PAIRS = (
+    "data/csc/sighan_from_ecspell/simplified/train2015.txt",
+    "data/csc/ecspell_domains/law.train",
+    "data/csc/ecspell_domains/med.train",
+    "data/csc/ecspell_domains/odw.train",
+)
+RANKER_CLEAN = ("data/csc/pycorrector/wiki_zh_200.txt",)
+RANKER_EXCLUDE = (
+    "data/pesc/dev.jsonl",
+    "data/pesc/test.jsonl",
+    "data/csc/sighan_from_ecspell/simplified/test2013.txt",
+    "data/csc/sighan_from_ecspell/simplified/test2015.txt",
+    "data/csc/sighan_from_ecspell/traditional/test2015.txt",
+    "data/csc/ecspell_domains/law.test",
+    "data/csc/ecspell_domains/med.test",
+    "data/csc/ecspell_domains/odw.test",
+)
+
+
+def _targets_of(path: str) -> set[str]:
+    """The correct sentences of an evaluation file: JSONL rows' ``target``, or a TSV's last column (Traditional
+    SIGHAN files converted as the benchmark converts them)."""
+    from pesc.script import to_simplified
+
+    if path.endswith(".jsonl"):
+        return {row["target"] for row in read_jsonl(path, required=("target",))}
+    targets = {line.split("\t")[-1] for line in read_text_lines(path) if line.strip()}
+    return targets | {to_simplified(target) for target in targets}
+
+
+def argv_of(args: argparse.Namespace) -> list[str]:
+    """The flags of ``pesc train-ranker`` that reproduce ``args`` (paths as given), for the ranker's provenance."""
+    from pesc.train_ranker import RankerTrainingConfig
+
+    flags = []
+    for name in ("pairs", "clean", "exclude"):
+        flags += [f"--{name}", *getattr(args, name)]
+    flags += ["--dev", args.dev, "--lm", args.lm, "--output", args.output]
+    if args.skip_unequal:
+        flags.append("--skip-unequal")
+    for field in dataclasses.fields(RankerTrainingConfig):
+        flags += ["--" + field.name.replace("_", "-"), str(getattr(args, field.name))]
+    return flags
+
+
+def _train_ranker(args: argparse.Namespace) -> int:
+    from pesc.benchmark import read_sentences
+    from pesc.train_ranker import RankerTrainingConfig, read_training_pairs, train_ranker
+
+    config = RankerTrainingConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(RankerTrainingConfig)})
+    pairs = [pair for path in args.pairs for pair in read_training_pairs(path, skip_unequal=args.skip_unequal)]
+    clean = [p.target for path in args.clean for p in read_sentences(path, "clean")]
+    exclude = set().union(*(_targets_of(path) for path in args.exclude)) if args.exclude else set()
+    dev_rows = _read_rows(args.dev)
+    ranker, report = train_ranker(pairs, clean, dev_rows, config, exclude=exclude, lm=args.lm)
+    ranker = dataclasses.replace(
+        ranker,
+        provenance={
+            "command": "pesc train-ranker " + " ".join(argv_of(args)),
+            "pairs": list(args.pairs),
+            "clean": list(args.clean),
+            "excluded": list(args.exclude),
+            "dev": args.dev,
+            "config": dataclasses.asdict(config),
+            **{k: v for k, v in report.items() if k != "dev_trials"},
+        },
+    )
+    ranker.save(args.output)
+    for trial in report["dev_trials"]:
+        print(json.dumps(trial))
+    print(json.dumps({k: v for k, v in report.items() if k != "dev_trials"}))
+    print(f"ranker ({len(ranker.trees)} trees, threshold {ranker.threshold}) -> {args.output}")
+    return 0
+
+
 def _tune(args: argparse.Namespace) -> int:
     from pesc.tune import tune_spelling_threshold
 
@@ -348,6 +425,18 @@ def _add_injection_arguments(parser: argparse.ArgumentParser) -> None:
         group.add_argument(
             f"--{form}-weight", type=float, default=weight, help=f"relative frequency of the {form} form of pinyin"
         )
+
+
+def _add_ranker_training_arguments(parser: argparse.ArgumentParser) -> None:
+    """RankerTrainingConfig's fields as flags, default and help from each field."""
+    from pesc.train_ranker import RankerTrainingConfig
+
+    defaults = RankerTrainingConfig()
+    group = parser.add_argument_group("the ensemble and its threshold (RankerTrainingConfig)")
+    for field in dataclasses.fields(RankerTrainingConfig):
+        default = getattr(defaults, field.name)
+        flag = "--" + field.name.replace("_", "-")
+        group.add_argument(flag, dest=field.name, type=type(default), default=default, help=field.metadata["help"])
 
 
 def _injection_config(args: argparse.Namespace):
@@ -458,6 +547,47 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--grid", type=float, nargs="+", default=list(DEFAULT_GRID), help="thresholds to try")
     _add_model_arguments(tune)
     tune.set_defaults(func=_tune, reads=("dev",), writes=("output",))
+
+    ranker = commands.add_parser(
+        "train-ranker",
+        help="train the learned misspelling decision (needs pesc[ranker]: scikit-learn)",
+        description="Fit the gradient-boosted decision on learner-error pairs and injected errors; choose its "
+        "threshold on dev; write the ranker JSON (the one shipped in the package was made by this command with "
+        "its defaults).",
+    )
+    ranker.add_argument(
+        "--pairs",
+        nargs="+",
+        type=repository_data,
+        default=list(RANKER_PAIRS),
+        help="TSV misspelling pairs (source<TAB>target or n<TAB>source<TAB>target) (default: SIGHAN-15 train and "
+        "the ECSpell training files)",
+    )
+    ranker.add_argument(
+        "--clean",
+        nargs="+",
+        type=repository_data,
+        default=list(RANKER_CLEAN),
+        help="text files of correct sentences that misspellings are injected into (default: the wiki sentences)",
+    )
+    ranker.add_argument(
+        "--exclude",
+        nargs="*",
+        type=repository_data,
+        default=list(RANKER_EXCLUDE),
+        help="evaluation files (JSONL with 'target', or TSV) whose sentences are never trained on (default: the "
+        "benchmark's dev and test splits and every SIGHAN/ECSpell test file)",
+    )
+    ranker.add_argument(
+        "--dev", type=repository_data, default="data/pesc/dev.jsonl", help="rows the threshold is chosen on"
+    )
+    ranker.add_argument("--output", required=True, help="the ranker JSON to write")
+    ranker.add_argument(
+        "--skip-unequal", action="store_true", help="leave out pairs whose source and target differ in length"
+    )
+    _add_ranker_training_arguments(ranker)
+    _add_model_arguments(ranker)
+    ranker.set_defaults(func=_train_ranker, reads=("dev",), writes=("output",))
 
     train = commands.add_parser(
         "train",

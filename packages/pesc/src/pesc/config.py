@@ -13,12 +13,31 @@ class CheckerConfig:
     """Knobs of :class:`pesc.SpellChecker`. ``spelling_threshold`` comes from ``pesc tune`` on the dev split;
     ``pinyin_min_logp`` is a guard against converting Latin words that decode to nothing likely."""
 
+    decision: str = field(
+        default="ranker",
+        metadata={
+            "help": "how a misspelling candidate is accepted: 'ranker' (the learned decision shipped in the "
+            "package, or the file given by `ranker`) or 'threshold' (the language models' gain must clear "
+            "spelling_threshold)"
+        },
+    )
+    ranker: str | None = field(
+        default=None,
+        metadata={"help": "a ranker JSON written by `pesc train-ranker` (None: the one shipped in the package)"},
+    )
+    ranker_threshold: float | None = field(
+        default=None,
+        metadata={
+            "help": "probability a candidate must reach under the ranker; higher keeps more correct text unchanged "
+            "(None: the ranker's own, chosen on the dev split)"
+        },
+    )
     spelling_threshold: float | None = field(
         default=None,
         metadata={
-            "help": "log-probability gain (nats) a confusion-set replacement must bring to be accepted; higher "
-            "keeps more correct text unchanged. None: the value `pesc tune` chose on the dev split for the "
-            "language model in use (15 for libime's KenLM model, 13 for the unigram)"
+            "help": "with decision='threshold': log-probability gain (nats) a confusion-set replacement must bring "
+            "to be accepted; higher keeps more correct text unchanged. None: the value `pesc tune` chose on the dev "
+            "split for the language model in use (15 for libime's KenLM model, 13 for the unigram)"
         },
     )
     char_weight: float = field(
@@ -59,6 +78,10 @@ class CheckerConfig:
     )
 
     def __post_init__(self) -> None:
+        if self.decision not in ("ranker", "threshold"):
+            raise ValueError(f"decision must be 'ranker' or 'threshold', got {self.decision!r}")
+        if self.ranker_threshold is not None and not 0.0 <= self.ranker_threshold <= 1.0:
+            raise ValueError(f"ranker_threshold is a probability in [0, 1], got {self.ranker_threshold}")
         if self.spelling_threshold is not None and self.spelling_threshold < 0:
             raise ValueError(f"spelling_threshold must be >= 0, got {self.spelling_threshold}")
         if self.pinyin_min_logp > 0:

@@ -1,5 +1,6 @@
-"""Choosing the default checker's spelling threshold on dev data: the highest correction F1 among the
-thresholds that keep at least ``min_unchanged`` of the correct sentences unchanged (precision first).
+"""Choosing the default checker's decision threshold on dev data (the learned decision's probability, or the
+threshold path's gain): the highest correction F1 among the thresholds that keep at least ``min_unchanged`` of
+the correct sentences unchanged (precision first).
 
 The correct sentences are every row's target and the source of every row that needs no change: each target is
 correct text too, and a thousand of them measure the false-alarm rate far more finely than the hundred or so
@@ -17,6 +18,7 @@ from pesc.metrics import sentence_metrics
 
 logger = logging.getLogger(__name__)
 DEFAULT_GRID = (8.0, 10.0, 12.0, 13.0, 14.0, 15.0, 16.0, 17.0, 18.0, 20.0)
+RANKER_GRID = (0.5, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99)
 
 
 def tune_spelling_threshold(
@@ -27,7 +29,7 @@ def tune_spelling_threshold(
     lexicon=None,
     lm="auto",
 ) -> tuple[CheckerConfig, list[dict]]:
-    """Evaluates every threshold of ``grid`` on ``rows``.
+    """Evaluates every gain threshold of ``grid`` on ``rows`` for the threshold path (``decision="threshold"``).
 
     Args:
         lm: the language model the threshold is tuned for (see :class:`pesc.SpellChecker`).
@@ -37,17 +39,37 @@ def tune_spelling_threshold(
         ``unchanged_when_correct`` is over the rows' targets and their already-correct sources. When no threshold
         keeps enough correct sentences unchanged, the strictest one is chosen.
     """
+    base = dataclasses.replace(base or CheckerConfig(), decision="threshold")
+    return tune_threshold(rows, "spelling_threshold", base, grid, min_unchanged, lexicon=lexicon, lm=lm)
+
+
+def tune_threshold(
+    rows: Sequence[dict],
+    name: str,
+    base: CheckerConfig,
+    grid: Sequence[float],
+    min_unchanged: float = 0.985,
+    lexicon=None,
+    lm="auto",
+    ranker=None,
+) -> tuple[CheckerConfig, list[dict]]:
+    """Evaluates every value of ``grid`` for the config field ``name`` (``spelling_threshold`` or
+    ``ranker_threshold``) on ``rows``; see :func:`tune_spelling_threshold` for what is returned.
+
+    Args:
+        ranker: a :class:`pesc.ranker.Ranker` to tune (default: the one ``base`` names).
+    """
     from pesc.checker import SpellChecker
 
-    base = base or CheckerConfig()
-    first = SpellChecker(base, lexicon=lexicon, lm=lm)
+    first = SpellChecker(base, lexicon=lexicon, lm=lm, ranker=ranker)
     lexicon, lm = first.lexicon, first.lm  # loaded once for the whole grid
     sources = [r["source"] for r in rows]
     targets = [r["target"] for r in rows]
     correct = sorted(set(targets))  # an already-correct source is its own target
     trials = []
     for threshold in sorted(grid):
-        checker = SpellChecker(dataclasses.replace(base, spelling_threshold=threshold), lexicon=lexicon, lm=lm)
+        config = dataclasses.replace(base, **{name: threshold})
+        checker = SpellChecker(config, lexicon=lexicon, lm=lm, ranker=ranker)
         predictions = run_checker(checker, rows)
         metrics = sentence_metrics(sources, targets, predictions)
         # the rows' outputs already answer for the correct sentences that are also sources
@@ -61,8 +83,8 @@ def tune_spelling_threshold(
             "detection_f1": metrics["detection"]["f1"],
             "unchanged_when_correct": kept,
         }
-        logger.info("spelling threshold %.1f: %s", threshold, trial)
+        logger.info("%s %.2f: %s", name, threshold, trial)
         trials.append(trial)
     admissible = [t for t in trials if t["unchanged_when_correct"] >= min_unchanged]
     best = max(admissible, key=lambda t: t["correction_f1"]) if admissible else trials[-1]
-    return dataclasses.replace(base, spelling_threshold=best["threshold"]), trials
+    return dataclasses.replace(base, **{name: best["threshold"]}), trials
