@@ -102,6 +102,7 @@ def test_splitting_a_long_run_needs_no_recursion():
         ("我想去qu4Bei3jing1", "我想去去北京"),
         ("ni3men好", "你们好"),  # a neutral tone at the end has no digit
         ("8yue1日", "8月1日"),  # after a number the digit is a number, not a tone
+        ("服务项目gong3xiang，", "服务项目共3项，"),  # letters after the digit that are no neutral tone: a number
     ],
 )
 def test_tones_read_as_pinyin_never_half_converted(checker, text, expected):

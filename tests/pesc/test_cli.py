@@ -197,3 +197,12 @@ def test_jobs_and_lm_are_checked(tmp_path, capsys):
     assert "--jobs must be >= 1" in capsys.readouterr().err
     assert main(["correct", "--lm", str(tmp_path / "missing.lm"), "我很gaoxing"]) != 0
     assert "missing.lm" in capsys.readouterr().err
+
+
+def test_correct_takes_the_script_and_the_threshold_checker(capsys, checker):
+    assert main(["correct", "--script", "traditional", "今天很gaoxing"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["今天很高興"]
+    assert main(["correct", "--checker", "threshold", "我们要保护环竟。"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["我们要保护环境。"]
+    assert main(["correct", "--checker", "lookup", "--script", "traditional", "今天"]) == 2
+    assert "--script applies to the default checker" in capsys.readouterr().err

@@ -42,18 +42,23 @@ def _read_rows(path: str) -> list[dict]:
     return rows
 
 
-def _load_checker(name: str, config_path: str | None = None, lm: str = "auto"):
+def _load_checker(name: str, config_path: str | None = None, lm: str = "auto", script: str = "auto"):
     from pesc.checker import SpellChecker
     from pesc.config import CheckerConfig
 
     if name == "lookup":
         from pesc.baseline import LookupChecker
 
+        if script != "auto":
+            raise ValueError("--script applies to the default checker; the lookup baseline reads Simplified")
         return LookupChecker()
+    config = CheckerConfig.load(config_path) if config_path else CheckerConfig()
     if name == "unigram":  # the default checker on jieba's word frequencies: the model it falls back to
         name, lm = "default", "unigram"
+    if name == "threshold":  # the default checker deciding misspellings by one gain threshold (the previous default)
+        name, config = "default", dataclasses.replace(config, decision="threshold")
     if name == "default":
-        checker = SpellChecker(CheckerConfig.load(config_path) if config_path else None, lm=lm)
+        checker = SpellChecker(config, lm=lm, script=script)
         try:
             checker.lm  # noqa: B018  (open the model now, so a bad --lm fails before any work)
         except ImportError as error:
@@ -61,10 +66,11 @@ def _load_checker(name: str, config_path: str | None = None, lm: str = "auto"):
         return checker
     if not Path(name).is_dir():
         raise ValueError(
-            f"checker {name!r}: give 'default', 'unigram', 'lookup' or the folder of a model trained with `pesc train`"
+            f"checker {name!r}: give 'default', 'threshold', 'unigram', 'lookup' or the folder of a model trained "
+            "with `pesc train`"
         )
-    if lm != "auto":
-        raise ValueError("--lm applies to the default checker, not to a trained neural model")
+    if lm != "auto" or script != "auto":
+        raise ValueError("--lm and --script apply to the default checker, not to a trained neural model")
     return SpellChecker.from_pretrained(name)
 
 
@@ -164,7 +170,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         if not args.data:
             raise ValueError("--checker needs --data FILE")
         rows = _read_rows(args.data)
-        checker = _load_checker(args.checker, args.config, args.lm)
+        checker = _load_checker(args.checker, args.config, args.lm, args.script)
         report, predictions = evaluate_checker(checker, rows, progress=True, **_jobs(args))
         if args.save_predictions:
             write_jsonl(
@@ -200,7 +206,7 @@ def _evaluate_sighan(args: argparse.Namespace) -> int:
         raise ValueError("--sighan needs --checker NAME")
     pairs = read_pairs(args.sighan, origin="sighan")
     sources, targets = [p.source for p in pairs], [p.target for p in pairs]
-    checker = _load_checker(args.checker, args.config, args.lm)
+    checker = _load_checker(args.checker, args.config, args.lm, args.script)
     predictions, speed = timed_run(checker, [{"source": source} for source in sources], **_jobs(args))
     if args.save_predictions:
         write_jsonl(
@@ -248,7 +254,7 @@ def _correct(args: argparse.Namespace) -> int:
         texts, where = read_text_lines(args.input), args.input
     else:
         texts, where = read_stdin_lines(), "<stdin>"
-    checker = _load_checker(args.checker, args.config, args.lm)
+    checker = _load_checker(args.checker, args.config, args.lm, args.script)
     failed = 0
     for number, (text, result) in enumerate(zip(texts, _correct_each(checker, texts, _jobs(args)), strict=True), 1):
         output = result.to_dict() if not isinstance(result, Exception) else None
@@ -378,7 +384,19 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_script_argument(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--script",
+        default="auto",
+        choices=["auto", "simplified", "traditional"],
+        help="script of the text for the default checker: 'auto' decides per text; Traditional text is corrected "
+        "through Simplified and answered in Traditional, unchanged characters as written",
+    )
+
+
 def _add_model_arguments(command: argparse.ArgumentParser, jobs: bool = False) -> None:
+    if jobs:  # the commands that correct user text (correct, evaluate) also take its script
+        _add_script_argument(command)
     command.add_argument(
         "--lm",
         default="auto",

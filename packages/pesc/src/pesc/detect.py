@@ -27,7 +27,12 @@ _TONE_MARK, _TONE_DIGIT = "\x01", "\x02"
 _COMBINING_TONES = frozenset("\u0300\u0301\u0304\u030c")  # grave, acute, macron, caron
 _DIAERESIS = "\u0308"  # ü, typed v
 # letters with a tone digit after each syllable; not after a digit, where the digit is a number (8yue1日)
-_TONE_NUMBERED = re.compile(r"(?<![0-9A-Za-z\x01])(?:[A-Za-z\x01]+[1-5](?![0-9]))+")
+_TONE_NUMBERED = re.compile(r"(?<![0-9A-Za-z\x01])(?P<toned>(?:[A-Za-z\x01]+[1-5](?![0-9]))+)(?P<rest>[A-Za-z\x01]*)")
+# An untoned syllable after the last tone digit is a neutral tone (ni3men, hao3de); any other letters there make
+# the digit a number typed among pinyin (gong3xiang is 共3项, not 共享).
+_NEUTRAL_TONE = frozenset(
+    ["men", "de", "le", "ma", "ne", "ba", "me", "ge", "zi", "zhe", "tou", "guo", "ya", "la", "a"]
+)
 # Latin letters (with tones), optionally apostrophes and single spaces between letter groups.
 _LETTERS = "[A-Za-z][A-Za-z\x01\x02]*"
 _LATIN_RUN = re.compile(rf"{_LETTERS}(?:['’]{_LETTERS})*(?: {_LETTERS}(?:['’]{_LETTERS})*)*")
@@ -184,14 +189,12 @@ def _glued_splits(token: str) -> list[list[str]]:
 
 def _tone_digit_splits(token: str) -> list[list[str]]:
     """Splits of a token written with tone digits (``gao\x02xing\x02``): every piece before a digit is one
-    syllable, the piece after the last digit (a neutral tone: ``ni3men``) any syllables or nothing."""
+    syllable; after the last digit comes nothing or a neutral-tone syllable (``ni3men``)."""
     *toned, rest = token.replace(_TONE_MARK, "").split(_TONE_DIGIT)
     valid = syllables()
-    if not all(piece in valid for piece in toned):
+    if not all(piece in valid for piece in toned) or (rest and rest not in _NEUTRAL_TONE):
         return []
-    if not rest:
-        return [toned]
-    return [[*toned, *split] for split in split_syllables(rest)]
+    return [[*toned, rest] if rest else toned]
 
 
 def _classify(run: str, embedded: bool) -> tuple[str, tuple[tuple[str, ...], ...]] | None:
@@ -271,7 +274,16 @@ def _reading_view(text: str) -> str:
                 base = "v" if base == "u" else "V" if base == "U" else None
             if base:
                 view[i] = base
-    return _TONE_NUMBERED.sub(lambda match: re.sub("[1-5]", _TONE_DIGIT, match.group()), "".join(view))
+    return _TONE_NUMBERED.sub(_mark_tone_digits, "".join(view))
+
+
+def _mark_tone_digits(match: re.Match) -> str:
+    """The digits of a tone-numbered token as _TONE_DIGIT, unless letters other than a neutral-tone syllable
+    follow the last one (then the digits are numbers: gong3xiang)."""
+    toned, rest = match.group("toned"), match.group("rest")
+    if rest and rest.replace(_TONE_MARK, "").lower() not in _NEUTRAL_TONE:
+        return match.group()
+    return re.sub("[1-5]", _TONE_DIGIT, toned) + rest
 
 
 def _code_neighbour(text: str, index: int, direction: int) -> bool:

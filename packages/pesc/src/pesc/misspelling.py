@@ -62,6 +62,7 @@ class MisspellingCorrector:
     ):
         self.lexicon, self.lm, self.config, self.threshold = lexicon, lm, config, threshold
         self.character_model = character_model
+        self._pools: dict[str, tuple[list[str], list[str]]] = {}
         self.ranker = ranker
         if ranker is not None:
             self.ranker_threshold = ranker.threshold if ranker_threshold is None else ranker_threshold
@@ -128,6 +129,9 @@ class MisspellingCorrector:
         Wider pools were measured on dev for the learned decision and not adopted (docs/pesc.md, "Misspellings"):
         adding the training data's own corrections and common sound-alike characters reaches more errors but
         lowers correction F1 at the 98.5% kept rule."""
+        common, rare = self._pool(clause[offset])
+        if not rare:
+            return common
         known = self.lexicon.logp
         # the text on each side of the character for every word length and start that covers it
         sides = [
@@ -135,15 +139,19 @@ class MisspellingCorrector:
             for length in range(2, _CANDIDATE_WORD_LENGTH + 1)
             for start in range(max(0, offset - length + 1), min(offset, len(clause) - length) + 1)
         ]
-        candidates = []
-        for candidate in sorted(confusable(clause[offset], self.config.confusion_sets)):
-            if not HAN.match(candidate):
-                continue
-            if known.get(candidate, -math.inf) >= _COMMON_CHARACTER_LOGP or any(
-                left + candidate + right in known for left, right in sides
-            ):
-                candidates.append(candidate)
-        return candidates
+        completing = [c for c in rare if any(left + c + right in known for left, right in sides)]
+        return sorted(common + completing) if common and completing else common or completing
+
+    def _pool(self, ch: str) -> tuple[list[str], list[str]]:
+        """The Chinese characters the confusion sets pair with ``ch``, sorted: those common enough to stand
+        alone, and the rest (kept only where they complete a word). Computed once per character."""
+        pool = self._pools.get(ch)
+        if pool is None:
+            known = self.lexicon.logp
+            options = sorted(c for c in confusable(ch, self.config.confusion_sets) if HAN.match(c))
+            common = [c for c in options if known.get(c, -math.inf) >= _COMMON_CHARACTER_LOGP]
+            pool = self._pools[ch] = (common, [c for c in options if c not in common])
+        return pool
 
     def _suspects(self, clause: list[str]) -> list[int | None]:
         """Which characters of a clause may be misspelled, and why: a misspelling breaks its word apart (0: the
