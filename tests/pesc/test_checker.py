@@ -85,9 +85,27 @@ def test_spelling_threshold_trades_recall_for_precision(checker):
     from pesc import SpellChecker
 
     text = "这是程序正档原则的要求"
-    assert checker.correct(text).text == text  # the default threshold is not sure enough
-    eager = SpellChecker(CheckerConfig(spelling_threshold=6.0), lexicon=checker.lexicon)
+    threshold = SpellChecker(CheckerConfig(decision="threshold"), lexicon=checker.lexicon)
+    assert threshold.correct(text).text == text  # the gain threshold is not sure enough
+    eager = SpellChecker(CheckerConfig(decision="threshold", spelling_threshold=6.0), lexicon=checker.lexicon)
     assert eager.correct(text).text == "这是程序正当原则的要求"
+
+
+def test_the_learned_decision_is_the_default_and_its_threshold_trades_recall_for_precision(checker):
+    from pesc import SpellChecker
+
+    assert checker.ranker is not None and checker.config.decision == "ranker"
+    threshold = SpellChecker(CheckerConfig(decision="threshold"), lexicon=checker.lexicon)
+    strict = SpellChecker(CheckerConfig(ranker_threshold=0.9999), lexicon=checker.lexicon)
+    # learner errors (dev rows of SIGHAN-13) the gain threshold leaves and the learned decision fixes
+    for text, fixed in [("他跟本就没有做打扫。", "他根本就没有做打扫。"), ("我的国文成积也没有很好。", "我的国文成绩也没有很好。")]:
+        assert checker.correct(text).text == fixed
+        assert threshold.correct(text).text == text
+        assert strict.correct(text).text == text
+    with pytest.raises(ValueError, match="ranker_threshold is a probability"):
+        CheckerConfig(ranker_threshold=1.5)
+    with pytest.raises(ValueError, match="decision must be"):
+        CheckerConfig(decision="vote")
 
 
 def test_lexicon_loads_once_and_lazily():

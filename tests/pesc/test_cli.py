@@ -148,12 +148,12 @@ def test_build_benchmark_missing_data_dir(tmp_path, capsys):
 def test_unknown_checker(capsys):
     assert main(["correct", "--checker", "/some/dir", "好"]) == 2
     assert (
-        "give 'default', 'unigram', 'lookup' or the folder of a model trained with `pesc train`"
+        "give 'default', 'threshold', 'unigram', 'lookup' or the folder of a model trained with `pesc train`"
         in capsys.readouterr().err
     )
 
 
-@pytest.mark.parametrize("command", ["build-benchmark", "evaluate", "correct", "tune", "demo"])
+@pytest.mark.parametrize("command", ["build-benchmark", "evaluate", "correct", "tune", "train-ranker", "demo"])
 def test_every_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as info:
         main([command, "--help"])
