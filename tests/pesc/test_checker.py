@@ -98,7 +98,11 @@ def test_the_learned_decision_is_the_default_and_its_threshold_trades_recall_for
     threshold = SpellChecker(CheckerConfig(decision="threshold"), lexicon=checker.lexicon)
     strict = SpellChecker(CheckerConfig(ranker_threshold=0.9999), lexicon=checker.lexicon)
     # learner errors (dev rows of SIGHAN-13) the gain threshold leaves and the learned decision fixes
-    for text, fixed in [("他跟本就没有做打扫。", "他根本就没有做打扫。"), ("我的国文成积也没有很好。", "我的国文成绩也没有很好。")]:
+    examples = [
+        ("他跟本就没有做打扫。", "他根本就没有做打扫。"),
+        ("我的国文成积也没有很好。", "我的国文成绩也没有很好。"),
+    ]
+    for text, fixed in examples:
         assert checker.correct(text).text == fixed
         assert threshold.correct(text).text == text
         assert strict.correct(text).text == text
