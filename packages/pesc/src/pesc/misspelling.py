@@ -132,12 +132,14 @@ class MisspellingCorrector:
         common, rare = self._pool(clause[offset])
         if not rare:
             return common
-        known = self.lexicon.logp
-        # the text on each side of the character for every word length and start that covers it
+        known, prefixes = self.lexicon.logp, self.lexicon.prefixes
+        # the text on each side of the character for every word length and start that covers it; a left side of
+        # two or more characters that begins no word cannot begin this one either
         sides = [
-            ("".join(clause[start:offset]), "".join(clause[offset + 1 : start + length]))
+            (left, "".join(clause[offset + 1 : start + length]))
             for length in range(2, _CANDIDATE_WORD_LENGTH + 1)
             for start in range(max(0, offset - length + 1), min(offset, len(clause) - length) + 1)
+            if len(left := "".join(clause[start:offset])) < 2 or left in prefixes
         ]
         completing = [c for c in rare if any(left + c + right in known for left, right in sides)]
         return sorted(common + completing) if common and completing else common or completing
