@@ -85,3 +85,12 @@ def test_the_shipped_ranker_says_how_it_was_made():
     assert 0.0 < ranker.threshold < 1.0 and len(ranker.trees) >= 50
     assert ranker.provenance["command"].startswith("pesc train-ranker")
     assert ranker.provenance["dev"].endswith("dev.jsonl")
+
+
+@pytest.mark.faults
+def test_a_ranker_of_other_features_is_refused_with_what_to_do(checker):
+    from pesc.config import CheckerConfig
+    from pesc.misspelling import MisspellingCorrector
+
+    with pytest.raises(ValueError, match="re-train it with `pesc train-ranker`"):
+        MisspellingCorrector(checker.lexicon, checker.lm, CheckerConfig(), 0.0, None, ranker=_ranker())

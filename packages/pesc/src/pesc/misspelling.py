@@ -8,7 +8,7 @@ import math
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from pesc.candidate_features import PairStatistics, candidate_features
+from pesc.candidate_features import FEATURES, PairStatistics, candidate_features
 from pesc.charlm import CharacterModel
 from pesc.config import CheckerConfig
 from pesc.confusion import confusable
@@ -64,6 +64,11 @@ class MisspellingCorrector:
         self.character_model = character_model
         self._pools: dict[str, tuple[list[str], list[str]]] = {}
         self.ranker = ranker
+        if ranker is not None and tuple(ranker.features) != FEATURES:
+            raise ValueError(
+                "the ranker was trained on other features than this version of pesc computes; re-train it with "
+                "`pesc train-ranker`"
+            )
         if ranker is not None:
             self.ranker_threshold = ranker.threshold if ranker_threshold is None else ranker_threshold
             self.statistics = statistics or PairStatistics.from_pairs(ranker.pair_counts)
