@@ -47,6 +47,12 @@ _PIECES = st.one_of(
 ADVERSARIAL_TEXT = st.lists(_PIECES, max_size=8).map("".join)
 
 
+def _latin_letter(ch: str) -> bool:
+    """A Latin letter in any of its forms: ASCII, full-width, or with marks (à is a toned a, ǜ a toned v)."""
+    base = unicodedata.normalize("NFD", half_width(ch))[:1]
+    return base.isascii() and base.isalpha()
+
+
 def _check(text: str, result: Correction) -> None:
     assert isinstance(result, Correction) and result.source == text
     assert apply_edits(text, result.edits) == result.text  # nothing outside the edits changed
@@ -62,7 +68,7 @@ def test_the_checker_answers_every_text_and_its_edits_map_back(checker, text):
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(text=ADVERSARIAL_TEXT.filter(lambda t: not any(half_width(ch).isascii() and ch.isalpha() for ch in t)))
+@given(text=ADVERSARIAL_TEXT.filter(lambda t: not any(_latin_letter(ch) for ch in t)))
 def test_text_without_latin_letters_or_chinese_comes_back_unchanged(checker, text):
     # neither pinyin nor a Chinese character to correct: nothing may change (digits, emoji, other scripts)
     text = "".join(ch for ch in text if not ("\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"))
@@ -114,3 +120,8 @@ def test_tones_read_as_pinyin_never_half_converted(checker, text, expected):
 )
 def test_digits_and_accents_that_are_not_tones_stay(checker, text):
     assert checker.correct(text).text == text
+
+
+def test_toned_vowels_are_read_as_their_bare_letters(checker):
+    # found by the thorough profile: àà is Latin (a toned a, twice), so it is read as aa is, not as other script
+    assert checker.correct("他说àà").text == checker.correct("他说aa").text
