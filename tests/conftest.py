@@ -99,3 +99,20 @@ def assert_same_tensors(first, second, exact: bool = True) -> None:
                 assert torch.equal(a[key], b[key]), f"{name}: {key}"
             else:
                 torch.testing.assert_close(a[key], b[key], msg=f"{name}: {key}")
+
+
+def assert_seeded_runs_repeat(train, root) -> None:
+    """``train(folder, *flags)`` (a command line's exit status; the same --seed each time) twice gives the same
+    weights under ``root``."""
+    assert train("first") == 0 and train("second") == 0
+    assert_same_tensors(root / "first", root / "second")
+
+
+def assert_killed_run_resumes(train, root, interrupted: list) -> None:
+    """A run stopped right after its first checkpoint (``interrupt_after_first_checkpoint``), then resumed with
+    ``--resume``, ends with the weights of a run that was never stopped."""
+    assert train("killed", "--save-steps", "2") == 130
+    assert interrupted == [2]
+    assert train("killed", "--save-steps", "2", "--resume") == 0
+    assert train("straight", "--save-steps", "2") == 0
+    assert_same_tensors(root / "straight", root / "killed", exact=False)

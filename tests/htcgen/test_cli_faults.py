@@ -10,7 +10,7 @@ from htcgen.cli import main
 from htcgen.prompts import training_pairs
 from lmcommon.data import write_json, write_jsonl
 
-from ..conftest import assert_same_tensors
+from ..conftest import assert_killed_run_resumes, assert_same_tensors, assert_seeded_runs_repeat
 from .conftest import topic_documents
 from .test_generator import DOCUMENTS, PHRASES
 
@@ -45,19 +45,14 @@ def generator_training(tmp_path, chat_tokenizer, tiny_llama):
 
 def test_generator_training_with_the_same_seed_is_bit_identical(generator_training):
     root, train = generator_training
-    assert train("first") == 0 and train("second") == 0
-    assert_same_tensors(root / "first", root / "second")
+    assert_seeded_runs_repeat(train, root)
 
 
 def test_generator_training_killed_after_a_checkpoint_resumes_to_the_same_adapter(
     generator_training, interrupt_after_first_checkpoint
 ):
     root, train = generator_training
-    assert train("killed", "--save-steps", "2") == 130
-    assert interrupt_after_first_checkpoint == [2]
-    assert train("killed", "--save-steps", "2", "--resume") == 0
-    assert train("straight", "--save-steps", "2") == 0
-    assert_same_tensors(root / "straight", root / "killed", exact=False)
+    assert_killed_run_resumes(train, root, interrupt_after_first_checkpoint)
 
 
 def test_a_damaged_generator_adapter_is_one_line_naming_it(generator_training, capsys):

@@ -9,6 +9,8 @@ import torch
 from tokenizers import Tokenizer, models, pre_tokenizers
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
 
+from lmcommon.data import write_jsonl
+
 CHAT_TEMPLATE = (
     "{% for m in messages %}{{ m['role'] }} : {{ m['content'] }} </s> {% endfor %}"
     "{% if add_generation_prompt %}assistant : {% endif %}"
@@ -109,3 +111,22 @@ def toy_rows(domain: str, count: int = 24) -> list[dict[str, str]]:
             {"prompt": f"{name} {pattern}", "response": f"{first} {second} {first} {second}", "domain": domain}
         )
     return rows
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    """A saved tiny Llama and tokenizer and toy chat files: ``(folder, model folder, {name: file})``."""
+    model_dir = tmp_path / "base"
+    make_llama().save_pretrained(model_dir)
+    make_tokenizer().save_pretrained(model_dir)
+    files = {}
+    for name, rows in {
+        "general": toy_rows("general", 8),
+        "alpha": toy_rows("alpha", 8),
+        "beta": toy_rows("beta", 8),
+        "mix_alpha": toy_rows("alpha", 8),
+        "mix": toy_rows("alpha", 8) + toy_rows("beta", 8),
+    }.items():
+        files[name] = tmp_path / f"{name}.jsonl"
+        write_jsonl(files[name], rows)
+    return tmp_path, str(model_dir), {k: str(v) for k, v in files.items()}

@@ -9,27 +9,9 @@ from safetensors.torch import load_file
 from lmcommon.data import write_jsonl
 from modula.cli import main
 
-from .conftest import make_llama, make_tokenizer, toy_rows
+from .conftest import make_llama, make_tokenizer
 
 FAST = ["--max-steps", "4", "--lr", "1e-2", "--batch-size", "4", "--save-steps", "100", "--logging-steps", "2"]
-
-
-@pytest.fixture
-def workspace(tmp_path):
-    model_dir = tmp_path / "base"
-    make_llama().save_pretrained(model_dir)
-    make_tokenizer().save_pretrained(model_dir)
-    files = {}
-    for name, rows in {
-        "general": toy_rows("general", 8),
-        "alpha": toy_rows("alpha", 8),
-        "beta": toy_rows("beta", 8),
-        "mix_alpha": toy_rows("alpha", 8),
-        "mix": toy_rows("alpha", 8) + toy_rows("beta", 8),
-    }.items():
-        files[name] = tmp_path / f"{name}.jsonl"
-        write_jsonl(files[name], rows)
-    return tmp_path, str(model_dir), {k: str(v) for k, v in files.items()}
 
 
 def test_staged_training_plug_in_generation_router_weights_and_expert_losses(workspace, capsys):

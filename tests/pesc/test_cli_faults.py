@@ -10,7 +10,7 @@ from lmcommon.data import read_jsonl, write_jsonl
 from pesc.checker import SpellChecker
 from pesc.cli import main
 
-from ..conftest import assert_same_tensors
+from ..conftest import assert_killed_run_resumes, assert_seeded_runs_repeat
 
 pytestmark = pytest.mark.faults
 
@@ -122,19 +122,14 @@ def neural_training(tmp_path):
 
 def test_neural_training_with_the_same_seed_is_bit_identical(neural_training):
     root, train = neural_training
-    assert train("first") == 0 and train("second") == 0
-    assert_same_tensors(root / "first", root / "second")
+    assert_seeded_runs_repeat(train, root)
 
 
 def test_neural_training_killed_after_a_checkpoint_resumes_to_the_same_model(
     neural_training, interrupt_after_first_checkpoint
 ):
     root, train = neural_training
-    assert train("killed", "--save-steps", "2") == 130
-    assert interrupt_after_first_checkpoint == [2]
-    assert train("killed", "--save-steps", "2", "--resume") == 0
-    assert train("straight", "--save-steps", "2") == 0
-    assert_same_tensors(root / "straight", root / "killed", exact=False)
+    assert_killed_run_resumes(train, root, interrupt_after_first_checkpoint)
 
 
 def test_a_damaged_neural_model_is_one_line_naming_its_file(neural_training, capsys):

@@ -27,7 +27,11 @@ from pesc.train_ranker import (
             "1\t我们要保护环竟\t我们要保护环境\n0\t我很好\t我很好吗\n",
             r"pairs\.tsv:2: source has 3 characters, target 4",
         ),
-        ("只有一列\n", r"pairs\.tsv:1: expected source<TAB>target, got 1 column"),
+        (
+            "只有一列\n",
+            r"pairs\.tsv:1: expected 2 or 3 tab-separated columns "
+            r"\(source<TAB>target or n<TAB>source<TAB>target\), got 1",
+        ),
     ],
 )
 def test_bad_pair_files_name_the_file_and_line(tmp_path, text, message):

@@ -19,6 +19,7 @@ from lmcommon.errors import DataError
 from lmcommon.seed import keyed_random
 from pesc.detect import HAN
 from pesc.inject import InjectionConfig, misspell, type_as_pinyin, word_pinyin
+from pesc.script import opencc_converter
 
 _SENTENCE_END = "。！？!?；;"
 
@@ -32,6 +33,27 @@ class Pair:
     origin: str
 
 
+def iter_tsv_pairs(path: str | Path) -> Iterator[tuple[int, str, str]]:
+    """``(line number, source, target)`` of each non-blank line of a pair file (``source<TAB>target`` or
+    ``n_errors<TAB>source<TAB>target``), as written.
+
+    Raises:
+        DataError: a line without two or three columns, or not UTF-8, naming file and line.
+    """
+    for line_number, line in iter_text_lines(path):
+        if not line.strip():
+            continue
+        columns = line.split("\t")
+        if len(columns) not in (2, 3):
+            raise DataError(
+                "expected 2 or 3 tab-separated columns (source<TAB>target or n<TAB>source<TAB>target), "
+                f"got {len(columns)}",
+                path=path,
+                line=line_number,
+            )
+        yield line_number, columns[-2], columns[-1]
+
+
 def read_pairs(path: str | Path, origin: str, traditional: bool = False) -> list[Pair]:
     """Reads SIGHAN/ECSpell TSV pairs (``n_errors<TAB>source<TAB>target`` or ``source<TAB>target``).
 
@@ -41,15 +63,9 @@ def read_pairs(path: str | Path, origin: str, traditional: bool = False) -> list
     Raises:
         DataError: a line without a source and a target, or not UTF-8, naming file and line.
     """
-    converter = _t2s() if traditional else None
+    converter = opencc_converter("t2s") if traditional else None
     pairs = []
-    for line_number, line in iter_text_lines(path):
-        if not line.strip():
-            continue
-        columns = line.split("\t")
-        if len(columns) not in (2, 3):
-            raise DataError(f"expected 2 or 3 tab-separated columns, got {len(columns)}", path=path, line=line_number)
-        source, target = columns[-2], columns[-1]
+    for _, source, target in iter_tsv_pairs(path):
         if converter is not None:
             source, target = converter.convert(source), converter.convert(target)
         if len(source) == len(target) and target.strip():
@@ -82,15 +98,6 @@ def _split_sentences(text: str) -> Iterator[str]:
             start = i + 1
     if text[start:].strip():
         yield text[start:]
-
-
-def _t2s():
-    import opencc
-
-    try:
-        return opencc.OpenCC("t2s")
-    except Exception:  # older builds name the config file
-        return opencc.OpenCC("t2s.json")
 
 
 def _segments(target: str) -> list[tuple[int, int]]:

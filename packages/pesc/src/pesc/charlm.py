@@ -108,7 +108,8 @@ def character_model(lexicon) -> CharacterModel:
     def build() -> CharacterModel:
         return CharacterModel({word: math.exp(logp) * lexicon.total for word, logp in lexicon.logp.items()})
 
-    if lexicon is not default_lexicon():
+    # the default lexicon is asked for only when it is already loaded: a custom lexicon must not load it
+    if not default_lexicon.cache_info().currsize or lexicon is not default_lexicon():
         return build()
     tables = cached_tables("characters", lambda: build().to_tables(), "pesc's character model of jieba's words")
     return CharacterModel.from_tables(tables)

@@ -167,10 +167,12 @@ class SpellChecker:
         """
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
-        if self.script == "traditional" or (self.script == "auto" and is_traditional(text)):
-            simplified = self._correct_simplified(to_simplified(text))
-            edits = edits_in_user_script(text, simplified.text, simplified.edits)
-            return Correction(source=text, text=apply_edits(text, edits), edits=edits)
+        if self.script != "simplified":
+            simplified = to_simplified(text)  # converted once, for the script test and for the correction
+            if self.script == "traditional" or is_traditional(text, simplified):
+                corrected = self._correct_simplified(simplified)
+                edits = edits_in_user_script(text, corrected.text, corrected.edits)
+                return Correction(source=text, text=apply_edits(text, edits), edits=edits)
         return self._correct_simplified(text)
 
     def _correct_simplified(self, text: str) -> Correction:

@@ -304,7 +304,7 @@ def _targets_of(path: str) -> set[str]:
     return targets | {to_simplified(target) for target in targets}
 
 
-def argv_of(args: argparse.Namespace) -> list[str]:
+def _argv_of(args: argparse.Namespace) -> list[str]:
     """The flags of ``pesc train-ranker`` that reproduce ``args`` (paths as given), for the ranker's provenance."""
     from pesc.train_ranker import RankerTrainingConfig
 
@@ -332,7 +332,7 @@ def _train_ranker(args: argparse.Namespace) -> int:
     ranker = dataclasses.replace(
         ranker,
         provenance={
-            "command": "pesc train-ranker " + " ".join(argv_of(args)),
+            "command": "pesc train-ranker " + " ".join(_argv_of(args)),
             "pairs": list(args.pairs),
             "clean": list(args.clean),
             "excluded": list(args.exclude),

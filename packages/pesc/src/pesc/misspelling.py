@@ -147,7 +147,7 @@ class MisspellingCorrector:
             if len(left := "".join(clause[start:offset])) < 2 or left in prefixes
         ]
         completing = [c for c in rare if any(left + c + right in known for left, right in sides)]
-        return sorted(common + completing) if common and completing else common or completing
+        return sorted(common + completing) if completing else common
 
     def _pool(self, ch: str) -> tuple[list[str], list[str]]:
         """The Chinese characters the confusion sets pair with ``ch``, sorted: those common enough to stand

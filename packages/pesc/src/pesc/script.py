@@ -17,7 +17,8 @@ SCRIPTS = ("auto", "simplified", "traditional")
 
 
 @functools.cache
-def _converter(config: str):
+def opencc_converter(config: str):
+    """OpenCC's converter for ``config`` (``"t2s"``, ``"s2t"``), made once per process."""
     import opencc
 
     try:
@@ -32,20 +33,25 @@ def to_simplified(text: str) -> str:
     OpenCC converts phrases as well as characters; where a phrase would change the length, each character is
     converted on its own (a character whose conversion is not one character stays as it is).
     """
-    converted = _converter("t2s").convert(text)
+    converted = opencc_converter("t2s").convert(text)
     if len(converted) == len(text):
         return converted
-    single = (_converter("t2s").convert(ch) for ch in text)
+    single = (opencc_converter("t2s").convert(ch) for ch in text)
     return "".join(new if len(new) == 1 else ch for ch, new in zip(text, single, strict=True))
 
 
-def is_traditional(text: str) -> bool:
+def is_traditional(text: str, simplified: str | None = None) -> bool:
     """Whether ``text`` is written in Traditional characters: more of them change under t2s than under s2t
-    (characters common to both scripts change under neither)."""
-    to_simple = sum(a != b for a, b in zip(text, to_simplified(text), strict=True))
+    (characters common to both scripts change under neither).
+
+    Args:
+        simplified: ``to_simplified(text)`` when the caller has it already.
+    """
+    simplified = to_simplified(text) if simplified is None else simplified
+    to_simple = sum(a != b for a, b in zip(text, simplified, strict=True))
     if not to_simple:
         return False
-    to_traditional = _converter("s2t").convert(text)
+    to_traditional = opencc_converter("s2t").convert(text)
     if len(to_traditional) != len(text):
         return True
     return to_simple > sum(a != b for a, b in zip(text, to_traditional, strict=True))
@@ -63,14 +69,14 @@ def edits_in_user_script(text: str, corrected: str, edits: tuple[Edit, ...]) -> 
         The edits with ``original`` taken from ``text`` and ``replacement`` converted to Traditional; an edit
         that converts back to what the user wrote is dropped.
     """
-    traditional = _converter("s2t").convert(corrected)
+    traditional = opencc_converter("s2t").convert(corrected)
     aligned = len(traditional) == len(corrected)
     mapped, shift = [], 0  # shift: how far the corrected text has moved from the source at this point
     for edit in edits:
         at = edit.start + shift
         size = len(edit.replacement)
         # in the context of the whole sentence where the conversion kept every offset, else on its own
-        replacement = traditional[at : at + size] if aligned else _converter("s2t").convert(edit.replacement)
+        replacement = traditional[at : at + size] if aligned else opencc_converter("s2t").convert(edit.replacement)
         shift += size - (edit.end - edit.start)
         original = text[edit.start : edit.end]
         if replacement != original:

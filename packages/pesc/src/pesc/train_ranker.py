@@ -11,9 +11,9 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from lmcommon.data import iter_text_lines
 from lmcommon.errors import DataError
 from lmcommon.seed import keyed_random
+from pesc.benchmark import iter_tsv_pairs
 from pesc.candidate_features import FEATURES, PairStatistics
 from pesc.detect import HAN
 from pesc.inject import InjectionConfig, misspell
@@ -42,9 +42,11 @@ class RankerTrainingConfig:
         for name in ("trees", "depth"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("learning_rate", "subsample", "injected_rate", "min_unchanged"):
-            if not 0.0 < getattr(self, name) <= 1.0 and not (name == "injected_rate" and self.injected_rate == 0):
+        for name in ("learning_rate", "subsample", "min_unchanged"):
+            if not 0.0 < getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in (0, 1], got {getattr(self, name)}")
+        if not 0.0 <= self.injected_rate <= 1.0:
+            raise ValueError(f"injected_rate must be in [0, 1], got {self.injected_rate}")
 
 
 def read_training_pairs(path: str, skip_unequal: bool = False) -> list[tuple[str, str]]:
@@ -55,13 +57,7 @@ def read_training_pairs(path: str, skip_unequal: bool = False) -> list[tuple[str
             ``skip_unequal``), or a file without a single pair; the file and the line are named.
     """
     pairs = []
-    for number, line in iter_text_lines(path):
-        if not line.strip():
-            continue
-        columns = line.split("\t")
-        if len(columns) not in (2, 3):
-            raise DataError(f"expected source<TAB>target, got {len(columns)} column(s)", path=path, line=number)
-        source, target = columns[-2], columns[-1]
+    for number, source, target in iter_tsv_pairs(path):
         if len(source) != len(target):
             if skip_unequal:
                 logger.warning("%s:%d: source and target differ in length; skipped", path, number)
