@@ -38,6 +38,17 @@ def test_deterministic_per_seed(small_benchmark):
     assert build_shipped_benchmark(DATA, seed=8, limit=40)["test"] != small_benchmark["test"]
 
 
+def test_a_split_built_alone_has_the_rows_of_the_full_build(small_benchmark):
+    assert build_shipped_benchmark(DATA, seed=7, limit=40, splits=["test"]) == {"test": small_benchmark["test"]}
+    assert build_shipped_benchmark(DATA, seed=7, limit=40, splits=["dev"]) == {"dev": small_benchmark["dev"]}
+
+
+@pytest.mark.parametrize("splits", [[], ["validation"]])
+def test_unknown_or_no_splits_are_refused(splits):
+    with pytest.raises(ValueError, match=r"splits: expected one or more of \['train', 'dev', 'test'\]"):
+        build_shipped_benchmark(DATA, splits=splits)
+
+
 def test_splits_subsets_and_ids(small_benchmark):
     assert set(small_benchmark) == {"train", "dev", "test"}
     for split, rows in small_benchmark.items():

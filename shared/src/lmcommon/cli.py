@@ -52,16 +52,32 @@ def repository_data(value: str) -> str:
     Raises:
         argparse.ArgumentTypeError: found in neither place (argparse prints it and exits with status 2).
     """
-    path = Path(value)
-    if path.exists() or path.is_absolute():
-        return value
-    for folder in Path(__file__).resolve().parents:
-        if (folder / path).exists():
-            return str(folder / path)
-    raise argparse.ArgumentTypeError(
-        f"{value}: not found in {Path.cwd()} nor in a source checkout of this package; pass its path (the shipped "
-        "data sets are in the repository's data/ folder, not in the wheel)"
-    )
+    return _located(value, None)
+
+
+def shipped_data(package: str) -> Callable[[str], str]:
+    """:func:`repository_data` for a method whose wheel carries a demo copy of its data (``<package>/demo/``): from
+    an installed wheel, outside the repository, the default paths read that copy (see :mod:`lmcommon.shipped`).
+
+    Args:
+        package: the import name of the method (``"pesc"``).
+    """
+
+    def located(value: str) -> str:
+        return _located(value, package)
+
+    located.__name__ = "path"  # argparse names the type in its messages
+    return located
+
+
+def _located(value: str, package: str | None) -> str:
+    from lmcommon.shipped import find_data
+
+    try:
+        found = find_data(value, package)
+    except FileNotFoundError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return value if found == Path(value) else str(found)
 
 
 class LazyParser(argparse.ArgumentParser):

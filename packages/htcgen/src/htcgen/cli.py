@@ -8,8 +8,11 @@ from pathlib import Path
 
 from htcgen import __version__
 from htcgen.evaluate import CLASSIFIERS
-from lmcommon.cli import make_parser, repository_data, run
+from lmcommon.cli import make_parser, run, shipped_data
 from lmcommon.data import write_json, write_jsonl
+
+# data/... defaults: found where the user stands, in the source checkout, else in the wheel's demo copy
+DATA_PATH = shipped_data("htcgen")
 
 
 def _prepare_data(args: argparse.Namespace) -> int:
@@ -351,8 +354,8 @@ def _add_experiment_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
-    # the defaults are found from any folder in a source checkout (see repository_data)
-    data = {"type": repository_data}
+    # the defaults are found from any folder (see DATA_PATH)
+    data = {"type": DATA_PATH}
     parser.add_argument(
         "--train",
         default="data/htcgen/train.jsonl",

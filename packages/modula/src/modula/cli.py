@@ -9,10 +9,13 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from lmcommon.cli import make_parser, repository_data, run
+from lmcommon.cli import make_parser, run, shipped_data
 from lmcommon.seed import set_seed
 from modula import __version__
 from modula.config import CONFIG_NAME, MoDULAConfig
+
+# data/... defaults: found where the user stands, in the source checkout, else in the wheel's demo copy
+DATA_PATH = shipped_data("modula")
 
 logger = logging.getLogger(__name__)
 
@@ -444,7 +447,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write OUTPUT/{math,medical,finance,general}/{train,test}.jsonl from the raw sets.",
     )
     build.add_argument(
-        "--source", default="data/instruct", type=repository_data, help="the raw data folder (default: data/instruct)"
+        "--source", default="data/instruct", type=DATA_PATH, help="the raw data folder (default: data/instruct)"
     )
     build.add_argument("--output", default="data/modula", help="where to write the splits (default: data/modula)")
     build.add_argument("--seed", type=int, default=13, help="sampling seed (default: 13, the shipped splits)")
@@ -471,7 +474,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--data",
         default="data/modula",
-        type=repository_data,
+        type=DATA_PATH,
         help="the folder written by `modula build-data` (default: data/modula)",
     )
     demo.add_argument("--output", default="runs/modula-demo", help="run folder (resumed when it exists)")

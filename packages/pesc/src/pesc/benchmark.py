@@ -10,7 +10,7 @@ Each row: ``id``, ``subset``, ``origin``, ``source``, ``target``, ``kind`` (piny
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -271,7 +271,11 @@ def _read_source(data_dir: Path, spec: Source, seed: int) -> list[Pair]:
 
 
 def build_shipped_benchmark(
-    data_dir: str | Path, config: InjectionConfig | None = None, seed: int = 13, limit: int | None = None
+    data_dir: str | Path,
+    config: InjectionConfig | None = None,
+    seed: int = 13,
+    limit: int | None = None,
+    splits: Sequence[str] = tuple(SHIPPED_RECIPE),
 ) -> dict[str, list[dict]]:
     """Builds train/dev/test from the repository's CSC data with :data:`SHIPPED_RECIPE`.
 
@@ -280,19 +284,23 @@ def build_shipped_benchmark(
         config: injection rates.
         seed: makes the build deterministic.
         limit: at most this many rows per source (for quick demos).
+        splits: the splits returned; each has the rows of a full build (the splits before it are read too).
     """
+    if not splits or set(splits) - set(SHIPPED_RECIPE):
+        raise ValueError(f"splits: expected one or more of {list(SHIPPED_RECIPE)}, got {list(splits)}")
     config = config or InjectionConfig()
     data_dir = Path(data_dir)
-    splits: dict[str, list[dict]] = {}
+    built: dict[str, list[dict]] = {}
     used: set[str] = set()
     # test first, then dev, then train: a sentence that appears in several sources (SIGHAN's train and test
-    # share sentences) stays in the evaluation split only
-    for split in ("test", "dev", "train"):
+    # share sentences) stays in the evaluation split only; so a split depends on those before it, never after
+    order = ("test", "dev", "train")
+    for split in order[: 1 + max(order.index(s) for s in splits)]:
         rows: list[dict] = []
         for spec in SHIPPED_RECIPE[split]:
             pairs = [p for p in _read_source(data_dir, spec, seed) if p.target not in used][:limit]
             used.update(p.target for p in pairs)
             already = sum(1 for r in rows if r["subset"] == spec.subset)
             rows.extend(build_rows(pairs, spec.subset, split, config, seed, start_index=already))
-        splits[split] = rows
-    return {split: splits[split] for split in SHIPPED_RECIPE}
+        built[split] = rows
+    return {split: built[split] for split in SHIPPED_RECIPE if split in splits}

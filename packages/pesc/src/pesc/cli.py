@@ -9,12 +9,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from lmcommon.cli import make_parser, repository_data, run
+from lmcommon.cli import make_parser, run, shipped_data
 from lmcommon.data import read_jsonl, read_stdin_lines, read_text_lines, write_json, write_jsonl
 from lmcommon.errors import DataError
 from pesc import __version__
 from pesc.edits import Correction
 from pesc.tune import DEFAULT_GRID
+
+# data/... defaults: found where the user stands, in the source checkout, else in the wheel's demo copy
+DATA_PATH = shipped_data("pesc")
 
 ROW_FIELDS = ("source", "target", "kind", "subset")
 
@@ -368,7 +371,7 @@ def _demo(args: argparse.Namespace) -> int:
     from pesc.checker import SpellChecker
     from pesc.evaluate import evaluate_checker, format_table
 
-    rows = build_shipped_benchmark(args.data_dir, seed=args.seed, limit=args.limit)["test"]
+    rows = build_shipped_benchmark(args.data_dir, seed=args.seed, limit=args.limit, splits=["test"])["test"]
     print(f"built {len(rows)} test rows from {args.data_dir} (seed {args.seed}, at most {args.limit} per source)")
     checker = SpellChecker(lm=args.lm)
     print(f"language model: {checker.lm.name}")
@@ -493,7 +496,7 @@ def build_parser() -> argparse.ArgumentParser:
         populate=_add_injection_arguments,
     )
     build.add_argument(
-        "--data-dir", default="data/csc", type=repository_data, help="the CSC data folder (default: data/csc)"
+        "--data-dir", default="data/csc", type=DATA_PATH, help="the CSC data folder (default: data/csc)"
     )
     build.add_argument("--output", required=True, help="folder for train.jsonl, dev.jsonl, test.jsonl")
     build.add_argument("--seed", type=int, default=13, help="injection seed (default: 13, the shipped benchmark)")
@@ -576,7 +579,7 @@ def build_parser() -> argparse.ArgumentParser:
     ranker.add_argument(
         "--pairs",
         nargs="+",
-        type=repository_data,
+        type=DATA_PATH,
         default=list(RANKER_PAIRS),
         help="TSV misspelling pairs (source<TAB>target or n<TAB>source<TAB>target) (default: SIGHAN-15 train and "
         "the ECSpell training files)",
@@ -584,21 +587,19 @@ def build_parser() -> argparse.ArgumentParser:
     ranker.add_argument(
         "--clean",
         nargs="+",
-        type=repository_data,
+        type=DATA_PATH,
         default=list(RANKER_CLEAN),
         help="text files of correct sentences that misspellings are injected into (default: the wiki sentences)",
     )
     ranker.add_argument(
         "--exclude",
         nargs="*",
-        type=repository_data,
+        type=DATA_PATH,
         default=list(RANKER_EXCLUDE),
         help="evaluation files (JSONL with 'target', or TSV) whose sentences are never trained on (default: the "
         "benchmark's dev and test splits and every SIGHAN/ECSpell test file)",
     )
-    ranker.add_argument(
-        "--dev", type=repository_data, default="data/pesc/dev.jsonl", help="rows the threshold is chosen on"
-    )
+    ranker.add_argument("--dev", type=DATA_PATH, default="data/pesc/dev.jsonl", help="rows the threshold is chosen on")
     ranker.add_argument("--output", required=True, help="the ranker JSON to write")
     ranker.add_argument(
         "--skip-unequal", action="store_true", help="leave out pairs whose source and target differ in length"
@@ -629,9 +630,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="build a small benchmark, run the default checker, print metrics",
         description="A small end-to-end run on the shipped data.",
     )
-    demo.add_argument(
-        "--data-dir", default="data/csc", type=repository_data, help="the CSC data folder (default: data/csc)"
-    )
+    demo.add_argument("--data-dir", default="data/csc", type=DATA_PATH, help="the CSC data folder (default: data/csc)")
     demo.add_argument("--limit", type=int, default=100, help="rows per source file")
     demo.add_argument("--seed", type=int, default=13, help="injection seed (default: 13)")
     demo.add_argument("--examples", type=int, default=6, help="before/after examples to print")
