@@ -108,3 +108,106 @@ def test_half_precision_input_keeps_its_dtype():
     layer.base_layer.to(torch.bfloat16)
     out = layer(torch.randn(2, 12, dtype=torch.bfloat16))
     assert out.dtype == torch.bfloat16
+
+
+def _float64_layer(variant: str) -> MoDULALinear:
+    return _layer(variant).double()
+
+
+def _res_formula(layer: MoDULALinear, x: torch.Tensor) -> torch.Tensor:
+    h = _lora(layer.universal, x)
+    s = torch.softmax(x @ layer.router.weight.T, dim=-1)
+    expected = layer.base_layer(x) + h
+    for i, expert in enumerate(layer.experts.values()):
+        hidden = nn.functional.leaky_relu(h @ expert.lora_A.T, 0.2)
+        expected = expected + s[..., i : i + 1] * expert.scaling * (hidden @ expert.lora_B.T)
+    return expected
+
+
+@pytest.mark.parametrize("trainable_experts", [False, True])
+def test_stacked_experts_equal_the_per_expert_maths_in_float64_after_a_new_domain(trainable_experts):
+    # frozen experts (router stage, inference) reuse one stacked copy; trained ones are stacked per forward
+    layer = _float64_layer("res")
+    layer.experts.requires_grad_(trainable_experts)
+    x = torch.randn(3, 5, 12, dtype=torch.float64)
+    torch.testing.assert_close(layer(x), _res_formula(layer, x), rtol=1e-12, atol=1e-12)
+    layer.add_domain("finance")
+    with torch.no_grad():
+        layer.experts["finance"].lora_B.normal_()  # a trained-looking new expert must count at once
+        layer.router.weight.normal_()
+    layer.experts.requires_grad_(trainable_experts)
+    torch.testing.assert_close(layer(x), _res_formula(layer, x), rtol=1e-12, atol=1e-12)
+    with torch.no_grad():  # an in-place load of an existing expert is seen too
+        layer.experts["math"].lora_A.copy_(torch.randn_like(layer.experts["math"].lora_A))
+    torch.testing.assert_close(layer(x), _res_formula(layer, x), rtol=1e-12, atol=1e-12)
+
+
+def test_flan_stacked_experts_equal_the_per_expert_maths_in_float64():
+    layer = _float64_layer("flan")
+    layer.experts.requires_grad_(False)
+    x = torch.randn(2, 7, 12, dtype=torch.float64)
+    s = torch.softmax(x @ layer.router.weight.T, dim=-1)
+    experts = [layer.universal, *layer.experts.values()]
+    expected = layer.base_layer(x) + sum(s[..., i : i + 1] * _lora(e, x) for i, e in enumerate(experts))
+    torch.testing.assert_close(layer(x), expected, rtol=1e-12, atol=1e-12)
+
+
+class _CountingMask(nn.Module):
+    """A dropout stand-in with a fixed mask over the last dimension, counting its calls."""
+
+    def __init__(self, width: int):
+        super().__init__()
+        self.mask = (torch.arange(width) % 3 != 0).double() * 1.5
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        return x * self.mask
+
+
+@pytest.mark.parametrize("path", ["expert", "mixture"])
+def test_res_experts_read_h_from_the_one_dropped_out_input(path):
+    layer = _float64_layer("res").train()
+    layer.dropout = _CountingMask(12)  # dropout is applied to x once; h is not masked again
+    layer.set_path(path, "medical" if path == "expert" else None)
+    x = torch.randn(2, 3, 12, dtype=torch.float64)
+    x_in = x * layer.dropout.mask
+    h = _lora(layer.universal, x_in)
+    if path == "expert":
+        expert = layer.experts["medical"]
+        hidden = nn.functional.leaky_relu(h @ expert.lora_A.T, 0.2)
+        expected = layer.base_layer(x) + h + expert.scaling * hidden @ expert.lora_B.T
+    else:
+        s = torch.softmax(x @ layer.router.weight.T, dim=-1)  # the router reads x, unmasked
+        expected = layer.base_layer(x) + h
+        for i, expert in enumerate(layer.experts.values()):
+            hidden = nn.functional.leaky_relu(h @ expert.lora_A.T, 0.2)
+            expected = expected + s[..., i : i + 1] * expert.scaling * (hidden @ expert.lora_B.T)
+    torch.testing.assert_close(layer(x), expected, rtol=1e-12, atol=1e-12)
+    assert layer.dropout.calls == 1
+
+
+def test_under_cpu_autocast_the_layer_matches_float32_within_bfloat16_precision():
+    layer = _layer("res")
+    x = torch.randn(2, 6, 12)
+    with torch.no_grad():
+        expected = layer(x)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            autocast_out = layer(x)
+    torch.testing.assert_close(autocast_out.float(), expected, rtol=0.05, atol=0.3)
+
+
+@pytest.mark.parametrize("variant", ["res", "flan"])
+@pytest.mark.parametrize(
+    ("path", "domain", "experts_train"),
+    [("mixture", None, False), ("mixture", None, True), ("expert", "law", True), ("universal", None, False)],
+)
+def test_every_path_compiles_without_graph_breaks(variant, path, domain, experts_train):
+    layer = _layer(variant).train()
+    layer.dropout = nn.Dropout(0.1)
+    layer.set_path(path, domain)
+    layer.experts.requires_grad_(experts_train)
+    torch._dynamo.reset()
+    explanation = torch._dynamo.explain(layer)(torch.randn(2, 3, 12))
+    assert explanation.graph_break_count == 0, explanation.break_reasons
+    assert explanation.graph_count == 1

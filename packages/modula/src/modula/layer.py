@@ -29,7 +29,7 @@ class LoRAExpert(nn.Module):
         return self.lora_A.shape[0]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (x @ self.lora_A.T) @ self.lora_B.T * self.scaling
+        return ((x @ self.lora_A.T) * self.scaling) @ self.lora_B.T  # scaled at rank r, not on the d_out-wide output
 
 
 class Router(nn.Module):
@@ -42,7 +42,9 @@ class Router(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         logits = x @ self.weight.T
-        return torch.softmax(logits.float(), dim=-1).to(x.dtype)  # softmax in float32 for bf16/fp16 stability
+        if logits.dtype in (torch.float16, torch.bfloat16):  # softmax in float32 for stability, never below it
+            return torch.softmax(logits, dim=-1, dtype=torch.float32).to(x.dtype)
+        return torch.softmax(logits, dim=-1).to(x.dtype)
 
     def add_output(self) -> None:
         """Appends one output (a row of zeros); the existing rows keep their values."""
@@ -114,15 +116,17 @@ class MoDULALinear(nn.Module):
 
     def forward(self, x: torch.Tensor, *args, **kwargs) -> torch.Tensor:
         result = self.base_layer(x, *args, **kwargs)
-        adapter_dtype = self.universal.lora_A.dtype
-        # adapters may be kept in float32 under a bf16/fp16 base model, as peft does
-        x_in = self.dropout(x.to(adapter_dtype))
+        # adapters may be kept in float32 under a bf16/fp16 base model, as peft does; under autocast the matmuls
+        # cast their inputs themselves, so a float32 copy of x would only be cast back
+        if not torch.is_autocast_enabled(x.device.type):
+            x = x.to(self.universal.lora_A.dtype)
+        x_in = self.dropout(x)
         if self.path == "universal":
             delta = self.universal(x_in)
         elif self.path == "expert":
             delta = self._single_expert(x_in)
         else:
-            universal_term, domain_term = self._mixture(x.to(adapter_dtype), x_in)
+            universal_term, domain_term = self._mixture(x, x_in)
             if self.record_contributions:
                 self.last_contributions = {
                     "base": result.detach().float().norm(dim=-1),
@@ -135,34 +139,44 @@ class MoDULALinear(nn.Module):
     def _residual_input(self, x_in: torch.Tensor) -> torch.Tensor:
         return self.universal(x_in)  # h: (..., d_out)
 
+    # In Res the domain experts read h = B_u A_u dropout(x) as it is: h already carries the input's dropout, and a
+    # second mask over the d_out-wide h would double the dropout's cost (the largest single cost of a CPU step).
     def _single_expert(self, x_in: torch.Tensor) -> torch.Tensor:
         expert = self.experts[self.active_domain]
         if self.variant == "flan":
             return expert(x_in)  # stage 2 (Flan): y = W0 x + B_k A_k x
         h = self._residual_input(x_in)
-        hidden = nn.functional.leaky_relu(self.dropout(h) @ expert.lora_A.T, self.leaky_relu_slope)
-        return h + hidden @ expert.lora_B.T * expert.scaling  # stage 2 (Res): y = W0 x + h + B_k LReLU(A_k h)
+        hidden = nn.functional.leaky_relu(h @ expert.lora_A.T, self.leaky_relu_slope)
+        return h + (hidden * expert.scaling) @ expert.lora_B.T  # stage 2 (Res): y = W0 x + h + B_k LReLU(A_k h)
 
     def _mixture(self, x: torch.Tensor, x_in: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The universal term (Res: h; Flan: its router-weighted output) and the domain experts' weighted sum."""
         weights = self.router(x)  # (..., n_out); the router reads x, not the dropped-out copy
         if self.record_router_weights:
             self.last_router_weights = weights.detach()
-        experts = list(self.experts.values())
         if self.variant == "flan":
             delta = weights[..., :1] * self.universal(x_in)
             expert_weights, expert_input = weights[..., 1:], x_in
         else:
             h = self._residual_input(x_in)
             delta = h
-            expert_weights, expert_input = weights, self.dropout(h)
-        if not experts:
+            expert_weights, expert_input = weights, h
+        if not self.experts:
             return delta, torch.zeros_like(delta)
-        # All domain experts in two matmuls: A's concatenated along the rank, B's side by side.
-        a_all = torch.cat([e.lora_A for e in experts])  # (n*r, d_in_e)
-        b_all = torch.cat([e.lora_B for e in experts], dim=1)  # (d_out, n*r)
+        a_all, b_all = self._stacked_experts()
         hidden = expert_input @ a_all.T  # (..., n*r)
         if self.variant == "res":
             hidden = nn.functional.leaky_relu(hidden, self.leaky_relu_slope)
-        gate = (expert_weights * self.expert_scaling).repeat_interleave(self.expert_rank, dim=-1)  # (..., n*r)
-        return delta, (hidden * gate) @ b_all.T
+        # each expert's r hidden units scaled by its gate: (..., n, r) * (..., n, 1), no copy of the gate
+        gate = (expert_weights * self.expert_scaling).unsqueeze(-1)
+        gated = hidden.unflatten(-1, (len(self.experts), self.expert_rank)) * gate
+        return delta, gated.flatten(-2) @ b_all.T
+
+    def _stacked_experts(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Every domain expert's A concatenated along the rank, (n*r, d_in_e), and B side by side, (d_out, n*r): the
+        mixture in two matmuls. Built on every forward: the copies measured 0.5% of a joint step on SmolLM2 (CPU
+        profile, issue 30), and a cached copy could go stale unseen (fused optimizers update weights in place
+        without bumping their version counters), while the experts stay one parameter each, which the stages
+        freeze and train one by one and the checkpoints save as peft LoRA files."""
+        experts = self.experts.values()
+        return torch.cat([e.lora_A for e in experts]), torch.cat([e.lora_B for e in experts], dim=1)
