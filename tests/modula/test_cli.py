@@ -130,6 +130,24 @@ def test_staged_training_plug_in_generation_router_weights_and_expert_losses(wor
     assert main(["expert-losses", "--model", model_dir, "--adapters", str(run), "--input", str(unlabelled)]) == 2
     assert f"{unlabelled}:1: field 'domain': missing required field" in capsys.readouterr().err
 
+    # one domain served from a merged folder answers as that domain's expert path does
+    merged = root / "merged-beta"
+    merge = ["merge", "--model", model_dir, "--adapters", str(run), "--domain", "beta", "--device", "cpu"]
+    assert main([*merge, "--output", str(merged)]) == 0
+    replies = {}
+    for name, source in [
+        ("expert path", ["--model", model_dir, "--adapters", str(run), "--stage", "expert", "--domain", "beta"]),
+        ("merged", ["--model", str(merged)]),
+    ]:
+        written = root / f"{name}.jsonl"
+        prompts = ["--prompt", "beta c", "--prompt", "alpha a b", "--max-new-tokens", "4", "--device", "cpu"]
+        assert main(["generate", *source, *prompts, "--output", str(written)]) == 0
+        replies[name] = [json.loads(line)["response"] for line in written.read_text().splitlines()]
+    assert replies["merged"] == replies["expert path"]
+    capsys.readouterr()
+    assert main([*merge, "--output", str(run)]) == 2  # never over the adapters it reads
+    assert "is the --adapters file: refusing to write over an input" in capsys.readouterr().err
+
 
 def test_bad_data_row_is_reported_with_file_and_line(workspace, capsys):
     root, model_dir, _ = workspace
@@ -152,7 +170,7 @@ def test_expert_stage_needs_a_known_domain(workspace, capsys):
 
 
 def test_every_subcommand_has_help(capsys):
-    for command in ["train", "add-domain", "generate", "router-weights"]:
+    for command in ["train", "add-domain", "generate", "router-weights", "merge"]:
         with pytest.raises(SystemExit) as info:
             main([command, "--help"])
         assert info.value.code == 0

@@ -82,9 +82,14 @@ def _add_tune_arguments(parser: argparse.ArgumentParser) -> None:
 def _load_base(args: argparse.Namespace, *, for_training: bool):
     from lmcommon.device import choose_device, choose_dtype
     from lmcommon.models import load_causal_lm
+    from modula.merge import is_merged_folder, load_merged
 
     run_device = choose_device(None if for_training else args.device)
     dtype = choose_dtype(args.dtype, run_device)
+    if not for_training and is_merged_folder(args.model):  # written by `modula merge`: its domain branches too
+        if getattr(args, "adapters", None):
+            raise ValueError(f"--model {args.model} is a merged MoDULA model; it takes no --adapters")
+        return load_merged(args.model, dtype=dtype, device=run_device)
     # for training, load on the CPU in the accelerator's dtype: the Trainer (or accelerate) places the model
     return load_causal_lm(args.model, dtype=dtype, device="cpu" if for_training else run_device)
 
@@ -226,6 +231,19 @@ def _load_for_inference(args: argparse.Namespace):
     model = MoDULAModel.from_pretrained(base_model, Path(args.adapters))
     model.set_stage(args.stage, args.domain if args.stage == "expert" else None)
     return model.eval(), tokenizer
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from modula.merge import save_merged
+    from modula.model import MoDULAModel
+
+    base_model, tokenizer = _load_base(args, for_training=False)
+    model = MoDULAModel.from_pretrained(base_model, Path(args.adapters))
+    variant = model.modula_config.variant
+    merged = model.merge_domain(args.domain)
+    save_merged(merged, args.output, variant=variant, domain=args.domain, tokenizer=tokenizer)
+    print(f"{variant} model merged for {args.domain!r} -> {args.output} (serve it with: modula generate --model ...)")
+    return 0
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -383,6 +401,20 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--output", help="where to write the extended model (default: --adapters)")
     _add_model_arguments(add)
     add.set_defaults(func=_add_domain)
+
+    merge = commands.add_parser(
+        "merge",
+        help="fold the universal expert and one domain expert into the base model, for serving that domain",
+        description="Writes a Hugging Face model folder that computes one domain's expert path at the base model's "
+        "cost (Flan: a plain model; Res: the base with the universal expert folded in, plus a small branch per "
+        "layer that the LeakyReLU keeps out of the weights). Serve it with `modula generate --model OUTPUT`.",
+    )
+    merge.add_argument("--adapters", required=True, help="a MoDULA model folder")
+    merge.add_argument("--domain", required=True, help="the domain to serve")
+    merge.add_argument("--output", required=True, help="the folder to write")
+    merge.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
+    _add_model_arguments(merge)
+    merge.set_defaults(func=_merge, reads=("adapters", "model"), writes=("output",))
 
     for name, func, text in [
         ("generate", _generate, "generate replies with a MoDULA model (or the base model without --adapters)"),

@@ -46,6 +46,7 @@ class MoDULAModel(nn.Module):
         self._inject()
         self.stage = "inference"
         self.active_domain: str | None = None
+        self.merged_domain: str | None = None  # set by merge_domain, after which this wrapper is spent
         self.set_stage("inference")
 
     # -- construction -------------------------------------------------------------------------------------
@@ -161,8 +162,30 @@ class MoDULAModel(nn.Module):
         self.modula_config.domains.append(name)
         self.set_stage(self.stage, self.active_domain)  # keeps the trainable set consistent with the stage
 
+    def merge_domain(self, domain: str) -> nn.Module:
+        """Folds the universal expert and ``domain``'s expert into the base weights for serving that one domain, and
+        returns the base model (this wrapper is spent); see :mod:`modula.merge`.
+
+        Raises:
+            ValueError: ``domain`` has no expert.
+        """
+        from modula.merge import merge_domain
+
+        return merge_domain(self, domain)
+
+    def fold_for_serving(self) -> nn.Module:
+        """The inference path (routing over every domain) in three matmuls per adapted layer, for generation;
+        returns the base model with the folded layers (this wrapper is spent); see :mod:`modula.merge`."""
+        from modula.merge import fold_for_serving
+
+        return fold_for_serving(self)
+
     # -- forward ------------------------------------------------------------------------------------------
     def forward(self, input_ids=None, attention_mask=None, labels=None, **kwargs):
+        if self.merged_domain is not None:
+            raise RuntimeError(
+                f"this MoDULA model was merged for domain {self.merged_domain!r}; use the model merge_domain returned"
+            )
         # explicit names: the Trainer finds "labels" in this signature
         return self.base_model(input_ids=input_ids, attention_mask=attention_mask, labels=labels, **kwargs)
 
