@@ -252,6 +252,8 @@ def _generate(args: argparse.Namespace) -> int:
 
     prompts = _read_prompts(args)
     model, tokenizer = _load_for_inference(args)
+    if args.adapters and args.stage == "inference":  # the routed mixture in three matmuls per layer (same outputs)
+        model = model.fold_for_serving()
     replies = generate_replies(
         model, tokenizer, prompts, max_new_tokens=args.max_new_tokens, batch_size=args.batch_size
     )
