@@ -187,6 +187,7 @@ class Experiment:
 
         self.output, self.profile, self.model_name, self.seed = Path(output), profile, model, seed
         self.device = choose_device(None)
+        self.stage_reports: list = []  # every training stage run by this object, in order (modula.train.StageReport)
         p = profile
         train = {d: read_domain_split(data_dir, d, "train") for d in (*SCORED_DOMAINS, "general")}
         test = {d: read_domain_split(data_dir, d, "test") for d in (*SCORED_DOMAINS, "general")}
@@ -274,6 +275,7 @@ class Experiment:
             samples_per_domain=self.profile.router_examples_per_domain,
         )
         logger.info("%s: %d steps, %.0f s, loss %.3f", label, report.steps, report.wall_time_s, report.train_loss)
+        self.stage_reports.append(report)
         costs.add(report)
 
     def train_lora(self, rows) -> tuple[Any, Costs]:
@@ -294,7 +296,9 @@ class Experiment:
             model, examples, self.training_args("lora", self.profile.baseline_learning_rate), tokenizer=self.tokenizer
         )
         costs = Costs()
-        costs.add(StageReport.from_report("lora", None, trainable, report))
+        stage_report = StageReport.from_report("lora", None, trainable, report)
+        self.stage_reports.append(stage_report)
+        costs.add(stage_report)
         return model, costs
 
     def train_molora(self, domains) -> tuple[Any, Costs]:
