@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from pathlib import Path
 
 import pytest
 import torch
@@ -15,12 +17,19 @@ CHAT_TEMPLATE = (
     "{% if add_generation_prompt %}assistant : {% endif %}"
 )
 SPECIAL = ["<pad>", "<unk>", "</s>", "user", "assistant", ":"]
+RUNNABLE = re.compile(r"<!-- runnable -->\n```python\n(.*?)```", re.DOTALL)
 
 # Property tests that leave max_examples to the profile run 300 examples in CI; `pytest -m faults
 # --hypothesis-profile=thorough` runs 10,000 (the adversarial-text guarantee in the README).
 settings.register_profile("ci", max_examples=300, deadline=None)
 settings.register_profile("thorough", max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci")  # hypothesis's pytest plugin loads --hypothesis-profile after this, when given
+
+
+def runnable_blocks(package: str) -> list[str]:
+    """The Python blocks marked ``<!-- runnable -->`` on ``packages/<package>/README.md`` (its quick start)."""
+    readme = Path(__file__).resolve().parents[1] / "packages" / package / "README.md"
+    return RUNNABLE.findall(readme.read_text(encoding="utf-8"))
 
 
 def make_chat_tokenizer(words: Iterable[str]) -> PreTrainedTokenizerFast:

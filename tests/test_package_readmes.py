@@ -3,29 +3,25 @@ README.md is executed from the repository root (where its data paths point), wri
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 
+from .conftest import runnable_blocks
+
 ROOT = Path(__file__).resolve().parents[1]
-RUNNABLE = re.compile(r"<!-- runnable -->\n```python\n(.*?)```", re.DOTALL)
-
-
-def _blocks(package: str) -> list[str]:
-    return RUNNABLE.findall((ROOT / "packages" / package / "README.md").read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("package", ["modula", "pesc", "htcgen"])
 def test_each_package_page_has_a_quick_start_marked_runnable(package):
-    assert len(_blocks(package)) == 1
+    assert len(runnable_blocks(package)) == 1
 
 
 @pytest.mark.integration
 @pytest.mark.parametrize("package", ["modula", "pesc", "htcgen"])
 def test_package_quick_start_runs(package, tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)
-    (code,) = _blocks(package)
+    (code,) = runnable_blocks(package)
     code = code.replace('"runs/', f'"{tmp_path}/runs/')  # outputs go to the test's folder, not the checkout
     namespace: dict = {"__name__": f"{package}_readme"}
     exec(compile(code, f"packages/{package}/README.md", "exec"), namespace)

