@@ -73,3 +73,42 @@ def test_general_ability_allows_five_percent_more_perplexity():
     assert general_ability_claim(rows)["verdict"] == HOLDS
     rows["modula-res"]["general_ppl"] = 10.6
     assert general_ability_claim(rows)["verdict"] == FAILS
+
+
+def test_a_domain_is_learned_when_the_interval_clears_the_base_model_and_the_majority_rate():
+    from modula.claims import learned_domains, learned_markdown
+
+    def answers(accuracy, low, high, majority):
+        return {"accuracy": accuracy, "accuracy_interval": [low, high], "majority_rate": majority}
+
+    rows = [
+        {"system": "base", "math": 0.04, "math_answers": answers(0.04, 0.01, 0.08, 0.02)},
+        # above both
+        {"system": "modula-res", "math": 0.30, "math_answers": answers(0.30, 0.21, 0.39, 0.02)},
+        # above the majority rate, its interval touching the base model's
+        {"system": "lora", "math": 0.12, "math_answers": answers(0.12, 0.08, 0.17, 0.02)},
+    ]
+    verdicts = {v["system"]: v for v in learned_domains(rows, ["math"])}
+    assert set(verdicts) == {"modula-res", "lora"}  # the base model is the reference, not judged
+    assert verdicts["modula-res"]["above_base"] is True and verdicts["modula-res"]["above_majority"] is True
+    assert verdicts["lora"]["above_base"] is False and verdicts["lora"]["above_majority"] is True
+    assert verdicts["lora"]["base_interval"] == [0.01, 0.08] and verdicts["lora"]["majority_rate"] == 0.02
+    # a label domain answered with its majority label: above the base model, not above the trivial answer
+    rows[0]["medical"], rows[0]["medical_answers"] = 0.3, answers(0.3, 0.25, 0.35, 0.55)
+    rows[1]["medical"], rows[1]["medical_answers"] = 0.55, answers(0.55, 0.5, 0.6, 0.55)
+    rows[2]["medical"] = 0.5  # a row of an older run: no intervals, nothing can be said
+    verdicts = {(v["system"], v["domain"]): v for v in learned_domains(rows, ["math", "medical"])}
+    assert verdicts["modula-res", "medical"]["above_base"] is True
+    assert verdicts["modula-res", "medical"]["above_majority"] is False
+    assert verdicts["lora", "medical"]["above_base"] is None and verdicts["lora", "medical"]["above_majority"] is None
+    table = learned_markdown(list(verdicts.values()))
+    assert "| modula-res | math | 30.0 [21.0, 39.0] | 4.0 [1.0, 8.0] | 2.0 | **yes** | **yes** |" in table
+    assert "| lora | medical | 50.0 | 30.0 [25.0, 35.0] | – | – | – |" in table
+
+
+def test_claims_of_a_run_without_the_plug_in_or_the_baselines_are_not_measurable():
+    from modula.claims import paper_claims
+
+    rows = [_row("base", math=(0.0, 0.0, 0.1)), _row("modula-res", math=(0.3, 0.2, 0.4))]
+    verdicts = [c["verdict"] for c in paper_claims({"rows": rows, "plug_in": None}, ("math",))]
+    assert verdicts == [NOT_MEASURABLE] * 5 + [HOLDS]  # general ability: same perplexity as the base model

@@ -252,3 +252,77 @@ def test_bf16_on_cpu_only_where_the_cpu_runs_it_fast(setup, monkeypatch, fast_bf
         args = experiment.training_args("stage", 1e-3)
         assert args.bf16 is (wanted and fast_bf16)
         assert args.learning_rate == 1e-3
+
+
+def test_a_profile_runs_only_its_systems(setup):
+    root, model_dir, profile = setup
+    systems = ("base", "lora", "modula-res", "modula-res+finance")
+    profile = Profile(**{**profile.__dict__, "systems": systems, "changed_answer_prompts": 0, "note": "Quick."})
+    output = root / "subset"
+    results = run_experiment(output, root / "data", profile, model=model_dir)
+    assert [row["system"] for row in results["rows"]] == list(systems)
+    assert sorted(
+        path.stem for path in (output / "results").glob("*.json") if path.stem != "universal-costs"
+    ) == sorted(systems)
+    assert not (output / "models" / "modula-flan").exists()  # nothing of the systems left out was trained
+    rows = {row["system"]: row for row in results["rows"]}
+    assert "answers_changed_by_experts" not in rows["modula-res"]  # measured only when asked for
+    assert "expert_losses" in rows["modula-res"]
+    assert results["plug_in"]["molora_retrain"] is None and results["plug_in"]["ratio"] == {}
+    verdicts = {claim["claim"]: claim["verdict"] for claim in results["claims"]}
+    assert verdicts["MoDULA-Res beats MoLoRA"] == "not measurable here"
+    assert {(v["system"], v["domain"]) for v in results["learned"]} == {
+        (system, domain) for system in systems[1:] for domain in ("math", "medical", "finance")
+    }
+    table = (output / "results.md").read_text()
+    assert table.startswith("Quick.\n\n| system |") and "Which domains each system learned" in table
+
+
+def test_profile_rejects_unknown_or_disordered_systems_and_tasks():
+    with pytest.raises(ValueError, match=r"Profile\.systems"):
+        Profile("x", 1, 1, 1, systems=("base", "gpt"))
+    with pytest.raises(ValueError, match="keep the order"):
+        Profile("x", 1, 1, 1, systems=("lora", "base"))
+    with pytest.raises(ValueError, match="plugs into modula-res"):
+        Profile("x", 1, 1, 1, systems=("base", "modula-res+finance"))
+    with pytest.raises(ValueError, match="arithmetic_tasks"):
+        Profile("x", 1, 1, 1, arithmetic_tasks=("5D+",))
+    with pytest.raises(ValueError, match="balanced_test_domains"):
+        Profile("x", 1, 1, 1, balanced_test_domains=("math",))
+
+
+def test_arithmetic_tasks_choose_the_math_rows_trained_and_scored(tmp_path, setup):
+    _, model_dir, profile = setup
+    tasks = ("2D+", "3D-", "2Dx")
+    math = [{**row, "task": tasks[i % 3]} for i, row in enumerate(_rows("math", 12))]
+    splits = {d: {"train": _rows(d, 8), "test": _rows(d, 6)} for d in ("medical", "finance", "general")}
+    write_domain_data({**splits, "math": {"train": math, "test": math}}, tmp_path / "data")
+    profile = Profile(
+        **{**profile.__dict__, "arithmetic_tasks": ("2D+", "2Dx"), "expert_examples": 100, "eval_arithmetic": 100}
+    )
+    experiment = Experiment(tmp_path / "run", tmp_path / "data", profile, model=model_dir)
+    assert {row["task"] for row in experiment.expert_rows["math"]} == {"2D+", "2Dx"}
+    assert [row["task"] for row in experiment.test_rows["math"]] == ["2D+", "2Dx"] * 4
+    # 8 rows of the two tasks: 2 dev rows, 6 trained on, repeated to 100
+    assert len({id(row) for row in experiment.expert_rows["math"]}) == 6
+
+
+def test_a_balanced_test_domain_scores_as_many_rows_of_every_label(tmp_path, setup):
+    _, model_dir, profile = setup
+    labels = ["neutral"] * 5 + ["positive", "neutral", "negative", "positive", "negative", "neutral", "negative"]
+    finance = [
+        {**row, "answer": label, "response": label} for row, label in zip(_rows("finance", 12), labels, strict=True)
+    ]
+    for index, row in enumerate(finance):
+        row["prompt"] = f"tweet {index}"
+    splits = {d: {"train": _rows(d, 8), "test": _rows(d, 3)} for d in ("math", "medical", "general")}
+    write_domain_data({**splits, "finance": {"train": _rows("finance", 8), "test": finance}}, tmp_path / "data")
+    profile = Profile(**{**profile.__dict__, "balanced_test_domains": ("finance",), "eval_finance": 100})
+    experiment = Experiment(tmp_path / "run", tmp_path / "data", profile, model=model_dir)
+    scored = experiment.test_rows["finance"]
+    assert collections.Counter(row["answer"] for row in scored) == {"neutral": 2, "positive": 2, "negative": 2}
+    assert [row["prompt"] for row in scored] == [f"tweet {i}" for i in (0, 1, 5, 7, 8, 9)]  # the split's order
+    small = Profile(**{**profile.__dict__, "eval_finance": 3})  # one of each label
+    assert len(Experiment(tmp_path / "run", tmp_path / "data", small, model=model_dir).test_rows["finance"]) == 3
+    with pytest.raises(ValueError, match="balanced test set"):
+        Experiment(tmp_path / "run", tmp_path / "data", Profile(**{**profile.__dict__, "eval_finance": 2}))

@@ -132,3 +132,27 @@ def test_expert_losses_table_gives_each_expert_the_mixture_and_the_gap():
     assert lines[2] == "| modula-res | math | math 0.821, medical 3.147 | 0.959 | 2.314 | math | +0.138 |"
     assert lines[3] == "| modula-res | finance |  | 0.959 | 2.314 | – | – |"
     assert len(lines) == 4  # systems without the measurement add no line
+
+
+def test_a_run_without_the_retrained_molora_reports_the_plug_in_without_ratios():
+    rows = [row for row in ROWS if not row["system"].startswith("molora")]
+    summary = plug_in_summary(rows, "finance", ("math", "medical"))
+    assert summary["molora_retrain"] is None and summary["ratio"] == {} and summary["saving"] == {}
+    assert summary["new_domain_score"]["molora_retrain"] is None
+    assert summary["plug_in"]["trainable_parameters"] == 200_000
+    results = {
+        "rows": rows,
+        "plug_in": summary,
+        "profile": {"name": "quick", "note": "What this profile can and cannot show."},
+        "model": "default",
+        "device": "cpu",
+        "wall_time_s": 60.0,
+    }
+    text = results_markdown(results)
+    assert text.startswith("What this profile can and cannot show.\n\n| system |")
+    assert "| MoLoRA re-train | – | – | – |" in text and "| plug-in / re-train | – | – | – |" in text
+    assert "New domain: 30.0 before -> 70.0 after the plug-in (+40.0 points)." in text
+    # no plug-in at all: no plug-in section
+    assert plug_in_summary(rows[:2], "finance", ("math", "medical")) is None
+    text = results_markdown({**results, "rows": rows[:2], "plug_in": None})
+    assert "Plug-in" not in text and "| modula-res |" in text

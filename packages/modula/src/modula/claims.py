@@ -112,10 +112,69 @@ def general_ability_claim(rows: Mapping[str, Mapping[str, Any]], system: str = "
     return _claim(claim, HOLDS if ratio <= PERPLEXITY_SLACK else FAILS, measured)
 
 
+def learned_domains(rows: Sequence[Mapping[str, Any]], domains: Sequence[str]) -> list[dict[str, Any]]:
+    """Per fine-tuned system and domain: did it learn the domain? ``above_base`` when its 95% accuracy interval lies
+    wholly above the base model's, ``above_majority`` when it lies wholly above the rate of always giving the most
+    frequent answer on the same rows (the trivial answer). None where a row has no intervals or no base row ran.
+    """
+    by_name = {row["system"]: row for row in rows}
+    base = by_name.get("base")
+    verdicts = []
+    for row in rows:
+        if row["system"] == "base":
+            continue
+        for domain in domains:
+            interval, answers = accuracy_interval(row, domain), row.get(f"{domain}_answers")
+            base_interval = accuracy_interval(base, domain) if base else None
+            verdicts.append(
+                {
+                    "system": row["system"],
+                    "domain": domain,
+                    "accuracy": row[domain],
+                    "interval": interval,
+                    "base": base[domain] if base else None,
+                    "base_interval": base_interval,
+                    "majority_rate": answers["majority_rate"] if answers else None,
+                    "above_base": None
+                    if interval is None or base_interval is None
+                    else interval[0] > base_interval[1],
+                    "above_majority": None
+                    if interval is None or answers is None
+                    else interval[0] > answers["majority_rate"],
+                }
+            )
+    return verdicts
+
+
+def learned_markdown(verdicts: Sequence[Mapping[str, Any]]) -> str:
+    """:func:`learned_domains` as a table; a domain is learned when both columns say yes."""
+
+    def pct(value: float | None, interval: Sequence[float] | None = None) -> str:
+        if value is None:
+            return "–"
+        text = f"{100 * value:.1f}"
+        return text if interval is None else f"{text} [{100 * interval[0]:.1f}, {100 * interval[1]:.1f}]"
+
+    def mark(flag: bool | None) -> str:
+        return "–" if flag is None else ("**yes**" if flag else "no")
+
+    lines = [
+        "| system | domain | accuracy [95% CI] | base [95% CI] | majority rate | above base | above majority |",
+        "|---|---|---:|---:|---:|---|---|",
+    ]
+    lines += [
+        f"| {v['system']} | {v['domain']} | {pct(v['accuracy'], v['interval'])} "
+        f"| {pct(v['base'], v['base_interval'])} | {pct(v['majority_rate'])} "
+        f"| {mark(v['above_base'])} | {mark(v['above_majority'])} |"
+        for v in verdicts
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def paper_claims(results: Mapping[str, Any], trained_domains: Sequence[str]) -> list[dict[str, str]]:
     """Every claim the experiment can speak to, in the order of the paper's abstract."""
     rows = {row["system"]: row for row in results["rows"]}
-    plug = results["plug_in"]
+    plug = results["plug_in"] or {}  # {} when the profile ran no plug-in: its claims are not measurable
     return [
         compare_systems(rows, "modula-res", "molora", trained_domains, "MoDULA-Res beats MoLoRA"),
         compare_systems(rows, "modula-flan", "lora", trained_domains, "MoDULA-Flan beats a single LoRA"),

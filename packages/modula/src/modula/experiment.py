@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -31,6 +32,17 @@ SCORED_DOMAINS = ("math", "medical", "finance")
 CONTRIBUTION_PROMPTS = 16  # test prompts per domain on which the parts' output norms are measured
 ROUTING_PROMPTS = 32  # test prompts per domain whose router weights are averaged
 CHANGED_ANSWER_PROMPTS = 100  # test prompts per domain answered again with the universal expert alone
+# every system the experiment can run, in the order it runs them (the plug-in needs modula-res before it)
+ALL_SYSTEMS = (
+    "base",
+    "lora",
+    "molora",
+    "modula-flan",
+    "modula-res",
+    f"modula-res+{PLUGGED_DOMAIN}",
+    f"molora-retrained+{PLUGGED_DOMAIN}",
+)
+ARITHMETIC_TASKS = ("2D+", "2D-", "3D+", "3D-", "4D+", "4D-", "2Dx")  # the task types of modula.tasks' problems
 
 
 @dataclass(frozen=True)
@@ -67,20 +79,40 @@ class Profile:
     eval_finance: int = 300
     eval_general: int = 50
     eval_batch_size: int = 32
+    systems: tuple[str, ...] = ALL_SYSTEMS  # the systems to run, a subset of ALL_SYSTEMS in its order
+    # the arithmetic task types math trains and is scored on (empty: all of them); scoring follows training so
+    # that every score stands beside its trivial answer on the rows the systems were taught
+    arithmetic_tasks: tuple[str, ...] = ()
+    # label domains scored on an equal number of test rows per label (the split's first rows of each label, in the
+    # split's order): the majority answer then scores 1/labels, and accuracy is the mean recall over labels
+    balanced_test_domains: tuple[str, ...] = ()
+    changed_answer_prompts: int = CHANGED_ANSWER_PROMPTS  # 0: the answers the experts change are not measured
+    # what a run of this profile can and cannot show; written at the top of its results.md
+    note: str = ""
 
     def __post_init__(self) -> None:
+        may_be_zero = ("eval_gsm8k", "changed_answer_prompts")
         for name, value in asdict(self).items():
-            if isinstance(value, int) and not isinstance(value, bool) and name != "eval_gsm8k" and value < 1:
+            if isinstance(value, int) and not isinstance(value, bool) and name not in may_be_zero and value < 1:
                 raise ValueError(f"Profile.{name} must be >= 1, got {value}")
+        unknown_systems = [s for s in self.systems if s not in ALL_SYSTEMS]
+        if unknown_systems or not self.systems:
+            raise ValueError(f"Profile.systems: {list(self.systems)}; choose from {ALL_SYSTEMS}")
+        if list(self.systems) != [s for s in ALL_SYSTEMS if s in self.systems]:
+            raise ValueError(f"Profile.systems must keep the order of {ALL_SYSTEMS}, got {list(self.systems)}")
+        if f"modula-res+{PLUGGED_DOMAIN}" in self.systems and "modula-res" not in self.systems:
+            raise ValueError(f"Profile.systems: modula-res+{PLUGGED_DOMAIN} plugs into modula-res; run both")
+        unknown_tasks = [t for t in self.arithmetic_tasks if t not in ARITHMETIC_TASKS]
+        if unknown_tasks:
+            raise ValueError(f"Profile.arithmetic_tasks: {unknown_tasks}; the task types are {ARITHMETIC_TASKS}")
         for name in ("expert_examples_by_domain", "expert_learning_rates_by_domain"):
             for domain, value in getattr(self, name).items():
                 if domain not in SCORED_DOMAINS or value <= 0:
                     raise ValueError(f"Profile.{name}: {domain}={value}; domains are {SCORED_DOMAINS}, values > 0")
-        unknown = [d for d in self.label_balanced_domains if d not in LABELS_BY_DOMAIN]
-        if unknown:
-            raise ValueError(
-                f"Profile.label_balanced_domains: {unknown}; only {tuple(LABELS_BY_DOMAIN)} have labels to balance"
-            )
+        for name in ("label_balanced_domains", "balanced_test_domains"):
+            unknown = [d for d in getattr(self, name) if d not in LABELS_BY_DOMAIN]
+            if unknown:
+                raise ValueError(f"Profile.{name}: {unknown}; only {tuple(LABELS_BY_DOMAIN)} have labels to balance")
 
     def examples_for(self, domain: str) -> int:
         return self.expert_examples_by_domain.get(domain, self.expert_examples)
@@ -105,20 +137,44 @@ def take_rows(rows: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
 
 
 PROFILES = {
-    # a smoke run of every step (14.3 minutes on 2 CPU cores, measured); far too little training to compare systems
+    # about 12 minutes on 2 CPU cores: base, one LoRA, MoDULA-Res and its finance plug-in, trained on what a 135M
+    # model learns fastest (chosen on held-back training rows: docs/modula.md, "The quick profile") at the default
+    # profile's learning rates; the full seven-system comparison is the default profile's
     "quick": Profile(
         "quick",
-        universal_examples=8,
-        expert_examples=16,
+        universal_examples=64,
+        expert_examples=240,  # 30 steps: additions reach ~40% (2D+) in them, all arithmetic ~1%
+        # PubMedQA needs ~113 steps of 7.6 s to leave "yes" (default profile); here its expert only takes 2 steps
+        # finance 48 steps: at 30 (quick run 1) the plugged-in mixture still answered "positive" to 71% of tweets
+        expert_examples_by_domain={"medical": 16, "finance": 384},
         router_examples_per_domain=8,
         label_balanced_domains=("finance",),
+        balanced_test_domains=("finance",),
+        arithmetic_tasks=("2D+", "3D+"),
+        systems=("base", "lora", "modula-res", f"modula-res+{PLUGGED_DOMAIN}"),
+        universal_learning_rate=3e-3,
+        expert_learning_rate=3e-3,
+        router_learning_rate=3e-3,
+        baseline_learning_rate=1e-3,
         expert_loss_rows=2,
+        changed_answer_prompts=16,
         train_gsm8k=False,
-        eval_arithmetic=21,
-        eval_medical=20,
-        eval_finance=20,
+        eval_arithmetic=350,  # every 2-digit and 3-digit addition of the test split (97)
+        eval_medical=40,
+        eval_finance=150,  # 49 tweets per label
         eval_general=8,
         bf16_on_cpu=True,
+        note=(
+            "**The quick profile** trains four systems in about 12 minutes on 2 CPU cores: the base model, one "
+            "LoRA, MoDULA-Res and MoDULA-Res after plugging in finance, on what a 135M model learns in tens of "
+            "steps: math is 2- and 3-digit addition only (trained and scored), finance a label-balanced draw "
+            "scored on an equal number of tweets per label (always answering one label scores 33.3%). "
+            "It can show whether MoDULA-Res's staged experts learn arithmetic, whether a plugged-in expert learns "
+            "finance, and whether the old domains keep their scores. It cannot show PubMedQA (medical): its "
+            'expert trains two steps, where a 135M model needs about 113 to stop answering "yes" to everything. '
+            "Nor can it rank MoDULA against LoRA or MoLoRA (one seed, a few dozen steps, no MoLoRA): that "
+            "comparison is `modula demo`, the default profile's seven systems."
+        ),
     ),
     # the README's figures: enough optimizer steps per stage for every domain to be learned on 2 CPU cores
     # (math and finance 100 steps, PubMedQA two passes = 113 steps), learning rates chosen on the dev rows with
@@ -193,6 +249,9 @@ class Experiment:
         test = {d: read_domain_split(data_dir, d, "test") for d in (*SCORED_DOMAINS, "general")}
         if not p.train_gsm8k:
             train["math"] = [row for row in train["math"] if row["task"] != "gsm8k"]
+        if p.arithmetic_tasks:
+            train["math"] = [row for row in train["math"] if row["task"] in (*p.arithmetic_tasks, "gsm8k")]
+            test["math"] = [row for row in test["math"] if row["task"] in (*p.arithmetic_tasks, "gsm8k")]
         for domain, rows in train.items():
             if len(rows) <= p.dev_examples:
                 raise ValueError(f"{domain}: {len(rows)} training rows leave none beside {p.dev_examples} dev rows")
@@ -205,12 +264,33 @@ class Experiment:
         gsm8k = [r for r in test["math"] if r["task"] == "gsm8k"][: p.eval_gsm8k]
         self.test_rows = {
             "math": arithmetic + gsm8k,
-            "medical": test["medical"][: p.eval_medical],
-            "finance": test["finance"][: p.eval_finance],
+            "medical": self.scored_rows("medical", test["medical"], p.eval_medical),
+            "finance": self.scored_rows("finance", test["finance"], p.eval_finance),
             "general": test["general"][: p.eval_general],
         }
 
     # -- data ---------------------------------------------------------------------------------------------
+    def scored_rows(self, domain: str, rows: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
+        """The first ``count`` test rows of a label domain; for a balanced one (``Profile.balanced_test_domains``)
+        the first ``count // labels`` rows of every label, as many of each (the rarest label's count caps it),
+        in the split's order."""
+        if domain not in self.profile.balanced_test_domains:
+            return rows[:count]
+        labels = LABELS_BY_DOMAIN[domain]
+        per_label = min(count // len(labels), *(sum(row["answer"] == label for row in rows) for label in labels))
+        if per_label < 1:
+            raise ValueError(
+                f"{domain}: a balanced test set needs every label {labels} in the test split and "
+                f"at least {len(labels)} rows to score (Profile.eval_{domain}={count})"
+            )
+        taken: dict[str, int] = defaultdict(int)
+        chosen = []
+        for row in rows:
+            if taken[row["answer"]] < per_label:
+                taken[row["answer"]] += 1
+                chosen.append(row)
+        return chosen
+
     def draw_expert_rows(self, domain: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The rows ``domain``'s expert trains on: the split in order, repeated to the profile's count, or for a
         label-balanced domain an equal share of every label (rarer labels repeat), shuffled."""
@@ -447,7 +527,8 @@ class Experiment:
             }
             scores["routing"] = self.routing(model)
         if system.startswith("modula-"):  # staged MoDULA: do the domain experts change what it answers?
-            scores["answers_changed_by_experts"] = self.answers_changed_by_experts(model, replies)
+            if self.profile.changed_answer_prompts:
+                scores["answers_changed_by_experts"] = self.answers_changed_by_experts(model, replies)
             scores["expert_losses"] = self.expert_losses(model)
         scores["general_ppl"] = response_perplexity(
             model, self.tokenizer, self.test_rows["general"], max_length=512, batch_size=8
@@ -482,14 +563,14 @@ class Experiment:
         return result
 
     def answers_changed_by_experts(self, model, replies: list[dict[str, Any]]) -> dict[str, float]:
-        """Per domain, the share of the first :data:`CHANGED_ANSWER_PROMPTS` test prompts whose greedy answer
+        """Per domain, the share of the first ``Profile.changed_answer_prompts`` test prompts whose greedy answer
         (:func:`modula.scoring.reply_key`) differs between the mixture (``replies``) and the same model's
         universal expert alone (:meth:`modula.model.MoDULAModel.universal_path_only`)."""
         from modula.scoring import reply_key
 
         changed = {}
         for domain in SCORED_DOMAINS:
-            rows = self.test_rows[domain][:CHANGED_ANSWER_PROMPTS]
+            rows = self.test_rows[domain][: self.profile.changed_answer_prompts]
             mixture = [r["reply"] for r in replies if r["domain"] == domain][: len(rows)]
             with model.universal_path_only():
                 alone = generate_and_score(model, self.tokenizer, rows, batch_size=self.profile.eval_batch_size)
@@ -567,29 +648,28 @@ class Experiment:
 def run_experiment(
     output: str | Path, data_dir: str | Path, profile: Profile, model: str = "default", seed: int = 0
 ) -> dict[str, Any]:
-    """Trains and scores every system, runs the plug-in comparison, draws the router heatmap, and writes
-    ``results.json`` and ``results.md`` into ``output``.
+    """Trains and scores the profile's systems (``Profile.systems``), runs the plug-in comparison, draws the router
+    heatmaps, and writes ``results.json`` and ``results.md`` into ``output``.
 
     Returns:
         ``{"profile", "model", "rows": [...], "plug_in": {...}, "wall_time_s"}`` (also in ``results.json``).
     """
-    from modula.claims import paper_claims
+    from modula.claims import learned_domains, paper_claims
     from modula.report import plug_in_summary, write_results
 
     started = time.perf_counter()
     experiment = Experiment(output, data_dir, profile, model=model, seed=seed)
     initial, everything = INITIAL_DOMAINS, (*INITIAL_DOMAINS, PLUGGED_DOMAIN)
-    rows = [
-        experiment.run_system("base", experiment.base_model),
-        experiment.run_system("lora", lambda: experiment.train_lora(experiment.mixed_rows(initial))),
-        experiment.run_system("molora", lambda: experiment.train_molora(initial)),
-        experiment.run_system("modula-flan", lambda: experiment.train_modula("flan", initial)),
-        experiment.run_system("modula-res", lambda: experiment.train_modula("res", initial)),
-        experiment.run_system(
-            f"modula-res+{PLUGGED_DOMAIN}", lambda: experiment.plug_in("modula-res", PLUGGED_DOMAIN, everything)
-        ),
-        experiment.run_system(f"molora-retrained+{PLUGGED_DOMAIN}", lambda: experiment.train_molora(everything)),
-    ]
+    builders = {
+        "base": experiment.base_model,
+        "lora": lambda: experiment.train_lora(experiment.mixed_rows(initial)),
+        "molora": lambda: experiment.train_molora(initial),
+        "modula-flan": lambda: experiment.train_modula("flan", initial),
+        "modula-res": lambda: experiment.train_modula("res", initial),
+        f"modula-res+{PLUGGED_DOMAIN}": lambda: experiment.plug_in("modula-res", PLUGGED_DOMAIN, everything),
+        f"molora-retrained+{PLUGGED_DOMAIN}": lambda: experiment.train_molora(everything),
+    }
+    rows = [experiment.run_system(system, builders[system]) for system in profile.systems]
     heatmaps = {
         row["system"]: draw_router_heatmap(row, experiment.output)
         for row in rows
@@ -600,11 +680,13 @@ def run_experiment(
         "model": model,
         "device": experiment.device,
         "rows": rows,
+        # None when the profile does not run the plug-in
         "plug_in": plug_in_summary(rows, PLUGGED_DOMAIN, INITIAL_DOMAINS),
         "router_heatmaps": heatmaps,  # before and after the plug-in
         "wall_time_s": time.perf_counter() - started,
     }
     results["claims"] = paper_claims(results, INITIAL_DOMAINS)
+    results["learned"] = learned_domains(rows, SCORED_DOMAINS)
     write_results(results, Path(output))
     return results
 

@@ -27,7 +27,7 @@ def _own_expert_overall(row: dict[str, Any]) -> dict[str, float]:
     return {d: entry["overall"] for d, entry in row.get("routing", {}).get("own_expert", {}).items()}
 
 
-def plug_in_summary(rows: Sequence[dict[str, Any]], domain: str, old_domains: Sequence[str]) -> dict[str, Any]:
+def plug_in_summary(rows: Sequence[dict[str, Any]], domain: str, old_domains: Sequence[str]) -> dict[str, Any] | None:
     """Plugging ``domain`` into MoDULA-Res against re-training MoLoRA on every domain, judged by cost and by
     behaviour.
 
@@ -35,16 +35,16 @@ def plug_in_summary(rows: Sequence[dict[str, Any]], domain: str, old_domains: Se
         Both systems' costs, the ratios plug-in / re-train (and the saving, 1 - ratio, the paper's "lower training
         cost"); the new domain's score before and after the plug-in (and re-trained MoLoRA's); each old domain's
         score before and after with its 95% interval and whether the score after lies inside the interval before
-        (``kept``); and the mean router weight on each domain's own expert before and after.
+        (``kept``); and the mean router weight on each domain's own expert before and after. Without a re-trained
+        MoLoRA among ``rows`` its entries are None and there are no ratios; without the plug-in, None.
     """
     by_name = {row["system"]: row for row in rows}
-    before, plugged, retrained = (
-        by_name["modula-res"],
-        by_name[f"modula-res+{domain}"],
-        by_name[f"molora-retrained+{domain}"],
-    )
+    if f"modula-res+{domain}" not in by_name:
+        return None
+    before, plugged = by_name["modula-res"], by_name[f"modula-res+{domain}"]
+    retrained = by_name.get(f"molora-retrained+{domain}")
     costs = ("trainable_parameters", "tokens_seen", "train_time_s")
-    ratios = {key: plugged[key] / retrained[key] for key in costs if retrained[key]}
+    ratios = {key: plugged[key] / retrained[key] for key in costs if retrained and retrained[key]}
     old = {}
     for name in old_domains:
         interval = accuracy_interval(before, name)
@@ -57,12 +57,12 @@ def plug_in_summary(rows: Sequence[dict[str, Any]], domain: str, old_domains: Se
         }
     return {
         "plug_in": {key: plugged[key] for key in costs},
-        "molora_retrain": {key: retrained[key] for key in costs},
+        "molora_retrain": {key: retrained[key] for key in costs} if retrained else None,
         "ratio": ratios,
         "saving": {key: 1.0 - value for key, value in ratios.items()},
         "new_domain_score": {
             "plug_in": plugged[domain],
-            "molora_retrain": retrained[domain],
+            "molora_retrain": retrained[domain] if retrained else None,
             "before": before[domain],
             "gain": plugged[domain] - before[domain],
             "before_interval": accuracy_interval(before, domain),
@@ -105,36 +105,29 @@ def results_markdown(results: dict[str, Any]) -> str:
         "tokens_seen": "tokens",
         "train_time_s": "train s",
     }
-    lines = [
+    note = results["profile"].get("note")
+    lines = [note, ""] if note else []
+    lines += [
         "| system | " + " | ".join(headers.get(c, c) for c in columns) + " |",
         "|---|" + "---:|" * len(columns),
     ]
     for row in rows:
         row = {**row, "avg": domain_average(row, ("math", "medical", "finance"))}
         lines.append(f"| {row['system']} | " + " | ".join(_format(row.get(c), c) for c in columns) + " |")
+    if results.get("learned"):
+        from modula.claims import learned_markdown
+
+        lines += [
+            "",
+            "Which domains each system learned: its accuracy interval wholly above the base model's and above "
+            "always giving the most frequent answer (the majority rate), on the same rows:",
+            "",
+            learned_markdown(results["learned"]).rstrip("\n"),
+        ]
     plug = results["plug_in"]
+    if plug is not None:
+        lines += ["", plug_in_markdown(plug)]
     lines += [
-        "",
-        "Plug-in of the new domain (new expert + routers) against re-training MoLoRA on every domain:",
-        "",
-        "| | trainable params | tokens | train s |",
-        "|---|---:|---:|---:|",
-        "| plug-in | "
-        + " | ".join(_format(plug["plug_in"][k], k) for k in ("trainable_parameters", "tokens_seen", "train_time_s"))
-        + " |",
-        "| MoLoRA re-train | "
-        + " | ".join(
-            _format(plug["molora_retrain"][k], k) for k in ("trainable_parameters", "tokens_seen", "train_time_s")
-        )
-        + " |",
-        "| plug-in / re-train | "
-        + " | ".join(
-            f"{plug['ratio'].get(k, float('nan')):.3f}"
-            for k in ("trainable_parameters", "tokens_seen", "train_time_s")
-        )
-        + " |",
-        "",
-        plug_in_behaviour_markdown(plug),
         "",
         f"Scores are accuracy in % (math: arithmetic problems; general: perplexity of held-out general responses, "
         f"lower is better). Profile {results['profile']['name']!r}, model {results['model']!r}, device "
@@ -148,7 +141,7 @@ def results_markdown(results: dict[str, Any]) -> str:
             "",
             "What each part adds to the output (mean L2 norm over adapted layers and the domains' test prompts), "
             "and the share of answers the domain experts change against the universal expert alone (first "
-            "100 test prompts per domain; MoDULA only):",
+            f"{results['profile'].get('changed_answer_prompts', 100)} test prompts per domain; MoDULA only):",
             "",
             "| system | domain experts / universal | domain experts / W0 x | universal / W0 x | answers changed |",
             "|---|---:|---:|---:|---|",
@@ -182,6 +175,26 @@ def results_markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def plug_in_markdown(plug: dict[str, Any]) -> str:
+    """The plug-in's cost beside re-training MoLoRA (when it was run), then its behaviour."""
+    keys = ("trainable_parameters", "tokens_seen", "train_time_s")
+    retrained = plug["molora_retrain"]
+    lines = [
+        "Plug-in of the new domain (new expert + routers) against re-training MoLoRA on every domain:",
+        "",
+        "| | trainable params | tokens | train s |",
+        "|---|---:|---:|---:|",
+        "| plug-in | " + " | ".join(_format(plug["plug_in"][k], k) for k in keys) + " |",
+        "| MoLoRA re-train | " + " | ".join(_format(retrained[k] if retrained else None, k) for k in keys) + " |",
+        "| plug-in / re-train | "
+        + " | ".join(f"{plug['ratio'][k]:.3f}" if k in plug["ratio"] else "–" for k in keys)
+        + " |",
+        "",
+        plug_in_behaviour_markdown(plug),
+    ]
+    return "\n".join(lines)
+
+
 def _with_interval(value: float, interval: Sequence[float] | None) -> str:
     text = f"{100 * value:.1f}"
     return text if interval is None else f"{text} [{100 * interval[0]:.1f}, {100 * interval[1]:.1f}]"
@@ -201,7 +214,9 @@ def plug_in_behaviour_markdown(plug: dict[str, Any]) -> str:
         ),
         f"New domain: {_with_interval(new['before'], new['before_interval'])} before -> "
         f"{_with_interval(new['plug_in'], new['plug_in_interval'])} after the plug-in "
-        f"({100 * new['gain']:+.1f} points; re-trained MoLoRA {100 * new['molora_retrain']:.1f}).",
+        f"({100 * new['gain']:+.1f} points"
+        + ("" if new["molora_retrain"] is None else f"; re-trained MoLoRA {100 * new['molora_retrain']:.1f}")
+        + ").",
     ]
     for label, key in (("before", "routing_before"), ("after", "routing_after")):
         if plug.get(key):
