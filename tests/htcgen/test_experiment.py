@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import collections
 import json
+import math
 
 import pytest
 
@@ -90,3 +92,84 @@ def test_grid_runs_every_method_and_classifier_and_resumes(tmp_path, generator_f
 def test_config_rejects_unknown_methods():
     with pytest.raises(ValueError, match="unknown method"):
         ExperimentConfig(methods=("none", "backtranslation"))
+
+
+def _small_config(generator_folder, tiny_bert, **fields):
+    return ExperimentConfig(
+        depths=(2,),
+        ks=(2,),
+        seeds=(0,),
+        methods=("none", "full"),
+        classifiers=("tfidf",),
+        min_words=1,
+        encoder_model=tiny_bert,
+        encoder_epochs=2,
+        phrase_encoder=None,
+        generator=GeneratorSettings(
+            model=generator_folder,
+            epochs=1,
+            batch_size=4,
+            max_length=48,
+            lead_words=6,
+            max_new_tokens=12,
+            generation_batch_size=4,
+        ),
+        **fields,
+    )
+
+
+def test_the_encoder_judge_selects_a_share_and_the_oracle_reports_what_was_kept(tmp_path, generator_folder, tiny_bert):
+    train, test = topic_documents(per_path=4), topic_documents(per_path=2)
+    test = [{**d, "id": f"test-{d['id']}"} for d in test]
+    config = _small_config(
+        generator_folder, tiny_bert, judge="encoder", selection="share", keep_share=0.5, oracle=True
+    )
+    output = tmp_path / "run"
+    results = run_experiment(output, train, test, TAXONOMY, config)
+    cell = output / "cells" / "depth2-k2-seed0"
+    assert (cell / "judge-encoder" / "training-complete").is_file()  # the cell's own encoder judged
+    assert (output / "oracle-depth2" / "training-complete").is_file()  # trained once, on every training document
+    report = json.loads((cell / "generation-report.json").read_text())
+    assert set(report["full"]["filters"]["dropped"]) == {"length", "near_duplicate", "judge_selection"}
+    [row] = results["oracle"]
+    generated = [json.loads(line) for line in (cell / "generated-full.jsonl").read_text().splitlines()]
+    assert row["method"] == "full" and row["generated"] == len(generated) == 8
+    # half of each path's documents that passed the length and duplicate filters, rounded up
+    assert (
+        report["full"]["filters"]["dropped"]["length"] == report["full"]["filters"]["dropped"]["near_duplicate"] == 0
+    )
+    per_path = collections.Counter(tuple(g["labels"]) for g in generated)
+    assert row["kept"] == sum(math.ceil(count / 2) for count in per_path.values())
+    for key in ("generated_share", "kept_share", "real_share"):
+        assert 0.0 <= row[key] <= 1.0
+    assert "The share whose oracle path equals the requested one" in (output / "results.md").read_text()
+
+
+def test_the_oracle_never_changes_what_a_cell_trains_on(tmp_path, generator_folder, tiny_bert):
+    from htcgen.experiment import Cell, augmentations, cell_judge
+
+    train, test = topic_documents(per_path=4), topic_documents(per_path=2)
+    config = _small_config(generator_folder, tiny_bert, selection="share")
+    cell = Cell(tmp_path / "run", train, test, TAXONOMY, depth=2, k=2, seed=0)
+    judge = cell_judge(cell, config)
+    without = augmentations(cell, config, judge)
+
+    class SpyOracle:
+        """Labels every document with the wrong path and records what it was shown."""
+
+        def __init__(self):
+            self.shown = []
+
+        def predict(self, texts):
+            self.shown.append(list(texts))
+            return [["Science", "Biology"]] * len(texts)
+
+    oracle = SpyOracle()
+    with_oracle = augmentations(cell, config, judge, oracle)  # the generated documents are read back, not redrawn
+    assert with_oracle == without
+    generated = [json.loads(line)["text"] for line in (cell.folder / "generated-full.jsonl").read_text().splitlines()]
+    # what it was shown: the cell's real documents, then the generated ones, then the kept ones; nothing after
+    assert oracle.shown == [[d["text"] for d in cell.train], generated, [d["text"] for d in without["full"]]]
+    diagnostic = json.loads((cell.folder / "oracle-report.json").read_text())
+    biology = sum(d["labels"] == ["Science", "Biology"] for d in cell.train)
+    assert diagnostic["real"] == {"documents": 8, "agree": biology, "share": biology / 8}

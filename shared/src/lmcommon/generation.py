@@ -35,11 +35,14 @@ def generate_replies(
     do_sample: bool = False,
     temperature: float = 1.0,
     top_p: float = 1.0,
+    logits_processors=None,
 ) -> list[str]:
     """Generates one reply per prompt, in batches, greedy unless ``do_sample``.
 
     Prompts are chat-formatted (see :func:`format_chat_prompt`) and left-padded so that every row of a batch
-    continues from its own last token; the KV cache is used.
+    continues from its own last token; the KV cache is used. ``logits_processors(indices, prompt_length)``, when
+    given, returns the transformers logits processors for the batch of ``prompts[indices]`` whose padded prompts
+    are ``prompt_length`` tokens long (what a per-prompt processor needs to tell prompt from reply).
 
     Returns:
         The decoded replies without the prompts and special tokens, stripped.
@@ -59,6 +62,12 @@ def generate_replies(
             # the chat template already holds the special tokens
             batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
             sampling = {"temperature": temperature, "top_p": top_p} if do_sample else {}
+            if logits_processors is not None:
+                from transformers import LogitsProcessorList
+
+                indices = range(start, start + len(texts))
+                processors = logits_processors(indices, batch["input_ids"].shape[1])
+                sampling["logits_processor"] = LogitsProcessorList(processors)
             with torch.inference_mode():
                 output = model.generate(
                     **batch,

@@ -120,6 +120,7 @@ def _sampling_settings(args: argparse.Namespace):
             ("temperature", "temperature"),
             ("top_p", "top_p"),
             ("generation_batch_size", "batch_size"),
+            ("phrase_boost", "phrase_boost"),
         ]
         if hasattr(args, flag)  # flags left out are absent (argparse.SUPPRESS), so the saved value stays
     }
@@ -248,6 +249,7 @@ def _experiment_config(args: argparse.Namespace):
         max_new_tokens=args.max_new_tokens,
         max_length=args.max_length,
         lead_words=args.lead_words,
+        phrase_boost=args.phrase_boost,
     )
     return ExperimentConfig(
         depths=tuple(args.depths),
@@ -258,6 +260,10 @@ def _experiment_config(args: argparse.Namespace):
         ratio=args.ratio,
         encoder_epochs=args.encoder_epochs,
         generator=generator,
+        judge=args.judge,
+        selection=args.selection,
+        keep_share=args.keep_share,
+        oracle=args.oracle,
     )
 
 
@@ -304,7 +310,9 @@ def _demo(args: argparse.Namespace) -> int:
 def _add_experiment_arguments(parser: argparse.ArgumentParser) -> None:
     """The grid's flags; every default is ExperimentConfig's (and its GeneratorSettings'), read from the class so
     that the two cannot drift apart. Added when the command is used (the config module imports the generator's)."""
-    from htcgen.experiment import METHODS, ExperimentConfig
+    from htcgen.experiment import JUDGES, METHODS, ExperimentConfig
+    from htcgen.filters import SELECTIONS
+    from htcgen.generator import GeneratorSettings
 
     grid = ExperimentConfig()
     generator = grid.generator
@@ -330,6 +338,31 @@ def _add_experiment_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--ratio", type=float, default=grid.ratio, help="augmented documents per real document")
     parser.add_argument(
+        "--judge",
+        choices=JUDGES,
+        default=grid.judge,
+        help="the classifier, trained on the cell's real documents, that chooses among generated ones",
+    )
+    parser.add_argument(
+        "--selection",
+        choices=SELECTIONS,
+        default=grid.selection,
+        help="top1: keep what the judge ranks first at every level; share: keep the --keep-share of each path's "
+        "documents the judge finds most probable for it",
+    )
+    parser.add_argument(
+        "--keep-share",
+        type=float,
+        default=grid.keep_share,
+        help="with --selection share: the share of each label path's generated documents kept",
+    )
+    parser.add_argument(
+        "--oracle",
+        action="store_true",
+        help="report how many generated and kept documents an encoder trained on every training document labels "
+        "with their requested path (a diagnostic; it never chooses documents)",
+    )
+    parser.add_argument(
         "--encoder-epochs",
         type=float,
         default=grid.encoder_epochs,
@@ -350,6 +383,12 @@ def _add_experiment_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=generator.lead_words,
         help="train the generators on each document's lead of this many words",
+    )
+    parser.add_argument(
+        "--phrase-boost",
+        type=float,
+        default=generator.phrase_boost,
+        help=GeneratorSettings.__dataclass_fields__["phrase_boost"].metadata["help"],
     )
 
 
@@ -393,6 +432,7 @@ def _add_generator_training_arguments(parser: argparse.ArgumentParser) -> None:
             "temperature",
             "top_p",
             "generation_batch_size",
+            "phrase_boost",
         ),
     )
     add_trainer_arguments(
@@ -434,6 +474,12 @@ def _add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--batch-size", type=int, help=f"prompts sampled at once (default: {default.generation_batch_size})", **unset
+    )
+    parser.add_argument(
+        "--phrase-boost",
+        type=float,
+        help=GeneratorSettings.__dataclass_fields__["phrase_boost"].metadata["help"],
+        **unset,
     )
 
 

@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy
 import torch
@@ -292,3 +293,19 @@ class EncoderHierarchyClassifier(HierarchyClassifier):
         classifier.model.head.load_state_dict(head)
         classifier.model.to(next(encoder.parameters()).device).eval()
         return classifier
+
+
+def load_or_train_encoder(
+    folder: str | Path, documents: Sequence[dict], taxonomy: Taxonomy, **config_fields: Any
+) -> EncoderHierarchyClassifier:
+    """The encoder classifier saved in ``folder`` by an earlier call, or one trained on ``documents`` (with
+    :class:`EncoderConfig` ``config_fields``) and saved there. A marker file written after the save says the folder
+    is complete, so an interrupted save is trained again rather than read half-written."""
+    folder = Path(folder)
+    complete = folder / "training-complete"
+    if complete.is_file():
+        return EncoderHierarchyClassifier.from_pretrained(folder)
+    classifier = EncoderHierarchyClassifier(taxonomy, EncoderConfig(**config_fields)).fit(documents)
+    classifier.save_pretrained(folder)
+    complete.write_text(f"trained on {len(documents)} documents\n", encoding="utf-8")
+    return classifier

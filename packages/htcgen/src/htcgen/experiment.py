@@ -21,14 +21,15 @@ from typing import Any
 from htcgen.data import sample_per_leaf, truncate_labels
 from htcgen.eda import eda_augment
 from htcgen.evaluate import evaluate_classifier
-from htcgen.filters import apply_filters
+from htcgen.filters import SELECTIONS, apply_filters
 from htcgen.generator import GeneratorSettings, generate_to_file
 from htcgen.taxonomy import Taxonomy
-from lmcommon.data import write_json
+from lmcommon.data import read_jsonl, write_json
 
 logger = logging.getLogger(__name__)
 GENERATION_METHODS = {"path": "path", "phrases": "phrases", "full": "full"}  # method -> prompt mode
 METHODS = ("none", "eda", *GENERATION_METHODS)
+JUDGES = ("tfidf", "encoder")
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,14 @@ class ExperimentConfig:
     encoder_max_length: int = 96  # a Wikipedia lead's first sentences name its topic
     phrase_encoder: str | None = "default"  # scores phrase-label similarity when mining; None: frequency only
     generator: GeneratorSettings = field(default_factory=GeneratorSettings)
+    # the judge that chooses among generated documents, trained on the cell's real documents: "tfidf" (seconds) or
+    # "encoder" (the cell's encoder classifier, saved in the cell); and how it chooses (htcgen.filters.apply_filters)
+    judge: str = "tfidf"
+    selection: str = "top1"
+    keep_share: float = 0.5  # selection "share": the share of each path's generated documents kept
+    # the oracle diagnostic: an encoder trained on every training document labels the generated ones (reported
+    # only; htcgen.oracle)
+    oracle: bool = False
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.methods if m not in METHODS]
@@ -60,6 +69,21 @@ class ExperimentConfig:
             raise ValueError("depths, ks, seeds and classifiers must each name at least one value")
         if self.ratio <= 0:
             raise ValueError(f"ratio must be > 0, got {self.ratio}")
+        if self.judge not in JUDGES:
+            raise ValueError(f"unknown judge {self.judge!r}; expected one of {JUDGES}")
+        if self.selection not in SELECTIONS:
+            raise ValueError(f"unknown selection {self.selection!r}; expected one of {SELECTIONS}")
+        if not 0.0 < self.keep_share <= 1.0:
+            raise ValueError(f"keep_share must be in (0, 1], got {self.keep_share}")
+
+    def encoder_fields(self, seed: int) -> dict[str, Any]:
+        """The :class:`htcgen.encoder.EncoderConfig` fields of every encoder the experiment trains."""
+        return {
+            "model": self.encoder_model,
+            "epochs": self.encoder_epochs,
+            "max_length": self.encoder_max_length,
+            "seed": seed,
+        }
 
 
 class Cell:
@@ -146,8 +170,11 @@ def train_cell_generator(cell: Cell, phrases: dict, settings: GeneratorSettings)
     return folder
 
 
-def augmentations(cell: Cell, config: ExperimentConfig, judge) -> dict[str, list[dict]]:
-    """Each method's augmented documents (generated ones filtered), and each filter's report in the cell folder."""
+def augmentations(cell: Cell, config: ExperimentConfig, judge, oracle=None) -> dict[str, list[dict]]:
+    """Each method's augmented documents (generated ones filtered), and each filter's report in the cell folder.
+    With an ``oracle`` (:mod:`htcgen.oracle`), ``oracle-report.json`` also says how many of the generated, the
+    kept and the cell's real documents it labels with their own path; it is asked only once the kept documents
+    are fixed."""
     from htcgen.generator import plan_samples
     from htcgen.quality import quality_report
 
@@ -183,6 +210,8 @@ def augmentations(cell: Cell, config: ExperimentConfig, judge) -> dict[str, list
             consistency_threshold=config.consistency_threshold,
             duplicate_threshold=config.duplicate_threshold,
             min_words=config.min_words,
+            selection=config.selection,
+            keep_share=config.keep_share,
         )
         augmented[method] = kept
         reports[method] = {
@@ -190,24 +219,51 @@ def augmentations(cell: Cell, config: ExperimentConfig, judge) -> dict[str, list
             "quality": quality_report(samples, judge, config.consistency_threshold),
         }
     write_json(cell.folder / "generation-report.json", reports)
+    if oracle is not None:
+        from htcgen.oracle import oracle_agreement
+
+        diagnostic = {
+            "real": oracle_agreement(oracle, cell.train),
+            "methods": {
+                method: {
+                    "generated": oracle_agreement(oracle, read_jsonl(cell.folder / f"generated-{method}.jsonl")),
+                    "kept": oracle_agreement(oracle, augmented[method]),
+                }
+                for method in generation
+            },
+        }
+        write_json(cell.folder / "oracle-report.json", diagnostic)
     return augmented
 
 
-def run_cell(cell: Cell, config: ExperimentConfig) -> list[dict[str, Any]]:
-    """Every (classifier, method) of one cell, each row in ``cell/results/<classifier>-<method>.json``; rows that
-    exist are read back, so a grid widened by a method or a classifier computes only what is new."""
+def cell_judge(cell: Cell, config: ExperimentConfig):
+    """The classifier that chooses among the cell's generated documents, trained on the real documents the cell
+    has: TF-IDF, or the cell's encoder (saved in ``cell/judge-encoder`` and read back by a rerun)."""
+    if config.judge == "encoder":
+        from htcgen.encoder import load_or_train_encoder
+
+        return load_or_train_encoder(
+            cell.folder / "judge-encoder", cell.train, cell.taxonomy, **config.encoder_fields(cell.seed)
+        )
     from htcgen.tfidf import TfidfHierarchyClassifier
 
+    return TfidfHierarchyClassifier(cell.taxonomy).fit(cell.train)
+
+
+def run_cell(cell: Cell, config: ExperimentConfig, oracle=None) -> list[dict[str, Any]]:
+    """Every (classifier, method) of one cell, each row in ``cell/results/<classifier>-<method>.json``; rows that
+    exist are read back, so a grid widened by a method or a classifier computes only what is new. With an
+    ``oracle``, a cell without its ``oracle-report.json`` gets one (its generated documents are read back)."""
     row_files = {
         (classifier, method): cell.folder / "results" / f"{classifier}-{method}.json"
         for classifier in config.classifiers
         for method in config.methods
     }
     missing = [key for key, path in row_files.items() if not path.is_file()]
-    if missing:
+    wants_oracle = oracle is not None and not (cell.folder / "oracle-report.json").is_file()
+    if missing or wants_oracle:
         logger.info("%s: %d real training documents, %d test", cell.name, len(cell.train), len(cell.test))
-        judge = TfidfHierarchyClassifier(cell.taxonomy).fit(cell.train)  # the real data this setting has
-        augmented = augmentations(cell, config, judge)
+        augmented = augmentations(cell, config, cell_judge(cell, config), oracle)
     for classifier, method in missing:
         options = (
             {"model": config.encoder_model, "epochs": config.encoder_epochs, "max_length": config.encoder_max_length}
@@ -228,6 +284,26 @@ def run_cell(cell: Cell, config: ExperimentConfig) -> list[dict[str, Any]]:
         logger.info("%s %s %s: micro %.3f macro %.3f", cell.name, classifier, method, row["micro_f1"], row["macro_f1"])
         write_json(row_files[classifier, method], row)
     return [json.loads(path.read_text(encoding="utf-8")) for path in row_files.values()]
+
+
+def oracle_rows(cell: Cell) -> list[dict[str, Any]]:
+    """One row per generation method of the cell's ``oracle-report.json``: the share of its generated and of its
+    kept documents that the oracle labels with the requested path, beside the share of the cell's real ones."""
+    report = json.loads((cell.folder / "oracle-report.json").read_text(encoding="utf-8"))
+    return [
+        {
+            "depth": cell.depth,
+            "k": cell.k,
+            "seed": cell.seed,
+            "method": method,
+            "generated": entry["generated"]["documents"],
+            "generated_share": entry["generated"]["share"],
+            "kept": entry["kept"]["documents"],
+            "kept_share": entry["kept"]["share"],
+            "real_share": report["real"]["share"],
+        }
+        for method, entry in report["methods"].items()
+    ]
 
 
 def summarise(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -263,15 +339,30 @@ def run_experiment(
 
     output = Path(output)
     started = time.perf_counter()
-    rows = []
+    rows, diagnostics = [], []
     for depth in config.depths:
+        oracle = None
+        if config.oracle and any(m in GENERATION_METHODS for m in config.methods):
+            from htcgen.encoder import load_or_train_encoder
+
+            # every training document at this depth; the test documents stay unseen
+            oracle = load_or_train_encoder(
+                output / f"oracle-depth{depth}",
+                truncate_labels(train, depth),
+                taxonomy.truncate(depth),
+                **config.encoder_fields(0),
+            )
         for k in config.ks:
             for seed in config.seeds:
-                rows += run_cell(Cell(output, train, test, taxonomy, depth, k, seed), config)
+                cell = Cell(output, train, test, taxonomy, depth, k, seed)
+                rows += run_cell(cell, config, oracle)
+                if oracle is not None:
+                    diagnostics += oracle_rows(cell)
     results = {
         "config": asdict(config),
         "rows": rows,
         "summary": summarise(rows),
+        "oracle": diagnostics,
         "wall_time_s": time.perf_counter() - started,
     }
     write_json(output / "results.json", results)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+SELECTIONS = ("top1", "share")  # how the judge chooses among the generated documents (see apply_filters)
+
 
 @dataclass
 class FilterReport:
@@ -68,16 +70,27 @@ def apply_filters(
     duplicate_threshold: float = 0.8,
     min_words: int = 20,
     max_words: int = 400,
+    selection: str = "top1",
+    keep_share: float = 0.5,
 ) -> tuple[list[dict], FilterReport]:
-    """Length bounds, then near-duplicates, then label consistency (when a classifier is given)."""
+    """Length bounds, then near-duplicates, then, when a classifier (the judge) is given, its selection:
+    ``"top1"`` keeps the samples whose requested path it ranks first (:func:`consistency_filter`), ``"share"``
+    keeps the ``keep_share`` of each path's samples it finds most probable for that path
+    (:func:`htcgen.selection.select_by_judge`)."""
+    if selection not in SELECTIONS:
+        raise ValueError(f"unknown selection {selection!r}; expected one of {SELECTIONS}")
     report = FilterReport(received=len(samples))
     current = list(samples)
     steps = [
         ("length", lambda s: length_filter(s, min_words, max_words)),
         ("near_duplicate", lambda s: duplicate_filter(s, references, duplicate_threshold)),
     ]
-    if classifier is not None:
+    if classifier is not None and selection == "top1":
         steps.append(("label_consistency", lambda s: consistency_filter(s, classifier, consistency_threshold)))
+    if classifier is not None and selection == "share":
+        from htcgen.selection import select_by_judge
+
+        steps.append(("judge_selection", lambda s: select_by_judge(s, classifier, keep_share)))
     for name, step in steps:
         before = len(current)
         current = step(current)

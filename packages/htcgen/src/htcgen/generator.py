@@ -52,6 +52,13 @@ class GeneratorSettings:
     temperature: float = field(default=0.9, metadata={"help": "sampling temperature"})
     top_p: float = field(default=0.95, metadata={"help": "nucleus sampling mass"})
     generation_batch_size: int = field(default=16, metadata={"help": "prompts sampled at once"})
+    phrase_boost: float = field(
+        default=0.0,
+        metadata={
+            "help": "added to the logit of the next token of each prompted phrase not yet written "
+            "(htcgen.phrase_boost; 0: off)"
+        },
+    )
 
 
 SETTINGS_FILE = "htcgen_generator.json"  # beside the adapter: what it was trained with
@@ -168,9 +175,21 @@ def generate_documents(
     temperature: float = 0.9,
     top_p: float = 0.95,
     batch_size: int = 8,
+    phrase_boost: float = 0.0,
 ) -> list[dict]:
-    """Samples one document per request (batched, with the KV cache); returns the requests with ``text``."""
+    """Samples one document per request (batched, with the KV cache); returns the requests with ``text``. With
+    ``phrase_boost`` > 0, each request's ``phrases`` are raised while it is sampled
+    (:class:`htcgen.phrase_boost.PhraseBoostLogitsProcessor`)."""
     from lmcommon.generation import generate_replies
+
+    processors = None
+    if phrase_boost > 0:
+        from htcgen.phrase_boost import PhraseBoostLogitsProcessor, phrase_token_ids
+
+        phrase_ids = [phrase_token_ids(tokenizer, r.get("phrases", [])) for r in requests]
+
+        def processors(indices, prompt_length):
+            return [PhraseBoostLogitsProcessor([phrase_ids[i] for i in indices], prompt_length, phrase_boost)]
 
     texts = generate_replies(
         model,
@@ -181,6 +200,7 @@ def generate_documents(
         do_sample=True,
         temperature=temperature,
         top_p=top_p,
+        logits_processors=processors,
     )
     return [{**request, "text": text} for request, text in zip(requests, texts, strict=True)]
 
@@ -223,6 +243,7 @@ def sample_documents(
         temperature=settings.temperature,
         top_p=settings.top_p,
         batch_size=settings.generation_batch_size,
+        phrase_boost=settings.phrase_boost,
     )
     kept = [s for s in samples if s["text"].strip()]
     return kept, len(samples) - len(kept)

@@ -28,7 +28,32 @@ def results_markdown(results: dict[str, Any]) -> str:
             f"| {row['train_augmented']:.0f} | {row['seeds']} "
             f"| {100 * row.get('most_frequent_path_share_max', 0.0):.0f} |"
         )
+    if results.get("oracle"):
+        lines += ["", oracle_markdown(results["oracle"]).rstrip("\n")]
     lines += ["", f"Run time {results['wall_time_s'] / 60:.1f} min."]
+    return "\n".join(lines) + "\n"
+
+
+def oracle_markdown(rows: list[dict[str, Any]]) -> str:
+    """The oracle diagnostic (:func:`htcgen.experiment.oracle_rows`): per cell and generation method, the share of
+    generated and of kept documents an encoder trained on every training document labels with the requested
+    path, beside that share for the cell's real documents."""
+
+    def share(value: float | None) -> str:
+        return "n/a" if value is None else f"{100 * value:.1f}"
+
+    lines = [
+        "Do the generated documents carry their labels? The share whose oracle path equals the requested one, "
+        "beside that share for the cell's real documents (% of real):",
+        "",
+        "| depth | k | seed | method | generated | % of generated | kept | % of kept | % of real |",
+        "|---:|---:|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r['depth']} | {r['k']} | {r['seed']} | {METHOD_NAMES.get(r['method'], r['method'])} | {r['generated']} "
+        f"| {share(r['generated_share'])} | {r['kept']} | {share(r['kept_share'])} | {share(r['real_share'])} |"
+        for r in rows
+    ]
     return "\n".join(lines) + "\n"
 
 
