@@ -92,6 +92,14 @@ def test_grid_runs_every_method_and_classifier_and_resumes(tmp_path, generator_f
 def test_config_rejects_unknown_methods():
     with pytest.raises(ValueError, match="unknown method"):
         ExperimentConfig(methods=("none", "backtranslation"))
+    for fields, message in [
+        ({"judge": "bert"}, "unknown judge"),
+        ({"selection": "best"}, "unknown selection"),
+        ({"keep_share": 0.0}, "keep_share"),
+        ({"oversample": 0.5}, "oversample"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            ExperimentConfig(**fields)
 
 
 def _small_config(generator_folder, tiny_bert, **fields):
@@ -133,7 +141,7 @@ def test_the_encoder_judge_selects_a_share_and_the_oracle_reports_what_was_kept(
     assert set(report["full"]["filters"]["dropped"]) == {"length", "near_duplicate", "judge_selection"}
     [row] = results["oracle"]
     generated = [json.loads(line) for line in (cell / "generated-full.jsonl").read_text().splitlines()]
-    assert row["method"] == "full" and row["generated"] == len(generated) == 8
+    assert row["method"] == "full" and row["generated"] == len(generated) == 12  # 1.5 x the 8 real documents
     # half of each path's documents that passed the length and duplicate filters, rounded up
     assert (
         report["full"]["filters"]["dropped"]["length"] == report["full"]["filters"]["dropped"]["near_duplicate"] == 0

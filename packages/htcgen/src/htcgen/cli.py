@@ -263,6 +263,7 @@ def _experiment_config(args: argparse.Namespace):
         judge=args.judge,
         selection=args.selection,
         keep_share=args.keep_share,
+        oversample=args.oversample,
         oracle=args.oracle,
     )
 
@@ -355,6 +356,13 @@ def _add_experiment_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=grid.keep_share,
         help="with --selection share: the share of each label path's generated documents kept",
+    )
+    parser.add_argument(
+        "--oversample",
+        type=float,
+        default=grid.oversample,
+        help="generate this many times the documents the ratio adds, then select (with --selection share and "
+        "--keep-share 1/oversample the classifier gets as many as without)",
     )
     parser.add_argument(
         "--oracle",

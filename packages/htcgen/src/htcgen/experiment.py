@@ -57,6 +57,9 @@ class ExperimentConfig:
     judge: str = "tfidf"
     selection: str = "top1"
     keep_share: float = 0.5  # selection "share": the share of each path's generated documents kept
+    # generated documents per real document before selection, as a multiple of what the ratio adds: over-generate
+    # (e.g. 3 with keep_share 1/3), then let the judge choose
+    oversample: float = 1.0
     # the oracle diagnostic: an encoder trained on every training document labels the generated ones (reported
     # only; htcgen.oracle)
     oracle: bool = False
@@ -75,6 +78,8 @@ class ExperimentConfig:
             raise ValueError(f"unknown selection {self.selection!r}; expected one of {SELECTIONS}")
         if not 0.0 < self.keep_share <= 1.0:
             raise ValueError(f"keep_share must be in (0, 1], got {self.keep_share}")
+        if self.oversample < 1.0:
+            raise ValueError(f"oversample must be >= 1, got {self.oversample}")
 
     def encoder_fields(self, seed: int) -> dict[str, Any]:
         """The :class:`htcgen.encoder.EncoderConfig` fields of every encoder the experiment trains."""
@@ -187,7 +192,7 @@ def augmentations(cell: Cell, config: ExperimentConfig, judge, oracle=None) -> d
         return augmented
     phrases = mine_cell_phrases(cell, config.phrase_encoder)
     adapter = train_cell_generator(cell, phrases, config.generator)
-    count = copies * len(cell.train)
+    count = math.ceil(config.oversample * copies * len(cell.train))
     reports = {}
     for method in generation:
         requests = plan_samples(
