@@ -130,7 +130,7 @@ def test_the_encoder_judge_selects_a_share_and_the_oracle_reports_what_was_kept(
     train, test = topic_documents(per_path=4), topic_documents(per_path=2)
     test = [{**d, "id": f"test-{d['id']}"} for d in test]
     config = _small_config(
-        generator_folder, tiny_bert, judge="encoder", selection="share", keep_share=0.5, oracle=True
+        generator_folder, tiny_bert, judge="encoder", selection="share", keep_share=0.5, oversample=1.5, oracle=True
     )
     output = tmp_path / "run"
     results = run_experiment(output, train, test, TAXONOMY, config)
@@ -141,7 +141,8 @@ def test_the_encoder_judge_selects_a_share_and_the_oracle_reports_what_was_kept(
     assert set(report["full"]["filters"]["dropped"]) == {"length", "near_duplicate", "judge_selection"}
     [row] = results["oracle"]
     generated = [json.loads(line) for line in (cell / "generated-full.jsonl").read_text().splitlines()]
-    assert row["method"] == "full" and row["generated"] == len(generated) == 12  # 1.5 x the 8 real documents
+    # 1.5 x the 8 real documents requested; the tiny generator may end a sample before its first word (dropped)
+    assert row["method"] == "full" and row["generated"] == len(generated) and 8 < len(generated) <= 12
     # half of each path's documents that passed the length and duplicate filters, rounded up
     assert (
         report["full"]["filters"]["dropped"]["length"] == report["full"]["filters"]["dropped"]["near_duplicate"] == 0
