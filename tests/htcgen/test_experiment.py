@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from htcgen.experiment import ExperimentConfig, run_experiment
+from htcgen.experiment import METHODS, ExperimentConfig, run_experiment
 from htcgen.generator import GeneratorSettings
 from htcgen.prompts import build_prompt
 
@@ -27,20 +27,20 @@ def generator_folder(tmp_path, chat_tokenizer, tiny_llama):
     return str(folder)
 
 
-def test_grid_runs_every_method_and_classifier_and_resumes(tmp_path, generator_folder, tiny_bert, caplog):
-    train, test = topic_documents(per_path=4), topic_documents(per_path=3)
-    test = [{**d, "id": f"test-{d['id']}"} for d in test]
-    config = ExperimentConfig(
-        depths=(2,),
-        ks=(2,),
-        seeds=(0, 1),
-        classifiers=("tfidf", "encoder"),
-        min_words=1,
-        consistency_threshold=0.0,  # the tiny generator writes noise: keep it, the plumbing is under test
-        encoder_model=tiny_bert,
-        encoder_epochs=2,
-        phrase_encoder=None,
-        generator=GeneratorSettings(
+def _tiny_config(generator_folder, tiny_bert, **fields):
+    """One cell (depth 2, k = 2, seed 0), no augmentation and the full method, TF-IDF, on the tiny models; ``fields``
+    override any of it."""
+    settings = {
+        "depths": (2,),
+        "ks": (2,),
+        "seeds": (0,),
+        "methods": ("none", "full"),
+        "classifiers": ("tfidf",),
+        "min_words": 1,
+        "encoder_model": tiny_bert,
+        "encoder_epochs": 2,
+        "phrase_encoder": None,
+        "generator": GeneratorSettings(
             model=generator_folder,
             epochs=1,
             batch_size=4,
@@ -49,6 +49,20 @@ def test_grid_runs_every_method_and_classifier_and_resumes(tmp_path, generator_f
             max_new_tokens=12,
             generation_batch_size=4,
         ),
+    }
+    return ExperimentConfig(**{**settings, **fields})
+
+
+def test_grid_runs_every_method_and_classifier_and_resumes(tmp_path, generator_folder, tiny_bert, caplog):
+    train, test = topic_documents(per_path=4), topic_documents(per_path=3)
+    test = [{**d, "id": f"test-{d['id']}"} for d in test]
+    config = _tiny_config(
+        generator_folder,
+        tiny_bert,
+        seeds=(0, 1),
+        methods=METHODS,
+        classifiers=("tfidf", "encoder"),
+        consistency_threshold=0.0,  # the tiny generator writes noise: keep it, the plumbing is under test
     )
     output = tmp_path / "run"
     results = run_experiment(output, train, test, TAXONOMY, config)
@@ -102,34 +116,10 @@ def test_config_rejects_unknown_methods():
             ExperimentConfig(**fields)
 
 
-def _small_config(generator_folder, tiny_bert, **fields):
-    return ExperimentConfig(
-        depths=(2,),
-        ks=(2,),
-        seeds=(0,),
-        methods=("none", "full"),
-        classifiers=("tfidf",),
-        min_words=1,
-        encoder_model=tiny_bert,
-        encoder_epochs=2,
-        phrase_encoder=None,
-        generator=GeneratorSettings(
-            model=generator_folder,
-            epochs=1,
-            batch_size=4,
-            max_length=48,
-            lead_words=6,
-            max_new_tokens=12,
-            generation_batch_size=4,
-        ),
-        **fields,
-    )
-
-
 def test_the_encoder_judge_selects_a_share_and_the_oracle_reports_what_was_kept(tmp_path, generator_folder, tiny_bert):
     train, test = topic_documents(per_path=4), topic_documents(per_path=2)
     test = [{**d, "id": f"test-{d['id']}"} for d in test]
-    config = _small_config(
+    config = _tiny_config(
         generator_folder, tiny_bert, judge="encoder", selection="share", keep_share=0.5, oversample=1.5, oracle=True
     )
     output = tmp_path / "run"
@@ -158,7 +148,7 @@ def test_the_oracle_never_changes_what_a_cell_trains_on(tmp_path, generator_fold
     from htcgen.experiment import Cell, augmentations, cell_judge
 
     train, test = topic_documents(per_path=4), topic_documents(per_path=2)
-    config = _small_config(generator_folder, tiny_bert, selection="share")
+    config = _tiny_config(generator_folder, tiny_bert, selection="share")
     cell = Cell(tmp_path / "run", train, test, TAXONOMY, depth=2, k=2, seed=0)
     judge = cell_judge(cell, config)
     without = augmentations(cell, config, judge)

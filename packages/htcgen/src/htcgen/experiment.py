@@ -24,7 +24,7 @@ from htcgen.evaluate import evaluate_classifier
 from htcgen.filters import SELECTIONS, apply_filters
 from htcgen.generator import GeneratorSettings, generate_to_file
 from htcgen.taxonomy import Taxonomy
-from lmcommon.data import read_jsonl, write_json
+from lmcommon.data import write_json
 
 logger = logging.getLogger(__name__)
 GENERATION_METHODS = {"path": "path", "phrases": "phrases", "full": "full"}  # method -> prompt mode
@@ -193,7 +193,7 @@ def augmentations(cell: Cell, config: ExperimentConfig, judge, oracle=None) -> d
     phrases = mine_cell_phrases(cell, config.phrase_encoder)
     adapter = train_cell_generator(cell, phrases, config.generator)
     count = math.ceil(config.oversample * copies * len(cell.train))
-    reports = {}
+    reports, generated = {}, {}
     for method in generation:
         requests = plan_samples(
             cell.train,
@@ -218,7 +218,7 @@ def augmentations(cell: Cell, config: ExperimentConfig, judge, oracle=None) -> d
             selection=config.selection,
             keep_share=config.keep_share,
         )
-        augmented[method] = kept
+        augmented[method], generated[method] = kept, samples
         reports[method] = {
             "filters": asdict(report),
             "quality": quality_report(samples, judge, config.consistency_threshold),
@@ -231,7 +231,7 @@ def augmentations(cell: Cell, config: ExperimentConfig, judge, oracle=None) -> d
             "real": oracle_agreement(oracle, cell.train),
             "methods": {
                 method: {
-                    "generated": oracle_agreement(oracle, read_jsonl(cell.folder / f"generated-{method}.jsonl")),
+                    "generated": oracle_agreement(oracle, generated[method]),
                     "kept": oracle_agreement(oracle, augmented[method]),
                 }
                 for method in generation

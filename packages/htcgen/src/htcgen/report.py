@@ -39,9 +39,6 @@ def oracle_markdown(rows: list[dict[str, Any]]) -> str:
     generated and of kept documents an encoder trained on every training document labels with the requested
     path, beside that share for the cell's real documents."""
 
-    def share(value: float | None) -> str:
-        return "n/a" if value is None else f"{100 * value:.1f}"
-
     lines = [
         "Do the generated documents carry their labels? The share whose oracle path equals the requested one, "
         "beside that share for the cell's real documents (% of real):",
@@ -51,7 +48,8 @@ def oracle_markdown(rows: list[dict[str, Any]]) -> str:
     ]
     lines += [
         f"| {r['depth']} | {r['k']} | {r['seed']} | {METHOD_NAMES.get(r['method'], r['method'])} | {r['generated']} "
-        f"| {share(r['generated_share'])} | {r['kept']} | {share(r['kept_share'])} | {share(r['real_share'])} |"
+        f"| {_cell(r['generated_share'], 100, 1)} | {r['kept']} | {_cell(r['kept_share'], 100, 1)} "
+        f"| {_cell(r['real_share'], 100, 1)} |"
         for r in rows
     ]
     return "\n".join(lines) + "\n"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from modula.report import accuracy_interval
+from modula.report import accuracy_interval, with_interval
 
 HOLDS = "holds"
 FAILS = "does not hold"
@@ -150,10 +150,7 @@ def learned_markdown(verdicts: Sequence[Mapping[str, Any]]) -> str:
     """:func:`learned_domains` as a table; a domain is learned when both columns say yes."""
 
     def pct(value: float | None, interval: Sequence[float] | None = None) -> str:
-        if value is None:
-            return "–"
-        text = f"{100 * value:.1f}"
-        return text if interval is None else f"{text} [{100 * interval[0]:.1f}, {100 * interval[1]:.1f}]"
+        return "–" if value is None else with_interval(value, interval)
 
     def mark(flag: bool | None) -> str:
         return "–" if flag is None else ("**yes**" if flag else "no")

@@ -195,7 +195,8 @@ def plug_in_markdown(plug: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _with_interval(value: float, interval: Sequence[float] | None) -> str:
+def with_interval(value: float, interval: Sequence[float] | None) -> str:
+    """``value`` in % with its interval in brackets when there is one: ``50.0 [40.0, 60.0]``."""
     text = f"{100 * value:.1f}"
     return text if interval is None else f"{text} [{100 * interval[0]:.1f}, {100 * interval[1]:.1f}]"
 
@@ -207,13 +208,13 @@ def plug_in_behaviour_markdown(plug: dict[str, Any]) -> str:
         "Old domains before -> after the plug-in (accuracy [95% interval]; kept: the score after lies inside the "
         "interval before): "
         + "; ".join(
-            f"{d} {_with_interval(entry['before'], entry['before_interval'])} -> "
-            f"{_with_interval(entry['after'], entry['after_interval'])}"
+            f"{d} {with_interval(entry['before'], entry['before_interval'])} -> "
+            f"{with_interval(entry['after'], entry['after_interval'])}"
             + ("" if entry["kept"] is None else (" kept" if entry["kept"] else " NOT kept"))
             for d, entry in plug["old_domains"].items()
         ),
-        f"New domain: {_with_interval(new['before'], new['before_interval'])} before -> "
-        f"{_with_interval(new['plug_in'], new['plug_in_interval'])} after the plug-in "
+        f"New domain: {with_interval(new['before'], new['before_interval'])} before -> "
+        f"{with_interval(new['plug_in'], new['plug_in_interval'])} after the plug-in "
         f"({100 * new['gain']:+.1f} points"
         + ("" if new["molora_retrain"] is None else f"; re-trained MoLoRA {100 * new['molora_retrain']:.1f}")
         + ").",
