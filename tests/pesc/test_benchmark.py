@@ -6,7 +6,16 @@ import pytest
 
 from lmcommon.errors import DataError
 from pesc import Edit, apply_edits
-from pesc.benchmark import Pair, build_rows, build_shipped_benchmark, make_row, read_pairs
+from pesc.benchmark import (
+    DEV_ERRATA,
+    Pair,
+    apply_errata,
+    build_rows,
+    build_shipped_benchmark,
+    make_row,
+    read_errata,
+    read_pairs,
+)
 from pesc.detect import find_pinyin_runs
 from pesc.inject import InjectionConfig
 from pesc.pinyin import split_syllables
@@ -136,3 +145,44 @@ def test_shipped_files_match_a_fresh_build():
     fresh = build_shipped_benchmark(DATA, seed=13)
     for split, rows in fresh.items():
         assert read_jsonl(DATA.parent / "pesc" / f"{split}.jsonl") == rows, split
+
+
+def test_an_erratum_fixes_the_target_and_keeps_what_the_writer_wrote():
+    errata = {"他门己经走了": "他们已经走了", "罗式几何": "罗氏几何"}
+    human = Pair("他门己经走了", "他门己经走了", "h")  # the annotators missed both misspellings
+    annotated = Pair("他门己经走咯", "他门己经走了", "h")  # they caught one and missed two
+    clean = Pair("罗式几何", "罗式几何", "s")
+    untouched = Pair("你好", "你好", "s")
+    assert apply_errata([annotated, clean, untouched], errata) == [
+        Pair("他门己经走咯", "他们已经走了", "h"),
+        Pair("罗氏几何", "罗氏几何", "s"),
+        untouched,
+    ]
+    # a pair whose source equals its target is clean text, fixed on both sides
+    assert apply_errata([human], errata) == [Pair("他们已经走了", "他们已经走了", "h")]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("只有一列\n", r"errata\.tsv:1: expected target<TAB>fixed target, got 1 columns"),
+        ("好的\t好\n", r"errata\.tsv:1: a fix replaces characters one for one"),
+        ("好的\t好的\n", r"errata\.tsv:1: a fix replaces characters one for one and changes at least one"),
+        ("真得\t真的\n\n真得\t真地\n", r"errata\.tsv:3: this target is listed twice"),
+    ],
+)
+def test_bad_errata_name_the_file_and_line(tmp_path, text, message):
+    path = tmp_path / "errata.tsv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DataError, match=message):
+        read_errata(path)
+
+
+def test_every_dev_erratum_reaches_the_shipped_dev_split():
+    from lmcommon.data import read_jsonl
+
+    errata = read_errata(DATA / DEV_ERRATA)
+    targets = {row["target"] for row in read_jsonl(DATA.parent / "pesc" / "dev.jsonl")}
+    assert len(errata) == 22
+    assert set(errata.values()) <= targets  # every fix is in the split (an erratum that matches nothing is stale)
+    assert not set(errata) & targets  # and no misspelled target is left

@@ -206,3 +206,25 @@ def test_correct_takes_the_script_and_the_threshold_checker(capsys, checker):
     assert capsys.readouterr().out.splitlines() == ["我们要保护环境。"]
     assert main(["correct", "--checker", "lookup", "--script", "traditional", "今天"]) == 2
     assert "--script applies to the default checker" in capsys.readouterr().err
+
+
+def test_tune_chooses_the_learned_decisions_threshold_without_retraining(tmp_path, capsys):
+    rows = [
+        {"id": "1", "source": "他跟本就没有做打扫。", "target": "他根本就没有做打扫。", "kind": "spelling"},
+        {"id": "2", "source": "我的国文成积也没有很好。", "target": "我的国文成绩也没有很好。", "kind": "spelling"},
+        {"id": "3", "source": "我们明天去北京。", "target": "我们明天去北京。", "kind": "none"},
+    ]
+    rows = [{**row, "subset": "human"} for row in rows]
+    write_jsonl(tmp_path / "dev.jsonl", rows)
+    output = tmp_path / "tuned.json"
+    argv = ["tune", "--decision", "ranker", "--dev", str(tmp_path / "dev.jsonl"), "--output", str(output)]
+    assert main([*argv, "--grid", "0.9999", "0.5"]) == 0
+    trials = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    # the strict threshold fixes nothing; the shipped ranker fixes both learner errors at 0.5 and keeps the
+    # correct sentences (the three targets) unchanged, so 0.5 is chosen
+    assert [(t["threshold"], t["correction_f1"], t["unchanged_when_correct"]) for t in trials] == [
+        (0.5, 1.0, 1.0),
+        (0.9999, 0.0, 1.0),
+    ]
+    tuned = json.loads(output.read_text(encoding="utf-8"))
+    assert (tuned["decision"], tuned["ranker_threshold"]) == ("ranker", 0.5)

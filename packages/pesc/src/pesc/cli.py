@@ -353,16 +353,25 @@ def _train_ranker(args: argparse.Namespace) -> int:
 
 
 def _tune(args: argparse.Namespace) -> int:
-    from pesc.tune import tune_spelling_threshold
+    from pesc.config import CheckerConfig
+    from pesc.tune import RANKER_GRID, tune_ranker_threshold, tune_spelling_threshold
 
     rows = _read_rows(args.dev)
     if args.limit:
         rows = rows[: args.limit]
-    config, trials = tune_spelling_threshold(rows, grid=args.grid, min_unchanged=args.min_unchanged, lm=args.lm)
+    if args.decision == "ranker":
+        grid = args.grid or list(RANKER_GRID)
+        base = CheckerConfig(ranker=args.ranker)
+        config, trials = tune_ranker_threshold(rows, base, grid=grid, min_unchanged=args.min_unchanged, lm=args.lm)
+        chosen = f"ranker_threshold={config.ranker_threshold}"
+    else:
+        grid = args.grid or list(DEFAULT_GRID)
+        config, trials = tune_spelling_threshold(rows, grid=grid, min_unchanged=args.min_unchanged, lm=args.lm)
+        chosen = f"spelling_threshold={config.spelling_threshold}"
     for trial in trials:
         print(json.dumps(trial))
     config.save(args.output)
-    print(f"spelling_threshold={config.spelling_threshold} -> {args.output}")
+    print(f"{chosen} -> {args.output}")
     return 0
 
 
@@ -558,16 +567,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     tune = commands.add_parser(
         "tune",
-        help="tune the spelling threshold on dev data",
-        description="Pick the spelling threshold with the best correction F1 that keeps correct sentences unchanged.",
+        help="tune the spelling threshold (or the learned decision's) on dev data",
+        description="Pick the threshold with the best correction F1 that keeps correct sentences unchanged.",
     )
     tune.add_argument("--dev", required=True, help="benchmark JSONL (the dev split)")
     tune.add_argument("--output", required=True, help="where to write the tuned CheckerConfig JSON")
     tune.add_argument("--min-unchanged", type=float, default=0.985, help="share of correct sentences to keep")
     tune.add_argument("--limit", type=int, help="use only the first N rows")
-    tune.add_argument("--grid", type=float, nargs="+", default=list(DEFAULT_GRID), help="thresholds to try")
+    tune.add_argument(
+        "--decision",
+        choices=("threshold", "ranker"),
+        default="threshold",
+        help="tune the gain threshold (decision='threshold') or the learned decision's probability threshold",
+    )
+    tune.add_argument("--ranker", help="with --decision ranker: a ranker JSON (default: shipped)")
+    tune.add_argument(
+        "--grid",
+        type=float,
+        nargs="+",
+        help=f"thresholds to try (default: {' '.join(map(str, DEFAULT_GRID))} nats for the gain threshold, "
+        "0.5 to 0.99 for the ranker)",
+    )
     _add_model_arguments(tune)
-    tune.set_defaults(func=_tune, reads=("dev",), writes=("output",))
+    tune.set_defaults(func=_tune, reads=("dev", "ranker"), writes=("output",))
 
     ranker = commands.add_parser(
         "train-ranker",

@@ -18,7 +18,7 @@ from pesc.metrics import sentence_metrics
 
 logger = logging.getLogger(__name__)
 DEFAULT_GRID = (8.0, 10.0, 12.0, 13.0, 14.0, 15.0, 16.0, 17.0, 18.0, 20.0)
-RANKER_GRID = (0.5, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99)
+RANKER_GRID = (0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99)
 
 
 def tune_spelling_threshold(
@@ -41,6 +41,22 @@ def tune_spelling_threshold(
     """
     base = dataclasses.replace(base or CheckerConfig(), decision="threshold")
     return tune_threshold(rows, "spelling_threshold", base, grid, min_unchanged, lexicon=lexicon, lm=lm)
+
+
+def tune_ranker_threshold(
+    rows: Sequence[dict],
+    base: CheckerConfig | None = None,
+    grid: Sequence[float] = RANKER_GRID,
+    min_unchanged: float = 0.985,
+    lexicon=None,
+    lm="auto",
+    ranker=None,
+) -> tuple[CheckerConfig, list[dict]]:
+    """The learned decision's probability threshold chosen on ``rows`` for a ranker already trained (the one
+    ``base`` names, else the shipped one): what ``pesc train-ranker`` does after fitting, without re-fitting.
+    Returns what :func:`tune_spelling_threshold` returns."""
+    base = dataclasses.replace(base or CheckerConfig(), decision="ranker")
+    return tune_threshold(rows, "ranker_threshold", base, grid, min_unchanged, lexicon=lexicon, lm=lm, ranker=ranker)
 
 
 def tune_threshold(
