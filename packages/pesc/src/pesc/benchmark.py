@@ -239,9 +239,7 @@ SHIPPED_RECIPE: dict[str, list[Source]] = {
         Source("synthetic", "pycorrector/wiki_zh_200.txt", "wiki-zh", reader="sentences"),
     ],
     "dev": [
-        Source(
-            "human", "sighan_from_ecspell/simplified/test2013.txt", "sighan13-test", sample=500, errata=DEV_ERRATA
-        ),
+        Source("human", "sighan_from_ecspell/simplified/test2013.txt", "sighan13-test", sample=500, errata=DEV_ERRATA),
         Source(
             "synthetic",
             "clean_sentences_ud_gsdsimp/zh_gsdsimp-ud-dev.sentences.tsv",
@@ -273,10 +271,14 @@ def read_errata(path: str | Path) -> dict[str, str]:
             continue
         columns = line.split("\t")
         if len(columns) != 2:
-            raise DataError(f"expected target<TAB>fixed target, got {len(columns)} columns", path=path, line=line_number)
+            raise DataError(
+                f"expected target<TAB>fixed target, got {len(columns)} columns", path=path, line=line_number
+            )
         wrong, fixed = columns
         if len(wrong) != len(fixed) or wrong == fixed:
-            raise DataError("a fix replaces characters one for one and changes at least one", path=path, line=line_number)
+            raise DataError(
+                "a fix replaces characters one for one and changes at least one", path=path, line=line_number
+            )
         if wrong in errata:
             raise DataError("this target is listed twice", path=path, line=line_number)
         errata[wrong] = fixed
