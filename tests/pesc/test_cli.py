@@ -190,6 +190,24 @@ def test_evaluate_sighan_tsv(tmp_path, capsys, checker):
     assert "2 sentences (1 with errors)" in out
     assert "| correction | 1.000 | 1.000 | 1.000 |" in out
     assert "false positive rate: 0.000" in out
+    # every resample that holds the misspelled sentence scores 1 and the others 0 (no sentence needed a change)
+    assert "correction F1, 95% bootstrap interval over sentences: +1.000 [+0.000, +1.000]" in out
+
+
+def test_evaluate_sighan_against_a_baseline_on_the_same_rows(tmp_path, capsys, checker):
+    path = tmp_path / "sighan.txt"
+    path.write_text("0\t我很高兴。\t我很高兴。\n1\t我们要保护环竟。\t我们要保护环境。\n", encoding="utf-8")
+    report = tmp_path / "r.json"
+    argv = ["evaluate", "--checker", "default", "--sighan", str(path), "--baseline", "lookup", "--output", str(report)]
+    assert main(argv) == 0
+    # the lookup baseline leaves misspellings alone: F1 0, so the paired difference is the checker's own F1
+    assert (
+        "lookup: correction F1 0.000, false positive rate 0.000; difference (paired): +1.000"
+        in capsys.readouterr().out
+    )
+    saved = json.loads(report.read_text(encoding="utf-8"))
+    assert saved["baseline_metrics"]["correction"]["f1"] == 0.0
+    assert saved["difference_from_baseline"]["estimate"] == 1.0
 
 
 def test_jobs_and_lm_are_checked(tmp_path, capsys):

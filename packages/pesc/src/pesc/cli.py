@@ -203,7 +203,7 @@ def _evaluate_sighan(args: argparse.Namespace) -> int:
     published figures."""
     from pesc.benchmark import read_pairs
     from pesc.evaluate import timed_run
-    from pesc.metrics import sighan_metrics
+    from pesc.metrics import bootstrap_correction_f1, sighan_metrics
 
     if not args.checker:
         raise ValueError("--sighan needs --checker NAME")
@@ -221,15 +221,33 @@ def _evaluate_sighan(args: argparse.Namespace) -> int:
         )
     report = sighan_metrics(sources, targets, predictions)
     report["sentences_per_second"] = speed
+    report["correction_f1_interval"] = bootstrap_correction_f1(sources, targets, predictions)
+    if args.baseline:
+        baseline_checker = _load_checker(args.baseline, None, args.lm, args.script)
+        baseline, _ = timed_run(baseline_checker, [{"source": source} for source in sources], **_jobs(args))
+        report["baseline"] = args.baseline
+        report["baseline_metrics"] = sighan_metrics(sources, targets, baseline)
+        report["difference_from_baseline"] = bootstrap_correction_f1(sources, targets, predictions, baseline)
     detection, correction = report["detection"], report["correction"]
     print(f"{len(sources)} sentences ({report['needing_change']} with errors), {report['sentences_per_second']:.1f}/s")
     print("| level | precision | recall | F1 |\n|---|---|---|---|")
     for name, scores in (("detection", detection), ("correction", correction)):
         print(f"| {name} | {scores['precision']:.3f} | {scores['recall']:.3f} | {scores['f1']:.3f} |")
     print(f"false positive rate: {report['false_positive_rate']:.3f}")
+    print(f"correction F1, 95% bootstrap interval over sentences: {_interval(report['correction_f1_interval'])}")
+    if args.baseline:
+        other = report["baseline_metrics"]
+        print(
+            f"{args.baseline}: correction F1 {other['correction']['f1']:.3f}, false positive rate "
+            f"{other['false_positive_rate']:.3f}; difference (paired): {_interval(report['difference_from_baseline'])}"
+        )
     if args.output:
         write_json(args.output, report)
     return 0
+
+
+def _interval(interval: dict[str, float]) -> str:
+    return f"{interval['estimate']:+.3f} [{interval['low']:+.3f}, {interval['high']:+.3f}]"
 
 
 def _correct_each(checker, texts: list[str], jobs: dict) -> list:
@@ -534,9 +552,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument(
         "--baseline",
-        help="a second checker run on the same rows ('lookup', 'unigram': the default checker on jieba's word "
-        "frequencies, 'default', or a model folder): prints the paired bootstrap interval of the difference in "
-        "correction F1",
+        help="a second checker run on the same rows ('lookup', 'threshold': the gain threshold, 'unigram': the "
+        "default checker on jieba's word frequencies, 'default', or a model folder): prints the paired bootstrap "
+        "interval of the difference in correction F1 (also with --sighan)",
     )
     evaluate.add_argument("--output", help="write the full report as JSON here")
     evaluate.add_argument("--save-predictions", help="write the checker's outputs as JSONL here")

@@ -37,7 +37,7 @@ class CheckerConfig:
         metadata={
             "help": "with decision='threshold': log-probability gain (nats) a confusion-set replacement must bring "
             "to be accepted; higher keeps more correct text unchanged. None: the value `pesc tune` chose on the dev "
-            "split for the language model in use (15 for libime's KenLM model, 13 for the unigram)"
+            "split for the language model in use (14 for libime's KenLM model, 12 for the unigram)"
         },
     )
     char_weight: float = field(

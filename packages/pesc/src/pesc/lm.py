@@ -41,7 +41,7 @@ class LanguageModel:
     order: int = 1
     # the spelling threshold (nats) used when the configuration names none: `pesc tune` on the shipped dev split
     # for the models below; another model's scores have another scale, so tune it for that model
-    spelling_threshold: float = 15.0
+    spelling_threshold: float = 14.0
 
     def start(self, sentence_start: bool) -> State:
         """The state before the first word: a sentence start, or a text cut out of a sentence (no context)."""
@@ -69,7 +69,7 @@ class UnigramLM(LanguageModel):
 
     name = "unigram (jieba word frequencies)"
     order = 1
-    spelling_threshold = 13.0
+    spelling_threshold = 12.0
 
     def __init__(self, lexicon):
         self.lexicon = lexicon
