@@ -2,7 +2,11 @@ from __future__ import annotations
 
 import pytest
 
-from htcgen.prompts import build_prompt, document_phrases, lead, path_phrases, training_pairs
+import random
+
+from htcgen.generator import plan_samples
+from htcgen.prompts import build_prompt, contrast_labels, document_phrases, lead, path_phrases, training_pairs
+from htcgen.taxonomy import Taxonomy
 from lmcommon.sft import IGNORE_INDEX, tokenize_example
 
 PHRASES = {
@@ -10,6 +14,7 @@ PHRASES = {
     "Football": {"own": [["striker", 0.9], ["penalty area", 0.8], ["racket", 0.1]], "inherited": [["match", 0.5]]},
 }
 DOCUMENT = {"text": "The striker scored from the penalty area to win the match.", "labels": ["Sports", "Football"]}
+SPORTS = Taxonomy({"Root": ["Sports", "Arts"], "Sports": ["Football", "Tennis", "Golf", "Rowing"], "Arts": ["Opera"]})
 
 
 def test_prompt_modes():
@@ -79,3 +84,43 @@ def test_loss_falls_on_the_document_only(chat_tokenizer):
     example = tokenize_example(tokenizer, pair["prompt"], pair["response"], max_length=256)
     labelled = [t for t, label in zip(example["input_ids"], example["labels"], strict=True) if label != IGNORE_INDEX]
     assert tokenizer.decode(labelled) == DOCUMENT["text"] + " </s>"
+
+
+def test_a_prompt_that_names_the_path_names_the_siblings_to_contrast():
+    assert build_prompt(["Sports", "Football"], [], mode="path", contrast=["Golf", "Tennis"]) == (
+        "Write the introduction of an encyclopedia article. Category: Sports > Football. Not: Golf, Tennis."
+    )
+    assert "Not:" not in build_prompt(["Sports", "Football"], ["striker"], mode="phrases", contrast=["Golf"])
+    assert build_prompt(["Sports"], ["striker"], contrast=[]) == build_prompt(["Sports"], ["striker"])
+
+
+def test_contrast_labels_are_siblings_of_the_deepest_label_and_draw_nothing_when_off():
+    rng = random.Random(0)
+    for _ in range(20):
+        drawn = contrast_labels(["Sports", "Football"], SPORTS, 2, rng)
+        assert len(drawn) == 2 and set(drawn) <= {"Tennis", "Golf", "Rowing"} and drawn == sorted(drawn)
+    assert contrast_labels(["Sports", "Football"], SPORTS, 5, rng) == ["Golf", "Rowing", "Tennis"]
+    assert contrast_labels(["Arts", "Opera"], SPORTS, 2, rng) == []  # an only child has nothing to contrast
+    assert contrast_labels(["Sports"], SPORTS, 1, rng) == ["Arts"]
+    state = rng.getstate()
+    assert contrast_labels(["Sports", "Football"], SPORTS, 0, rng) == []
+    assert contrast_labels(["Sports", "Football"], None, 2, rng) == []
+    assert rng.getstate() == state  # off: no draw, so runs without contrast repeat as before
+    with pytest.raises(ValueError, match="contrast count must be >= 0"):
+        contrast_labels(["Sports"], SPORTS, -1, rng)
+
+
+def test_training_and_generation_prompts_name_the_same_kind_of_contrast():
+    pairs = training_pairs([DOCUMENT] * 30, PHRASES, seed=3, mode=("full", "path", "phrases"))
+    contrasted = training_pairs(
+        [DOCUMENT] * 30, PHRASES, seed=3, mode=("full", "path", "phrases"), taxonomy=SPORTS, contrast_siblings=1
+    )
+    named = [p["prompt"].split("Not: ")[1].split(".")[0] for p in contrasted if "Category:" in p["prompt"]]
+    assert named and set(named) <= {"Tennis", "Golf", "Rowing"} and len(set(named)) > 1
+    assert all("Not:" not in p["prompt"] for p in contrasted if "Category:" not in p["prompt"])
+    assert all("Not:" not in p["prompt"] for p in pairs)  # off by default
+    requests = plan_samples([DOCUMENT], PHRASES, 20, mode="path", seed=1, taxonomy=SPORTS, contrast_siblings=2)
+    assert all(len(r["prompt"].split("Not: ")[1].split(", ")) == 2 for r in requests)
+    assert plan_samples([DOCUMENT], PHRASES, 20, mode="path", seed=1) == plan_samples(
+        [DOCUMENT], PHRASES, 20, mode="path", seed=1, taxonomy=SPORTS, contrast_siblings=0
+    )

@@ -67,7 +67,8 @@ def _train_generator(args: argparse.Namespace) -> int:
     from lmcommon.models import load_causal_lm
     from lmcommon.seed import set_seed
 
-    documents = read_documents(args.data, Taxonomy.from_file(args.taxonomy))
+    taxonomy = Taxonomy.from_file(args.taxonomy)
+    documents = read_documents(args.data, taxonomy)
     pairs = training_pairs(
         documents,
         _read_phrases(args.phrases),
@@ -76,6 +77,8 @@ def _train_generator(args: argparse.Namespace) -> int:
         lead_words=args.lead_words,
         phrase_labels=args.phrase_labels,
         seed=args.seed,
+        taxonomy=taxonomy,
+        contrast_siblings=args.contrast_siblings,
     )
     model, tokenizer = load_causal_lm(args.model, device="cpu")  # the Trainer places it
     set_seed(args.seed)  # the LoRA weights are drawn here, before the Trainer seeds: the same --seed, the same adapter
@@ -132,8 +135,9 @@ def _generate(args: argparse.Namespace) -> int:
     from htcgen.generator import plan_samples, sample_documents
     from htcgen.taxonomy import Taxonomy
 
-    documents = read_documents(args.data, Taxonomy.from_file(args.taxonomy))
-    settings = _sampling_settings(args)
+    taxonomy = Taxonomy.from_file(args.taxonomy)
+    documents = read_documents(args.data, taxonomy)
+    settings = _sampling_settings(args)  # the adapter's contrast_siblings: prompts as it was trained on
     requests = plan_samples(
         documents,
         _read_phrases(args.phrases),
@@ -142,6 +146,8 @@ def _generate(args: argparse.Namespace) -> int:
         phrase_labels=settings.phrase_labels,
         mode=args.mode,
         seed=args.seed,
+        taxonomy=taxonomy,
+        contrast_siblings=settings.contrast_siblings,
     )
     kept, empty = sample_documents(requests, settings, args.adapter, device=args.device, seed=args.seed)
     write_jsonl(args.output, kept)
@@ -250,6 +256,7 @@ def _experiment_config(args: argparse.Namespace):
         max_length=args.max_length,
         lead_words=args.lead_words,
         phrase_boost=args.phrase_boost,
+        contrast_siblings=args.contrast_siblings,
     )
     return ExperimentConfig(
         depths=tuple(args.depths),
@@ -397,6 +404,12 @@ def _add_experiment_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=generator.phrase_boost,
         help=GeneratorSettings.__dataclass_fields__["phrase_boost"].metadata["help"],
+    )
+    parser.add_argument(
+        "--contrast-siblings",
+        type=int,
+        default=generator.contrast_siblings,
+        help=GeneratorSettings.__dataclass_fields__["contrast_siblings"].metadata["help"],
     )
 
 

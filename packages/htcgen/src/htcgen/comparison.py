@@ -65,12 +65,16 @@ def comparison_requests(
     max_phrases: int,
     seed: int,
     phrase_labels: int | None = None,
+    taxonomy: Taxonomy | None = None,
+    contrast_siblings: int = 0,
 ) -> list[dict]:
     """``samples_per_path`` requests per target path (:func:`htcgen.generator.generation_request`): with phrases,
-    each gets its own random subset."""
+    each gets its own random subset (and with ``contrast_siblings``, its own siblings named)."""
     rng = random.Random(seed)
     return [
-        generation_request(document["labels"], phrases, mode, max_phrases, rng, phrase_labels)
+        generation_request(
+            document["labels"], phrases, mode, max_phrases, rng, phrase_labels, taxonomy, contrast_siblings
+        )
         for document in targets
         for _ in range(samples_per_path)
     ]
@@ -201,7 +205,15 @@ def compare_generators(
     judged: dict[str, list[dict]] = {}
     for name, (mode, tuned) in GENERATORS.items():
         requests = comparison_requests(
-            targets, phrases, mode, config.samples_per_path, settings.max_phrases, config.seed, settings.phrase_labels
+            targets,
+            phrases,
+            mode,
+            config.samples_per_path,
+            settings.max_phrases,
+            config.seed,
+            settings.phrase_labels,
+            taxonomy,
+            settings.contrast_siblings,  # both generators get the prompts the tuned one was trained on
         )
         samples = generate_to_file(
             folder / f"generated-comparison-{name}.jsonl", requests, settings, adapter if tuned else None, config.seed

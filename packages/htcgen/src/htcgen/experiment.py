@@ -151,6 +151,8 @@ def train_cell_generator(cell: Cell, phrases: dict, settings: GeneratorSettings)
         lead_words=settings.lead_words,
         phrase_labels=settings.phrase_labels,
         seed=cell.seed,
+        taxonomy=cell.taxonomy,
+        contrast_siblings=settings.contrast_siblings,
     )
     model, tokenizer = load_causal_lm(settings.model, device="cpu")
     model = add_lora(model, rank=settings.rank)
@@ -203,6 +205,8 @@ def augmentations(cell: Cell, config: ExperimentConfig, judge, oracle=None) -> d
             phrase_labels=config.generator.phrase_labels,
             mode=GENERATION_METHODS[method],
             seed=cell.seed,
+            taxonomy=cell.taxonomy,
+            contrast_siblings=config.generator.contrast_siblings,
         )
         requests = [{**r, "source": method} for r in requests]  # the generated documents say which method made them
         samples = generate_to_file(

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from htcgen.prompts import build_prompt, path_phrases
+from htcgen.prompts import build_prompt, contrast_labels, path_phrases
+from htcgen.taxonomy import Taxonomy
 from lmcommon.data import read_dataclass, read_jsonl, write_json, write_jsonl
 from lmcommon.models import DECODER_PROJECTIONS
 
@@ -52,6 +53,13 @@ class GeneratorSettings:
     temperature: float = field(default=0.9, metadata={"help": "sampling temperature"})
     top_p: float = field(default=0.95, metadata={"help": "nucleus sampling mass"})
     generation_batch_size: int = field(default=16, metadata={"help": "prompts sampled at once"})
+    contrast_siblings: int = field(
+        default=0,
+        metadata={
+            "help": "name up to N sibling labels of the path's deepest label in each prompt as what the document is "
+            "not about, in training and generation (0: off)"
+        },
+    )
     phrase_boost: float = field(
         default=0.0,
         metadata={
@@ -132,13 +140,17 @@ def generation_request(
     max_phrases: int,
     rng: random.Random,
     phrase_labels: int | None = None,
+    taxonomy: Taxonomy | None = None,
+    contrast_siblings: int = 0,
 ) -> dict:
     """``{"labels", "phrases", "prompt"}`` for one document of ``path``: unless ``mode`` is "path", a random
     subset (1 to ``max_phrases``) of the phrases mined for the labels on the path (its ``phrase_labels`` deepest
-    ones with phrases, when given), drawn with ``rng``."""
+    ones with phrases, when given), drawn with ``rng``; with ``contrast_siblings``, up to that many siblings of
+    the deepest label named as what the document is not about (:func:`htcgen.prompts.contrast_labels`)."""
     pool = path_phrases(path, phrase_table, phrase_labels)
     phrases = rng.sample(pool, rng.randint(1, min(max_phrases, len(pool)))) if pool and mode != "path" else []
-    return {"labels": list(path), "phrases": phrases, "prompt": build_prompt(path, phrases, mode)}
+    contrast = contrast_labels(path, taxonomy, contrast_siblings, rng)
+    return {"labels": list(path), "phrases": phrases, "prompt": build_prompt(path, phrases, mode, contrast)}
 
 
 def plan_samples(
@@ -150,9 +162,12 @@ def plan_samples(
     phrase_labels: int | None = None,
     mode: str = "full",
     seed: int = 0,
+    taxonomy: Taxonomy | None = None,
+    contrast_siblings: int = 0,
 ) -> list[dict]:
     """``num`` generation requests: a target path drawn by :func:`rare_path_weights` and a random subset of its
-    labels' phrases (see :func:`generation_request`). Each request: ``{"labels", "phrases", "prompt"}``."""
+    labels' phrases (see :func:`generation_request`; ``taxonomy`` and ``contrast_siblings`` name siblings to
+    contrast). Each request: ``{"labels", "phrases", "prompt"}``."""
     if num < 0:
         raise ValueError(f"num must be >= 0, got {num}")
     weights = rare_path_weights(documents)
@@ -161,7 +176,7 @@ def plan_samples(
     paths = sorted(weights)
     rng = random.Random(seed)
     return [
-        generation_request(path, phrase_table, mode, max_phrases, rng, phrase_labels)
+        generation_request(path, phrase_table, mode, max_phrases, rng, phrase_labels, taxonomy, contrast_siblings)
         for path in rng.choices(paths, [weights[p] for p in paths], k=num)
     ]
 

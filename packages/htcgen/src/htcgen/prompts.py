@@ -9,26 +9,43 @@ from collections.abc import Sequence
 
 from htcgen.phrases import phrases_in
 from htcgen.semantic import SEPARATOR
+from htcgen.taxonomy import Taxonomy
 
 MODES = ("full", "path", "phrases")  # both kinds of information, the label path only, phrases only
 
 
-def build_prompt(path: Sequence[str], phrases: Sequence[str], mode: str = "full") -> str:
+def build_prompt(path: Sequence[str], phrases: Sequence[str], mode: str = "full", contrast: Sequence[str] = ()) -> str:
     """The instruction for one document.
 
     Args:
         path: the target label path.
         phrases: phrases the document should use.
         mode: "full" (path and phrases), "path" (semantic-level only) or "phrases" (phrase-level only).
+        contrast: labels the document is not about (siblings of the path's deepest label), named after the path;
+            a prompt without the path names none.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     parts = ["Write the introduction of an encyclopedia article."]
     if mode in ("full", "path"):
         parts.append(f"Category: {SEPARATOR.join(path)}.")
+        if contrast:
+            parts.append(f"Not: {', '.join(contrast)}.")
     if mode in ("full", "phrases") and phrases:
         parts.append(f"Use these phrases: {', '.join(phrases)}.")
     return " ".join(parts)
+
+
+def contrast_labels(path: Sequence[str], taxonomy: Taxonomy | None, count: int, rng: random.Random) -> list[str]:
+    """Up to ``count`` siblings of the path's deepest label, drawn with ``rng`` (none, and no draw, when ``count``
+    is 0): the labels a document of this path is most easily mistaken for, named so that the generator writes
+    what sets the path apart from them."""
+    if count < 0:
+        raise ValueError(f"contrast count must be >= 0, got {count}")
+    if count == 0 or taxonomy is None or not path:
+        return []
+    siblings = sorted(taxonomy.siblings(path[-1]))
+    return siblings if len(siblings) <= count else sorted(rng.sample(siblings, count))
 
 
 def lead(text: str, max_words: int) -> str:
@@ -72,6 +89,8 @@ def training_pairs(
     lead_words: int | None = None,
     phrase_labels: int | None = None,
     seed: int = 0,
+    taxonomy: Taxonomy | None = None,
+    contrast_siblings: int = 0,
 ) -> list[dict]:
     """``{"prompt", "response", "labels"}`` per document: the response is the document itself, the prompt its
     path and a random subset (1 to ``max_phrases``) of the phrases it contains, drawn anew per document.
@@ -86,6 +105,9 @@ def training_pairs(
 
     ``mode`` is one of :data:`MODES`, or several of them: each document then gets one drawn at random, so that one
     generator learns to follow every kind of prompt (the ablations then differ only in what they are given).
+
+    ``contrast_siblings`` names up to that many siblings of the deepest label (from ``taxonomy``) after the path
+    (:func:`contrast_labels`), as generation with the same setting does.
     """
     if max_phrases < 1:
         raise ValueError(f"max_phrases must be >= 1, got {max_phrases}")
@@ -99,9 +121,10 @@ def training_pairs(
         phrases = document_phrases(response, document["labels"], phrase_table, phrase_labels)
         subset = rng.sample(phrases, rng.randint(1, min(max_phrases, len(phrases)))) if phrases else []
         chosen = modes[0] if len(modes) == 1 else rng.choice(modes)
+        contrast = contrast_labels(document["labels"], taxonomy, contrast_siblings, rng)
         pairs.append(
             {
-                "prompt": build_prompt(document["labels"], subset, chosen),
+                "prompt": build_prompt(document["labels"], subset, chosen, contrast),
                 "response": response,
                 "labels": document["labels"],
             }
