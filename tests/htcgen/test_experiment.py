@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import dataclasses
 import json
 import math
 
@@ -172,3 +173,37 @@ def test_the_oracle_never_changes_what_a_cell_trains_on(tmp_path, generator_fold
     diagnostic = json.loads((cell.folder / "oracle-report.json").read_text())
     biology = sum(d["labels"] == ["Science", "Biology"] for d in cell.train)
     assert diagnostic["real"] == {"documents": 8, "agree": biology, "share": biology / 8}
+
+
+def test_a_generator_can_see_every_level_and_the_siblings_while_cells_stay_at_their_depth(
+    tmp_path, generator_folder, tiny_bert
+):
+    from htcgen.experiment import Cell, augmentations, cell_judge
+    from htcgen.taxonomy import Taxonomy
+
+    # a third level under every second-level label of the shared taxonomy; the cell classifies at depth 2
+    leaves = {path[-1]: [f"{path[-1]}History", f"{path[-1]}People"] for path in TOPICS}
+    taxonomy = Taxonomy({**{label: list(kids) for label, kids in TAXONOMY.children.items()}, **leaves})
+
+    def deepen(documents):
+        return [{**d, "labels": [*d["labels"], leaves[d["labels"][-1]][i % 2]]} for i, d in enumerate(documents)]
+
+    train, test = deepen(topic_documents(per_path=4)), deepen(topic_documents(per_path=2))
+    generator = dataclasses.replace(_tiny_config(generator_folder, tiny_bert).generator, contrast_siblings=1)
+    config = _tiny_config(
+        generator_folder, tiny_bert, methods=("none", "path"), full_label_paths=True, generator=generator
+    )
+    cell = Cell(tmp_path / "run", train, test, taxonomy, depth=2, k=2, seed=0)
+    assert all(len(d["labels"]) == 2 for d in cell.train)
+    assert [d["id"] for d in cell.train_whole_paths] == [d["id"] for d in cell.train]
+    augmented = augmentations(cell, config, cell_judge(cell, config))
+    generated = [json.loads(line) for line in (cell.folder / "generated-path.jsonl").read_text().splitlines()]
+    assert generated
+    whole_paths = {tuple(d["labels"]) for d in cell.train_whole_paths}
+    for sample in generated:
+        assert tuple(sample["labels"]) in whole_paths  # the whole path of one of the cell's documents
+        leaf = sample["labels"][-1]
+        other = next(label for label in leaves[sample["labels"][1]] if label != leaf)
+        assert f"Category: {' > '.join(sample['labels'])}. Not: {other}." in sample["prompt"]
+    # what reaches the judge and the classifier is labelled at the cell's depth
+    assert augmented["path"] and all(len(d["labels"]) == 2 for d in augmented["path"])

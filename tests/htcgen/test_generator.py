@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
 from transformers import TrainingArguments
 
 from htcgen.generator import add_lora, generate_documents, plan_samples, rare_path_weights, train_generator
@@ -14,6 +15,21 @@ def test_rare_paths_are_favoured():
     assert weights[("Sports", "Tennis")] == 9 * weights[("Sports", "Football")]
     counts = Counter(tuple(r["labels"]) for r in plan_samples(DOCUMENTS, PHRASES, 400, seed=1))
     assert 0.8 < counts[("Sports", "Tennis")] / 400 < 0.97  # one document of ten, nine draws of ten
+
+
+def test_deeper_paths_are_drawn_at_the_target_depth_as_before():
+    # nine Football documents under three third-level labels, one Tennis document: at depth 2 Tennis is the rare
+    # path and keeps its weight however many leaves Football's documents spread over
+    deeper = [{**d, "labels": [*d["labels"], f"leaf{i % 3}"]} for i, d in enumerate(DOCUMENTS)]
+    requests = plan_samples(deeper, PHRASES, 400, seed=1, target_depth=2)
+    counts = Counter(tuple(r["labels"][:2]) for r in requests)
+    assert 0.8 < counts[("Sports", "Tennis")] / 400 < 0.97
+    whole = {tuple(d["labels"]) for d in deeper}
+    assert all(tuple(r["labels"]) in whole and " > ".join(r["labels"]) in r["prompt"] for r in requests)
+    football = {tuple(r["labels"]) for r in requests if r["labels"][1] == "Football"}
+    assert len(football) == len({p for p in whole if p[1] == "Football"}) > 1  # each of its documents' paths
+    with pytest.raises(ValueError, match="target_depth must be >= 1"):
+        plan_samples(deeper, PHRASES, 1, target_depth=0)
 
 
 def test_requests_carry_phrases_of_their_own_path():

@@ -272,6 +272,7 @@ def _experiment_config(args: argparse.Namespace):
         keep_share=args.keep_share,
         oversample=args.oversample,
         oracle=args.oracle,
+        full_label_paths=args.full_label_paths,
     )
 
 
@@ -376,6 +377,12 @@ def _add_experiment_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="report how many generated and kept documents an encoder trained on every training document labels "
         "with their requested path (a diagnostic; it never chooses documents)",
+    )
+    parser.add_argument(
+        "--full-label-paths",
+        action="store_true",
+        help="train and prompt the generator with each document's whole label path (every level of the data, not "
+        "only the cell's depth); its documents are labelled at the cell's depth",
     )
     parser.add_argument(
         "--encoder-epochs",

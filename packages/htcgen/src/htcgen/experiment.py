@@ -63,6 +63,9 @@ class ExperimentConfig:
     # the oracle diagnostic: an encoder trained on every training document labels the generated ones (reported
     # only; htcgen.oracle)
     oracle: bool = False
+    # the generator is trained and prompted with each document's whole label path (every level the data has, not
+    # only the cell's depth); what it writes is labelled at the cell's depth
+    full_label_paths: bool = False
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.methods if m not in METHODS]
@@ -101,6 +104,17 @@ class Cell:
         self.all_train = truncate_labels(train, depth)
         self.train = sample_per_leaf(self.all_train, k, seed)
         self.test = truncate_labels(test, depth)
+        # the same documents with every level of their paths, and the whole taxonomy: what a generator that sees
+        # every level's label text is trained on (ExperimentConfig.full_label_paths)
+        whole = {d["id"]: d["labels"] for d in train}
+        self.train_whole_paths = [{**d, "labels": whole[d["id"]]} for d in self.train]
+        self.whole_taxonomy = taxonomy
+
+    def generator_view(self, whole_paths: bool) -> tuple[list[dict], Taxonomy]:
+        """The documents and taxonomy the generator is trained and prompted with."""
+        if whole_paths:
+            return self.train_whole_paths, self.whole_taxonomy
+        return self.train, self.taxonomy
 
     @property
     def name(self) -> str:
@@ -130,8 +144,9 @@ def mine_cell_phrases(cell: Cell, encoder: str | None = "default") -> dict:
     return phrases
 
 
-def train_cell_generator(cell: Cell, phrases: dict, settings: GeneratorSettings) -> Path:
-    """LoRA generator on the cell's documents with mixed prompt kinds; skipped when its adapter exists."""
+def train_cell_generator(cell: Cell, phrases: dict, settings: GeneratorSettings, whole_paths: bool = False) -> Path:
+    """LoRA generator on the cell's documents with mixed prompt kinds (their whole label paths with
+    ``whole_paths``); skipped when its adapter exists."""
     from transformers import TrainingArguments
 
     from htcgen.generator import add_lora, save_settings, train_generator
@@ -143,15 +158,16 @@ def train_cell_generator(cell: Cell, phrases: dict, settings: GeneratorSettings)
     folder = cell.folder / "generator"
     if (folder / "adapter_config.json").is_file():
         return folder
+    documents, taxonomy = cell.generator_view(whole_paths)
     pairs = training_pairs(
-        cell.train,
+        documents,
         phrases,
         max_phrases=settings.max_phrases,
         mode=MODES,
         lead_words=settings.lead_words,
         phrase_labels=settings.phrase_labels,
         seed=cell.seed,
-        taxonomy=cell.taxonomy,
+        taxonomy=taxonomy,
         contrast_siblings=settings.contrast_siblings,
     )
     model, tokenizer = load_causal_lm(settings.model, device="cpu")
@@ -193,25 +209,29 @@ def augmentations(cell: Cell, config: ExperimentConfig, judge, oracle=None) -> d
     if not generation:
         return augmented
     phrases = mine_cell_phrases(cell, config.phrase_encoder)
-    adapter = train_cell_generator(cell, phrases, config.generator)
+    adapter = train_cell_generator(cell, phrases, config.generator, config.full_label_paths)
+    documents, taxonomy = cell.generator_view(config.full_label_paths)
     count = math.ceil(config.oversample * copies * len(cell.train))
     reports, generated = {}, {}
     for method in generation:
         requests = plan_samples(
-            cell.train,
+            documents,
             phrases,
             count,
             max_phrases=config.generator.max_phrases,
             phrase_labels=config.generator.phrase_labels,
             mode=GENERATION_METHODS[method],
             seed=cell.seed,
-            taxonomy=cell.taxonomy,
+            taxonomy=taxonomy,
             contrast_siblings=config.generator.contrast_siblings,
+            target_depth=cell.depth if config.full_label_paths else None,
         )
         requests = [{**r, "source": method} for r in requests]  # the generated documents say which method made them
         samples = generate_to_file(
             cell.folder / f"generated-{method}.jsonl", requests, config.generator, adapter, seed=cell.seed
         )
+        # prompted with whole paths, labelled at the cell's depth (the prompt keeps the whole path)
+        samples = truncate_labels(samples, cell.depth)
         kept, report = apply_filters(
             samples,
             classifier=judge,

@@ -164,21 +164,37 @@ def plan_samples(
     seed: int = 0,
     taxonomy: Taxonomy | None = None,
     contrast_siblings: int = 0,
+    target_depth: int | None = None,
 ) -> list[dict]:
     """``num`` generation requests: a target path drawn by :func:`rare_path_weights` and a random subset of its
     labels' phrases (see :func:`generation_request`; ``taxonomy`` and ``contrast_siblings`` name siblings to
-    contrast). Each request: ``{"labels", "phrases", "prompt"}``."""
+    contrast). Each request: ``{"labels", "phrases", "prompt"}``.
+
+    ``target_depth``: the documents' paths go deeper than the labels wanted. Paths are drawn at that depth, as
+    without it, and each request names the whole path of one of the drawn path's documents (chosen at random),
+    so that the prompt carries every level's label text; its ``labels`` are still the whole path (cut them to
+    ``target_depth`` for a classifier of that depth)."""
     if num < 0:
         raise ValueError(f"num must be >= 0, got {num}")
-    weights = rare_path_weights(documents)
+    if target_depth is not None and target_depth < 1:
+        raise ValueError(f"target_depth must be >= 1, got {target_depth}")
+    targets = documents if target_depth is None else [{**d, "labels": d["labels"][:target_depth]} for d in documents]
+    weights = rare_path_weights(targets)
     if not weights:
         raise ValueError("no training documents to take label paths from")
     paths = sorted(weights)
+    deeper: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
+    for document, target in zip(documents, targets, strict=True):
+        deeper.setdefault(tuple(target["labels"]), []).append(tuple(document["labels"]))
     rng = random.Random(seed)
-    return [
-        generation_request(path, phrase_table, mode, max_phrases, rng, phrase_labels, taxonomy, contrast_siblings)
-        for path in rng.choices(paths, [weights[p] for p in paths], k=num)
-    ]
+    requests = []
+    for path in rng.choices(paths, [weights[p] for p in paths], k=num):
+        if target_depth is not None:
+            path = rng.choice(sorted(set(deeper[path])))
+        requests.append(
+            generation_request(path, phrase_table, mode, max_phrases, rng, phrase_labels, taxonomy, contrast_siblings)
+        )
+    return requests
 
 
 def generate_documents(
