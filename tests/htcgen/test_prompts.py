@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-import pytest
-
 import random
+
+import pytest
 
 from htcgen.generator import plan_samples
 from htcgen.prompts import build_prompt, contrast_labels, document_phrases, lead, path_phrases, training_pairs
