@@ -134,6 +134,8 @@ def test_train_generator_then_generate(tmp_path, capsys, chat_tokenizer, tiny_ll
                 "path",
                 "--lead-words",
                 "3",
+                "--contrast-siblings",
+                "1",
             ]
         )
         == 0
@@ -141,7 +143,9 @@ def test_train_generator_then_generate(tmp_path, capsys, chat_tokenizer, tiny_ll
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["pairs"] == 10
     saved = json.loads((tmp_path / "gen" / "htcgen_generator.json").read_text())
     assert saved["model"] == str(tmp_path / "base") and saved["max_phrases"] == 1 and saved["lead_words"] == 3
-    # generate is given neither --model nor --max-phrases: both come from the settings saved beside the adapter
+    assert saved["contrast_siblings"] == 1
+    # generate is given neither --model nor --max-phrases: both come from the settings saved beside the adapter,
+    # and so does the contrast its prompts were trained with
     assert (
         main(
             [
@@ -166,6 +170,8 @@ def test_train_generator_then_generate(tmp_path, capsys, chat_tokenizer, tiny_ll
     samples = read_jsonl(tmp_path / "samples.jsonl", required=("text", "labels", "prompt"))
     assert len(samples) == int(kept) and all(s["labels"][0] == "Sports" for s in samples)
     assert all(len(s["phrases"]) <= 1 for s in samples)
+    other = {"Football": "Tennis", "Tennis": "Football"}
+    assert all(f"Not: {other[s['labels'][-1]]}." in s["prompt"] for s in samples)
 
 
 def test_evaluate_flat_baseline_on_the_shipped_data(tmp_path, capsys):
