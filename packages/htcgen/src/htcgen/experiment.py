@@ -23,6 +23,7 @@ from htcgen.eda import eda_augment
 from htcgen.evaluate import evaluate_classifier
 from htcgen.filters import SELECTIONS, apply_filters
 from htcgen.generator import GeneratorSettings, generate_to_file
+from htcgen.paired import paired_differences
 from htcgen.taxonomy import Taxonomy
 from lmcommon.data import write_json
 
@@ -391,6 +392,7 @@ def run_experiment(
         "config": asdict(config),
         "rows": rows,
         "summary": summarise(rows),
+        "paired": paired_differences(rows),
         "oracle": diagnostics,
         "wall_time_s": time.perf_counter() - started,
     }

@@ -28,9 +28,30 @@ def results_markdown(results: dict[str, Any]) -> str:
             f"| {row['train_augmented']:.0f} | {row['seeds']} "
             f"| {100 * row.get('most_frequent_path_share_max', 0.0):.0f} |"
         )
+    if results.get("paired"):
+        lines += ["", paired_markdown(results["paired"]).rstrip("\n")]
     if results.get("oracle"):
         lines += ["", oracle_markdown(results["oracle"]).rstrip("\n")]
     lines += ["", f"Run time {results['wall_time_s'] / 60:.1f} min."]
+    return "\n".join(lines) + "\n"
+
+
+def paired_markdown(rows: list[dict[str, Any]]) -> str:
+    """:func:`htcgen.paired.paired_differences` as a table, in micro-F1 points."""
+    lines = [
+        "Micro-F1 of each method minus the baseline's in the same seed (points), and the mean with its 95% "
+        "t-interval over seeds:",
+        "",
+        "| depth | k | classifier | method | minus | per seed | mean | 95% interval |",
+        "|---:|---:|---|---|---|---|---:|---|",
+    ]
+    for r in rows:
+        per_seed = ", ".join(f"{100 * v:+.1f}" for _, v in sorted(r["per_seed"].items()))
+        interval = "–" if r["low"] is None else f"[{100 * r['low']:+.1f}, {100 * r['high']:+.1f}]"
+        lines.append(
+            f"| {r['depth']} | {r['k']} | {r['classifier']} | {METHOD_NAMES.get(r['method'], r['method'])} "
+            f"| {METHOD_NAMES.get(r['baseline'], r['baseline'])} | {per_seed} | {100 * r['mean']:+.1f} | {interval} |"
+        )
     return "\n".join(lines) + "\n"
 
 
