@@ -183,14 +183,15 @@ def plan_samples(
     if not weights:
         raise ValueError("no training documents to take label paths from")
     paths = sorted(weights)
-    deeper: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
-    for document, target in zip(documents, targets, strict=True):
-        deeper.setdefault(tuple(target["labels"]), []).append(tuple(document["labels"]))
+    deeper: dict[tuple[str, ...], set[tuple[str, ...]]] = {}  # each target path's whole paths
+    if target_depth is not None:
+        for document, target in zip(documents, targets, strict=True):
+            deeper.setdefault(tuple(target["labels"]), set()).add(tuple(document["labels"]))
     rng = random.Random(seed)
     requests = []
     for path in rng.choices(paths, [weights[p] for p in paths], k=num):
         if target_depth is not None:
-            path = rng.choice(sorted(set(deeper[path])))
+            path = rng.choice(sorted(deeper[path]))
         requests.append(
             generation_request(path, phrase_table, mode, max_phrases, rng, phrase_labels, taxonomy, contrast_siblings)
         )

@@ -202,7 +202,7 @@ def _evaluate_sighan(args: argparse.Namespace) -> int:
     """SIGHAN's sentence-level metrics on an equal-length TSV (``n<TAB>source<TAB>target``), comparable with
     published figures."""
     from pesc.benchmark import read_pairs
-    from pesc.evaluate import timed_run
+    from pesc.evaluate import format_interval, timed_run
     from pesc.metrics import bootstrap_correction_f1, sighan_metrics
 
     if not args.checker:
@@ -234,20 +234,16 @@ def _evaluate_sighan(args: argparse.Namespace) -> int:
     for name, scores in (("detection", detection), ("correction", correction)):
         print(f"| {name} | {scores['precision']:.3f} | {scores['recall']:.3f} | {scores['f1']:.3f} |")
     print(f"false positive rate: {report['false_positive_rate']:.3f}")
-    print(f"correction F1, 95% bootstrap interval over sentences: {_interval(report['correction_f1_interval'])}")
+    print(f"correction F1, 95% bootstrap interval over sentences: {format_interval(report['correction_f1_interval'])}")
     if args.baseline:
-        other = report["baseline_metrics"]
+        other, difference = report["baseline_metrics"], format_interval(report["difference_from_baseline"])
         print(
             f"{args.baseline}: correction F1 {other['correction']['f1']:.3f}, false positive rate "
-            f"{other['false_positive_rate']:.3f}; difference (paired): {_interval(report['difference_from_baseline'])}"
+            f"{other['false_positive_rate']:.3f}; difference (paired): {difference}"
         )
     if args.output:
         write_json(args.output, report)
     return 0
-
-
-def _interval(interval: dict[str, float]) -> str:
-    return f"{interval['estimate']:+.3f} [{interval['low']:+.3f}, {interval['high']:+.3f}]"
 
 
 def _correct_each(checker, texts: list[str], jobs: dict) -> list:

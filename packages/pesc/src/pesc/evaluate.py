@@ -91,9 +91,14 @@ def correction_intervals(rows: Sequence[dict], predictions: Sequence[str], basel
     return intervals
 
 
+def format_interval(interval: dict[str, float], separator: str = " ") -> str:
+    """``+estimate [+low, +high]`` of a :func:`pesc.metrics.bootstrap_correction_f1` result."""
+    return f"{interval['estimate']:+.3f}{separator}[{interval['low']:+.3f}, {interval['high']:+.3f}]"
+
+
 def format_intervals(intervals: dict[str, dict], title: str) -> str:
     """A Markdown table of correction-F1 intervals by error kind."""
     lines = [f"| kind | {title} | 95% interval |", "|---|---|---|"]
     for kind, interval in intervals.items():
-        lines.append(f"| {kind} | {interval['estimate']:+.3f} | [{interval['low']:+.3f}, {interval['high']:+.3f}] |")
+        lines.append(f"| {kind} | {format_interval(interval, ' | ')} |")
     return "\n".join(lines)
