@@ -52,6 +52,8 @@ def test_staged_training_plug_in_generation_router_weights_and_expert_losses(wor
                 data["beta"],
                 "--router-data",
                 data["mix"],
+                "--routing-loss-weight",  # the supervised routing term (modula.routing_loss), end to end
+                "1.0",
                 "--model",
                 model_dir,
                 *FAST,
@@ -167,6 +169,14 @@ def test_expert_stage_needs_a_known_domain(workspace, capsys):
     assert "--stage expert needs --domain NAME" in capsys.readouterr().err
     assert main([*args, "--domain", "alpha", "--domains", "beta"]) == 2
     assert "domain 'alpha' is not in the model's domains ['beta']" in capsys.readouterr().err
+
+
+def test_the_routing_loss_weight_is_refused_outside_the_router_stage(workspace, capsys):
+    root, model_dir, data = workspace
+    args = ["train", "--stage", "universal", "--data", data["general"], "--model", model_dir]
+    assert main([*args, "--output", str(root / "r"), "--routing-loss-weight", "1"]) == 2
+    assert "--routing-loss-weight is for --stage router, not --stage universal" in capsys.readouterr().err
+    assert not (root / "r").exists()  # refused before anything was loaded or written
 
 
 def test_every_subcommand_has_help(capsys):

@@ -40,13 +40,22 @@ def tokenize_example(tokenizer, prompt: str, response: str, max_length: int) -> 
     return {"input_ids": input_ids, "labels": labels, "attention_mask": [1] * len(input_ids)}
 
 
-def tokenize_rows(tokenizer, rows: Sequence[dict[str, Any]], max_length: int) -> list[dict[str, list[int]]]:
+def tokenize_rows(
+    tokenizer, rows: Sequence[dict[str, Any]], max_length: int, carry: Sequence[str] = ()
+) -> list[dict[str, Any]]:
     """Tokenises rows; rows whose response falls entirely beyond ``max_length`` are dropped (nothing to learn).
+
+    Args:
+        carry: row fields copied into each example as they are (a label a custom loss needs), so that they stay
+            with their row when rows are dropped.
 
     Raises:
         ValueError: every row was dropped.
     """
-    examples = [tokenize_example(tokenizer, row["prompt"], row["response"], max_length) for row in rows]
+    examples = [
+        {**tokenize_example(tokenizer, row["prompt"], row["response"], max_length), **{k: row[k] for k in carry}}
+        for row in rows
+    ]
     kept = [e for e in examples if any(label != IGNORE_INDEX for label in e["labels"])]
     if not kept:
         raise ValueError(f"every example's prompt is longer than max_length={max_length}; raise max_length")

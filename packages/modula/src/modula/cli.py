@@ -53,6 +53,14 @@ def _add_stage_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="router stage: rows per domain in the balanced mix (default: the largest domain's count)",
     )
+    group.add_argument(
+        "--routing-loss-weight",
+        type=float,
+        default=0.0,
+        help="router stage: weight of the supervised routing term (each row's mean router weights should name "
+        "its own domain's expert; modula.routing_loss) added to the language-model loss; 0 (default): the "
+        "language-model loss alone, as in the paper",
+    )
     add_trainer_arguments(parser, **STAGE_TRAINING)
 
 
@@ -131,6 +139,7 @@ def _run_stage(model, tokenizer, stage, domain, rows, args, output: Path) -> Non
         samples_per_domain=args.samples_per_domain,
         resume_from_checkpoint=True if args.resume else None,
         save_to=output,
+        routing_loss_weight=args.routing_loss_weight if stage == "router" else 0.0,
     )
     if training_args.process_index == 0:
         report.save(output / "reports" / f"{label}.json")
@@ -142,6 +151,8 @@ def _train(args: argparse.Namespace) -> int:
 
     if args.stage == "expert" and not args.domain:
         raise ValueError("--stage expert needs --domain NAME")
+    if args.routing_loss_weight and args.stage != "router":
+        raise ValueError(f"--routing-loss-weight is for --stage router, not --stage {args.stage}")
     rows = read_chat_rows(args.data, require_domain=args.stage == "router")
     base_model, tokenizer = _load_base(args, for_training=True)
     output = Path(args.output)
@@ -185,6 +196,7 @@ def _tune_learning_rate(args: argparse.Namespace) -> int:
             domain=args.domain if args.stage == "expert" else None,
             max_length=args.max_length,
             samples_per_domain=args.samples_per_domain,
+            routing_loss_weight=args.routing_loss_weight if args.stage == "router" else 0.0,
         )
     if args.output:
         write_json(args.output, choice.as_dict())

@@ -69,6 +69,9 @@ class Profile:
     universal_learning_rate: float = 3e-4
     expert_learning_rate: float = 3e-4
     router_learning_rate: float = 1e-3  # routers start from zero and have few parameters; they take a larger step
+    # weight of the supervised routing term in the router stages (modula.routing_loss); 0: the paper's
+    # language-model loss alone
+    routing_loss_weight: float = 0.0
     baseline_learning_rate: float = 3e-4  # LoRA and MoLoRA, one run over the union of the stages' rows
     expert_learning_rates_by_domain: dict[str, float] = field(default_factory=dict)  # overrides per domain
     bf16_on_cpu: bool = False  # autocast to bfloat16 on CPUs with native bf16 (AVX512-BF16/AMX): ~1.1x per step
@@ -95,6 +98,8 @@ class Profile:
         for name, value in asdict(self).items():
             if isinstance(value, int) and not isinstance(value, bool) and name not in may_be_zero and value < 1:
                 raise ValueError(f"Profile.{name} must be >= 1, got {value}")
+        if self.routing_loss_weight < 0:
+            raise ValueError(f"Profile.routing_loss_weight must be >= 0, got {self.routing_loss_weight}")
         unknown_systems = [s for s in self.systems if s not in ALL_SYSTEMS]
         if unknown_systems or not self.systems:
             raise ValueError(f"Profile.systems: {list(self.systems)}; choose from {ALL_SYSTEMS}")
@@ -353,6 +358,7 @@ class Experiment:
             domain=domain,
             max_length=self.profile.max_length,
             samples_per_domain=self.profile.router_examples_per_domain,
+            routing_loss_weight=self.profile.routing_loss_weight if stage == "router" else 0.0,
         )
         logger.info("%s: %d steps, %.0f s, loss %.3f", label, report.steps, report.wall_time_s, report.train_loss)
         self.stage_reports.append(report)

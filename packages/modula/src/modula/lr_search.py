@@ -54,10 +54,12 @@ def choose_learning_rate(
     domain: str | None = None,
     max_length: int = 512,
     samples_per_domain: int | None = None,
+    routing_loss_weight: float = 0.0,
 ) -> LearningRateChoice:
     """Trains ``stage`` of ``model`` on ``rows`` once per learning rate in ``candidates`` (every other setting
     from ``args``), each time from the parameters the model has now, scores each result on ``dev_rows`` and
-    returns the choice. The model is left as it was.
+    returns the choice (``routing_loss_weight``: the router stage's supervised term, see
+    :func:`modula.train.train_stage`). The model is left as it was.
 
     Raises:
         ValueError: no candidates, a candidate <= 0, or no dev rows.
@@ -86,6 +88,7 @@ def choose_learning_rate(
                 domain=domain,
                 max_length=max_length,
                 samples_per_domain=samples_per_domain,
+                routing_loss_weight=routing_loss_weight,
             )
             losses[lr] = dev_loss(model, tokenizer, dev_rows, max_length)
         finally:

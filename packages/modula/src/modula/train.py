@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -16,6 +17,14 @@ from lmcommon.sft import ChatCollator, tokenize_rows
 from lmcommon.training import TrainingReport, run_training
 from modula.data import balanced_mix
 from modula.model import MoDULAModel
+from modula.routing_loss import (
+    DOMAIN_INDEX,
+    DomainChatCollator,
+    captured_router_weights,
+    domain_indices,
+    domain_outputs,
+    routing_nll,
+)
 
 logger = logging.getLogger(__name__)
 TRAINABLE_STAGES = ("universal", "expert", "router", "joint")
@@ -59,7 +68,35 @@ class StageReport:
 
 class MoDULATrainer(Trainer):
     """A Trainer whose checkpoints hold only the adapters (one folder per expert, the routers, the config)
-    instead of a full copy of the frozen base model, and that resumes from them."""
+    instead of a full copy of the frozen base model, and that resumes from them.
+
+    Args:
+        routing_loss_weight: weight of :func:`modula.routing_loss.routing_nll` added to the language-model loss
+            of batches that carry each row's domain (``domain_index``); 0 trains on the language-model loss only.
+    """
+
+    def __init__(self, *args, routing_loss_weight: float = 0.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.routing_loss_weight = routing_loss_weight
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        domain_index = inputs.pop(DOMAIN_INDEX, None)
+        if domain_index is None or not self.routing_loss_weight:
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        modula = self.accelerator.unwrap_model(model)
+        with captured_router_weights(modula) as router_weights:
+            loss, outputs = super().compute_loss(model, inputs, True, num_items_in_batch)
+        routing = routing_nll(
+            router_weights,
+            inputs["attention_mask"],
+            domain_index,
+            domain_outputs(modula.modula_config.router_outputs),
+        )
+        if self.model_accepts_loss_kwargs and num_items_in_batch is not None:
+            # the language-model term is then already divided over the accumulated batch; this one is a batch mean
+            routing = routing / self.current_gradient_accumulation_steps
+        loss = loss + self.routing_loss_weight * routing
+        return (loss, outputs) if return_outputs else loss
 
     def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
         output_dir = output_dir or self.args.output_dir
@@ -90,6 +127,7 @@ def train_stage(
     resume_from_checkpoint: str | bool | None = None,
     save_to: str | Path | None = None,
     callbacks: list | None = None,
+    routing_loss_weight: float = 0.0,
 ) -> StageReport:
     """Trains one stage of ``model`` in place.
 
@@ -107,21 +145,34 @@ def train_stage(
         resume_from_checkpoint: True for the last checkpoint in ``args.output_dir``, or a checkpoint path.
         save_to: if given, the trained model is saved there (by the main process only).
         callbacks: extra Trainer callbacks.
+        routing_loss_weight: router stage only: weight of the supervised routing term
+            (:mod:`modula.routing_loss`: each row's mean router weights should name its own domain's expert);
+            0, the default, trains the routers on the language-model loss alone, as the paper does.
 
     Returns:
         The stage's :class:`StageReport`.
 
     Raises:
-        ValueError: a stage that does not train, a bad domain, or data that does not fit the stage.
+        ValueError: a stage that does not train, a bad domain, data that does not fit the stage, or a routing loss
+            weight that is negative or given to a stage other than the router's.
     """
     if stage not in TRAINABLE_STAGES:
         raise ValueError(f"stage {stage!r} does not train; expected one of {TRAINABLE_STAGES}")
+    if routing_loss_weight < 0 or (routing_loss_weight and stage != "router"):
+        raise ValueError(
+            f"routing_loss_weight must be >= 0 and is for the router stage only, got {routing_loss_weight}"
+        )
     model.set_stage(stage, domain)
     trainable_parameters = model.num_trainable_parameters()
     rows = list(dataset)
     if stage == "router":
         rows = balanced_mix(rows, model.domains, samples_per_domain, seed=args.seed)
-    examples = tokenize_rows(tokenizer, rows, max_length)
+    carry: tuple[str, ...] = ()
+    if routing_loss_weight:
+        indices = domain_indices(rows, model.domains)
+        rows = [{**row, DOMAIN_INDEX: index} for row, index in zip(rows, indices, strict=True)]
+        carry = (DOMAIN_INDEX,)
+    examples = tokenize_rows(tokenizer, rows, max_length, carry=carry)
     label = stage if domain is None else f"{stage}:{domain}"
     logger.info("stage %s: %d examples, %d trainable parameters", label, len(examples), trainable_parameters)
     report = run_trainer(
@@ -129,10 +180,11 @@ def train_stage(
         examples,
         args,
         tokenizer=tokenizer,
-        trainer_class=MoDULATrainer,
+        trainer_class=functools.partial(MoDULATrainer, routing_loss_weight=routing_loss_weight),
         resume_from_checkpoint=resume_from_checkpoint,
         save_to=save_to,
         callbacks=callbacks,
+        collator=DomainChatCollator(tokenizer.pad_token_id) if routing_loss_weight else None,
     )
     model.set_stage("inference")
     return StageReport.from_report(stage, domain, trainable_parameters, report)
@@ -144,10 +196,11 @@ def run_trainer(
     args: TrainingArguments,
     *,
     tokenizer,
-    trainer_class: type[Trainer] = Trainer,
+    trainer_class: type[Trainer] | functools.partial = Trainer,
     resume_from_checkpoint: str | bool | None = None,
     save_to: str | Path | None = None,
     callbacks: list | None = None,
+    collator: ChatCollator | None = None,
 ) -> TrainingReport:
     """Trains ``model`` on tokenised chat examples with the loss on the responses (lmcommon's runner); every stage
     and the LoRA baseline go through it, so that their costs are measured the same way."""
@@ -160,7 +213,7 @@ def run_trainer(
         model,
         args,
         list(examples),
-        ChatCollator(tokenizer.pad_token_id),
+        collator or ChatCollator(tokenizer.pad_token_id),
         trainer_class=trainer_class,
         resume_from_checkpoint=resume_from_checkpoint,
         save_to=None if save_to is None else str(save_to),
