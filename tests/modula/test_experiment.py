@@ -196,6 +196,8 @@ def test_take_rows_cycles_and_profile_checks_its_overrides():
         Profile("x", 1, 1, 1, expert_examples_by_domain={"chemistry": 4})
     with pytest.raises(ValueError, match="expert_learning_rates_by_domain"):
         Profile("x", 1, 1, 1, expert_learning_rates_by_domain={"math": 0.0})
+    with pytest.raises(ValueError, match=r"Profile\.routing_loss_weight"):
+        Profile("x", 1, 1, 1, routing_loss_weight=-1.0)
 
 
 def test_each_stage_trains_at_its_own_learning_rate(setup):
@@ -254,12 +256,26 @@ def test_bf16_on_cpu_only_where_the_cpu_runs_it_fast(setup, monkeypatch, fast_bf
         assert args.learning_rate == 1e-3
 
 
-def test_a_profile_runs_only_its_systems(setup):
+def test_a_profile_runs_only_its_systems(setup, monkeypatch):
+    import modula.train
+
     root, model_dir, profile = setup
     systems = ("base", "lora", "modula-res", "modula-res+finance")
-    profile = Profile(**{**profile.__dict__, "systems": systems, "changed_answer_prompts": 0, "note": "Quick."})
+    changes = {"systems": systems, "changed_answer_prompts": 0, "note": "Quick.", "routing_loss_weight": 0.5}
+    profile = Profile(**{**profile.__dict__, **changes})
+    stages = []
+    train_stage = modula.train.train_stage
+
+    def recording_train_stage(model, stage, *args, **kwargs):
+        stages.append((stage, kwargs["routing_loss_weight"]))
+        return train_stage(model, stage, *args, **kwargs)
+
+    monkeypatch.setattr(modula.train, "train_stage", recording_train_stage)
     output = root / "subset"
     results = run_experiment(output, root / "data", profile, model=model_dir)
+    # the profile's routing term reaches both router stages (MoDULA-Res, its plug-in) and no other stage
+    assert [weight for stage, weight in stages if stage == "router"] == [0.5, 0.5]
+    assert {weight for stage, weight in stages if stage != "router"} == {0.0}
     assert [row["system"] for row in results["rows"]] == list(systems)
     assert sorted(
         path.stem for path in (output / "results").glob("*.json") if path.stem != "universal-costs"
