@@ -44,6 +44,19 @@ def test_command_status_is_returned():
     assert run(_parser_with(lambda args: 3), ["go"]) == 3
 
 
+@pytest.mark.parametrize("fails", [False, True])
+def test_a_command_leaves_the_distributed_group_it_joined(tmp_path, fails):
+    import torch.distributed as distributed
+
+    def join_a_group(args):
+        distributed.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
+        if fails:
+            raise ValueError("bad input")
+
+    assert run(_parser_with(join_a_group), ["go"]) == (2 if fails else 0)
+    assert not distributed.is_initialized()
+
+
 @pytest.mark.parametrize("package", ["lmcommon", "modula", "pesc", "htcgen"])
 def test_console_help(package):
     result = subprocess.run([sys.executable, "-m", package, "--help"], capture_output=True, text=True, check=False)

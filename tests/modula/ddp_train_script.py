@@ -12,6 +12,7 @@ from transformers import TrainingArguments
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conftest import make_llama, make_tokenizer, toy_rows
 
+from lmcommon.cli import close_process_group
 from modula import MoDULAConfig, MoDULAModel, train_stage
 
 
@@ -42,4 +43,7 @@ def main(output: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    try:
+        main(Path(sys.argv[1]))
+    finally:
+        close_process_group()  # as every command line does: gloo's threads may abort an exit that skips it

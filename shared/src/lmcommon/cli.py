@@ -161,6 +161,19 @@ def _refuse_declared_overwrites(args: argparse.Namespace) -> None:
         refuse_overwriting_inputs(flags(reads), flags(writes))
 
 
+def close_process_group() -> None:
+    """Destroys the default torch.distributed process group if this process joined one (a command run under
+    ``accelerate launch`` or ``torchrun``). Left to interpreter shutdown, gloo's worker threads can still hold
+    tensors and abort the process (SIGABRT, "terminate called without an active exception") after the work is
+    done. Imports nothing: without torch loaded there is no group."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return
+    distributed = torch.distributed
+    if distributed.is_available() and distributed.is_initialized():
+        distributed.destroy_process_group()
+
+
 def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> int:
     """Parses ``argv``, runs the chosen sub-command's ``func(args)`` and returns the exit status.
 
@@ -189,6 +202,8 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> i
         # at /dev/null so that the interpreter's final flush does not raise again
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    finally:  # also after an error: a process in a distributed group leaves it cleanly
+        close_process_group()
 
 
 def _check_models(args: argparse.Namespace) -> int:
