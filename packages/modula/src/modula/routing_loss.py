@@ -51,11 +51,11 @@ def domain_indices(rows: Sequence[dict[str, Any]], domains: Sequence[str]) -> li
 
 @dataclass
 class DomainChatCollator(ChatCollator):
-    """:class:`lmcommon.sft.ChatCollator` that also batches each example's ``domain_index``."""
+    """:class:`lmcommon.sft.ChatCollator` that also batches each example's ``domain_index`` (the parent reads only
+    the text fields by name, so the examples go to it as they are)."""
 
     def __call__(self, features: list[dict[str, Any]]):
-        text = [{key: value for key, value in f.items() if key != DOMAIN_INDEX} for f in features]
-        batch = super().__call__(text)
+        batch = super().__call__(features)
         batch[DOMAIN_INDEX] = torch.tensor([f[DOMAIN_INDEX] for f in features], dtype=torch.long)
         return batch
 
