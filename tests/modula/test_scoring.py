@@ -59,7 +59,14 @@ def test_label_scorers_by_domain():
         score_reply(_row("general", "text"), "text")
 
 
-def test_response_perplexity_matches_hand_computed_loss(chat_tokenizer, tiny_llama):
+@pytest.mark.parametrize("selective", ["per row", "union", "every position"])
+def test_response_perplexity_matches_hand_computed_loss(chat_tokenizer, tiny_llama, monkeypatch, selective):
+    from lmcommon import target_logits
+
+    # the vocabulary logits at the response positions (per row or their union), or at all of them: the same loss
+    monkeypatch.setattr(target_logits, "_slices_per_row", lambda: selective == "per row")
+    if selective == "every position":
+        monkeypatch.setattr(target_logits, "supports_target_logits", lambda model: False)
     words = ["a", "b", "c", "d", "e"]
     tokenizer = chat_tokenizer(words)
     model = tiny_llama(len(tokenizer)).eval()

@@ -78,18 +78,19 @@ def run_training(
             off) and counts the non-padding input tokens.
         train_dataset: rows the collator batches (a list or a ``torch.utils.data.Dataset``).
         data_collator: rows -> batch.
-        trainer_class: a ``Trainer`` subclass (default: ``Trainer``).
+        trainer_class: a ``Trainer`` subclass (default: :class:`lmcommon.target_logits.TargetLogitsTrainer`, which
+            computes a causal LM's vocabulary logits only where the loss reads them).
         resume_from_checkpoint: as ``Trainer.train`` takes it (``True``: the last checkpoint in ``output_dir``).
         save_to: a folder for ``trainer.save_model`` after training.
         **trainer_options: passed on to the trainer (``callbacks``, ``optimizers``, ``processing_class``, ...).
     """
-    from transformers import Trainer
+    from lmcommon.target_logits import TargetLogitsTrainer
 
     args = copy.copy(args)
     args.remove_unused_columns = False  # the rows are already model inputs
     if args.include_num_input_tokens_seen in ("no", False, None):
         args.include_num_input_tokens_seen = "non_padding"  # tokens seen is one of the reported costs
-    trainer = (trainer_class or Trainer)(
+    trainer = (trainer_class or TargetLogitsTrainer)(
         model=model, args=args, train_dataset=train_dataset, data_collator=data_collator, **trainer_options
     )
     started = time.perf_counter()

@@ -189,6 +189,11 @@ class MoDULAModel(nn.Module):
         # explicit names: the Trainer finds "labels" in this signature
         return self.base_model(input_ids=input_ids, attention_mask=attention_mask, labels=labels, **kwargs)
 
+    def _run_layers(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None) -> None:
+        """A forward through the adapted layers without the vocabulary projection, for passes that read the layers
+        (router weights, contributions): Hugging Face's ``base_model`` is the decoder without its LM head."""
+        self.base_model.base_model(input_ids=input_ids, attention_mask=attention_mask)
+
     def generate(self, *args, **kwargs):
         return self.base_model.generate(*args, **kwargs)
 
@@ -259,7 +264,7 @@ class MoDULAModel(nn.Module):
             ``modula_config.router_outputs`` (Flan: universal then domains; Res: domains).
         """
         with self.mixture_path_only(), self.recording_router_weights():
-            self.base_model(input_ids=input_ids, attention_mask=attention_mask)
+            self._run_layers(input_ids, attention_mask)
             return {name: layer.last_router_weights for name, layer in self.modula_layers()}
 
     @torch.no_grad()
@@ -294,7 +299,7 @@ class MoDULAModel(nn.Module):
             for layer in layers:
                 layer.record_contributions = True
             try:
-                self.base_model(input_ids=input_ids, attention_mask=attention_mask)
+                self._run_layers(input_ids, attention_mask)
                 for layer in layers:
                     norms = {
                         k: float((v * mask.to(v.device)).sum() / mask.sum())

@@ -146,18 +146,25 @@ def response_perplexity(
     import torch
 
     from lmcommon.sft import IGNORE_INDEX, ChatCollator, tokenize_rows
+    from lmcommon.target_logits import supports_target_logits, target_positions
 
     examples = tokenize_rows(tokenizer, rows, max_length)
     collate = ChatCollator(tokenizer.pad_token_id)
     device = next(model.parameters()).device
+    selective = supports_target_logits(model)  # vocabulary logits at the response positions only
     total_loss, total_tokens = 0.0, 0
     with torch.inference_mode():
         for start in range(0, len(examples), batch_size):
             batch = {k: v.to(device) for k, v in collate(examples[start : start + batch_size]).items()}
-            logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits.float()
-            targets = batch["labels"][:, 1:]
+            inputs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
+            if selective:
+                inputs["logits_to_keep"], targets = target_positions(batch["labels"])
+                logits = model(**inputs).logits.float()
+            else:
+                logits = model(**inputs).logits[:, :-1].float()
+                targets = batch["labels"][:, 1:]
             losses = torch.nn.functional.cross_entropy(
-                logits[:, :-1].reshape(-1, logits.shape[-1]),
+                logits.reshape(-1, logits.shape[-1]),
                 targets.reshape(-1),
                 ignore_index=IGNORE_INDEX,
                 reduction="sum",

@@ -14,6 +14,7 @@ from transformers import Trainer, TrainingArguments
 
 from lmcommon.data import write_json
 from lmcommon.sft import ChatCollator, tokenize_rows
+from lmcommon.target_logits import TargetLogitsTrainer
 from lmcommon.training import TrainingReport, run_training
 from modula.data import balanced_mix
 from modula.model import MoDULAModel
@@ -66,7 +67,7 @@ class StageReport:
         )
 
 
-class MoDULATrainer(Trainer):
+class MoDULATrainer(TargetLogitsTrainer):
     """A Trainer whose checkpoints hold only the adapters (one folder per expert, the routers, the config)
     instead of a full copy of the frozen base model, and that resumes from them.
 
@@ -196,7 +197,7 @@ def run_trainer(
     args: TrainingArguments,
     *,
     tokenizer,
-    trainer_class: type[Trainer] | functools.partial = Trainer,
+    trainer_class: type[Trainer] | functools.partial = TargetLogitsTrainer,
     resume_from_checkpoint: str | bool | None = None,
     save_to: str | Path | None = None,
     callbacks: list | None = None,
