@@ -29,6 +29,27 @@ def test_greedy_is_deterministic_and_batching_keeps_order(tiny):
     assert tokenizer.padding_side == "right"  # restored after left-padding for generation
 
 
+def test_greedy_batches_prompts_of_similar_length_and_returns_replies_in_order(tiny):
+    model, tokenizer = tiny
+    prompts = ["hello world a b hello", "b", "hello world a", "a"]
+    batches = []
+
+    def record(indices, prompt_length):
+        batches.append(list(indices))
+        return []
+
+    one_by_one = [generate_replies(model, tokenizer, [p], max_new_tokens=4)[0] for p in prompts]
+    replies = generate_replies(model, tokenizer, prompts, max_new_tokens=4, batch_size=2, logits_processors=record)
+    assert batches == [[1, 3], [2, 0]]  # the two one-word prompts together, then the longer two, shortest first
+    assert replies == one_by_one
+    sampled = []
+    generate_replies(
+        model, tokenizer, prompts, max_new_tokens=2, batch_size=2, do_sample=True,
+        logits_processors=lambda indices, length: sampled.append(list(indices)) or [],
+    )  # fmt: skip
+    assert sampled == [[0, 1], [2, 3]]  # sampling keeps the order a seed was drawn for
+
+
 def test_sampling_runs_and_is_seeded(tiny):
     model, tokenizer = tiny
     torch.manual_seed(1)

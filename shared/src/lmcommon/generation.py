@@ -40,32 +40,42 @@ def generate_replies(
     """Generates one reply per prompt, in batches, greedy unless ``do_sample``.
 
     Prompts are chat-formatted (see :func:`format_chat_prompt`) and left-padded so that every row of a batch
-    continues from its own last token; the KV cache is used. ``logits_processors(indices, prompt_length)``, when
-    given, returns the transformers logits processors for the batch of ``prompts[indices]`` whose padded prompts
-    are ``prompt_length`` tokens long (what a per-prompt processor needs to tell prompt from reply).
+    continues from its own last token; the KV cache is used. Greedy decoding batches prompts of similar token
+    lengths together (less padding to run through the model; the replies come back in the order of ``prompts``);
+    sampling keeps the given order, so that a seed reproduces the same samples. ``logits_processors(indices,
+    prompt_length)``, when given, returns the transformers logits processors for the batch of
+    ``[prompts[i] for i in indices]`` whose padded prompts are ``prompt_length`` tokens long (what a per-prompt
+    processor needs to tell prompt from reply).
 
     Returns:
-        The decoded replies without the prompts and special tokens, stripped.
+        The decoded replies without the prompts and special tokens, stripped, in the order of ``prompts``.
     """
     import torch
 
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     device = next(model.parameters()).device
-    replies: list[str] = []
+    texts = [format_chat_prompt(tokenizer, p) for p in prompts]
+    order = list(range(len(texts)))
+    if not do_sample:
+        # the chat template already holds the special tokens
+        lengths = [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]] if texts else []
+        order.sort(key=lengths.__getitem__)
+    replies: list[str | None] = [None] * len(texts)
+    done = 0
     started = last_report = time.perf_counter()
     padding_side = tokenizer.padding_side
     tokenizer.padding_side = "left"
     try:
-        for start in range(0, len(prompts), batch_size):
-            texts = [format_chat_prompt(tokenizer, p) for p in prompts[start : start + batch_size]]
-            # the chat template already holds the special tokens
-            batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
+        for start in range(0, len(order), batch_size):
+            indices = order[start : start + batch_size]
+            batch = tokenizer(
+                [texts[i] for i in indices], return_tensors="pt", padding=True, add_special_tokens=False
+            ).to(device)
             sampling = {"temperature": temperature, "top_p": top_p} if do_sample else {}
             if logits_processors is not None:
                 from transformers import LogitsProcessorList
 
-                indices = range(start, start + len(texts))
                 processors = logits_processors(indices, batch["input_ids"].shape[1])
                 sampling["logits_processor"] = LogitsProcessorList(processors)
             with torch.inference_mode():
@@ -77,14 +87,14 @@ def generate_replies(
                     **sampling,
                 )
             new_tokens = output[:, batch["input_ids"].shape[1] :]
-            replies.extend(text.strip() for text in tokenizer.batch_decode(new_tokens, skip_special_tokens=True))
+            for i, text in zip(indices, tokenizer.batch_decode(new_tokens, skip_special_tokens=True), strict=True):
+                replies[i] = text.strip()
+            done += len(indices)
             now = time.perf_counter()
-            if now - last_report >= PROGRESS_EVERY_S and len(replies) < len(prompts):
-                rate = len(replies) / (now - started)
-                left = (len(prompts) - len(replies)) / rate
-                logger.info(
-                    "generated %d/%d replies (%.2f/s, about %.0f s left)", len(replies), len(prompts), rate, left
-                )
+            if now - last_report >= PROGRESS_EVERY_S and done < len(texts):
+                rate = done / (now - started)
+                left = (len(texts) - done) / rate
+                logger.info("generated %d/%d replies (%.2f/s, about %.0f s left)", done, len(texts), rate, left)
                 last_report = now
     finally:
         tokenizer.padding_side = padding_side
