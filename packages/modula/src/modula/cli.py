@@ -518,13 +518,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--quick",
         action="store_true",
         help="the quick profile: base, LoRA, MoDULA-Res and its finance plug-in on 2- and 3-digit "
-        "addition and label-balanced finance (about 15 min on 2 CPU cores); same as --profile quick",
+        "addition and label-balanced finance (about 12 min on 2 CPU cores); same as --profile quick",
     )
     demo.add_argument(
         "--profile",
         default="default",
         choices=["quick", "default"],
-        help="budget: quick (four systems, about 15 min) or default (seven systems, the README's figures)",
+        help="budget: quick (four systems, about 12 min) or default (seven systems, the README's figures)",
     )
     demo.add_argument(
         "--data",

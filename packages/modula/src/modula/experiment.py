@@ -142,7 +142,7 @@ def take_rows(rows: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
 
 
 PROFILES = {
-    # about 15 minutes on 2 CPU cores: base, one LoRA, MoDULA-Res and its finance plug-in, trained on what a 135M
+    # about 12 minutes on 2 CPU cores: base, one LoRA, MoDULA-Res and its finance plug-in, trained on what a 135M
     # model learns fastest (chosen on held-back training rows: docs/modula.md, "The quick profile") at the default
     # profile's learning rates for the experts; the full seven-system comparison is the default profile's
     "quick": Profile(
@@ -176,7 +176,7 @@ PROFILES = {
         eval_general=8,
         bf16_on_cpu=True,
         note=(
-            "**The quick profile** trains four systems in about 15 minutes on 2 CPU cores: the base model, one "
+            "**The quick profile** trains four systems in about 12 minutes on 2 CPU cores: the base model, one "
             "LoRA, MoDULA-Res and MoDULA-Res after plugging in finance, on what a 135M model learns in tens of "
             "steps: math is 2- and 3-digit addition only (trained and scored), finance a label-balanced draw "
             "scored on an equal number of tweets per label (always answering one label scores 33.3%). "
