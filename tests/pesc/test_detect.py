@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import signal
+
 import pytest
 
 from pesc.detect import find_pinyin_runs
@@ -43,6 +45,8 @@ def test_pinyin_is_found(text, runs):
         "发邮件到gao.xing@example.com",
         "运行pip install torch即可",
         "调用os.path.join函数",
+        "调用os.path_fangan函数",  # a dotted name with underscores is one name
+        "9os.path_women",
         "变量gao_xing的值",
         "代码`women = 1`有错",
         "我买了5kg苹果",
@@ -67,6 +71,24 @@ def test_pinyin_is_found(text, runs):
 )
 def test_english_names_urls_code_and_units_are_not_pinyin(text):
     assert find_pinyin_runs(text) == []
+
+
+@pytest.mark.parametrize("run", ["ab" * 100_000, "a1" * 100_000, "a_" * 100_000, "a." * 100_000, "我" * 200_000])
+def test_code_patterns_scan_a_long_run_once(run):
+    # the code patterns used to restart at every letter of a run: quadratic, 20,000 letters took 5 s and these
+    # 200,000 would take minutes (a hang to a caller); each now starts only where its run starts (milliseconds).
+    # The alarm turns a hang into a failure; it is no speed target.
+    def hang(*_):
+        raise TimeoutError("find_pinyin_runs did not return within 20 s")
+
+    previous = signal.signal(signal.SIGALRM, hang)
+    signal.alarm(20)
+    try:
+        runs = find_pinyin_runs("我" + run + "很gaoxing")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert [r.text for r in runs] == ["gaoxing"]
 
 
 def test_full_width_letters_are_pinyin_and_offsets_point_into_the_original():

@@ -39,13 +39,16 @@ _LATIN_RUN = re.compile(rf"{_LETTERS}(?:['’]{_LETTERS})*(?: {_LETTERS}(?:['’
 # A token (no spaces) longer than this is not typed Chinese but a log line, base64 or DNA: a phrase or a short
 # sentence typed without spaces is 20-35 letters (womenmingtianyiqiquxuexiao: 26).
 _MAX_TOKEN_LETTERS = 48
+# Each pattern that starts with a character run begins only where that run begins (the lookbehinds): the leftmost
+# match is the same, but a long run (20,000 letters) is scanned once instead of once from every letter in it.
 _PROTECTED = re.compile(
     r"(?:https?|ftp)://\S+"  # URLs
     r"|www\.\S+"
-    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # e-mail addresses
+    r"|(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # e-mail addresses
     r"|`[^`]*`"  # inline code
-    r"|[A-Za-z0-9_]*_[A-Za-z0-9_]*"  # snake_case identifiers
-    r"|[A-Za-z][A-Za-z0-9]*(?:\.[A-Za-z][A-Za-z0-9]*)+(?:\(\))?"  # dotted names: os.path, numpy.array()
+    r"|(?<![A-Za-z0-9_])[A-Za-z0-9_]*_[A-Za-z0-9_]*"  # snake_case identifiers
+    # dotted names: os.path, numpy.array(), os.path_name (with any digits before the name: never pinyin either)
+    r"|(?<![A-Za-z0-9])[0-9]*[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)+(?:\(\))?"
 )
 _CODE_NEIGHBOURS = set("._/@\\#$%&=+*<>[]{}()|~^-:")
 # Units written after numbers that also read as pinyin; initials-like units (kg, cm, ms) never pass anyway.
