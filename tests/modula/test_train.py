@@ -122,3 +122,25 @@ def test_save_to_writes_the_trained_model(tmp_path, tokenizer):
     restored = MoDULAModel.from_pretrained(make_llama(), tmp_path / "final")
     for (name, a), (_, b) in zip(model.named_parameters(), restored.named_parameters(), strict=True):
         assert torch.equal(a, b), name
+
+
+@pytest.mark.parametrize("routing_loss_weight", [0.0, 1.0])
+def test_a_stage_projects_only_the_response_positions_onto_the_vocabulary(tmp_path, tokenizer, routing_loss_weight):
+    from lmcommon.sft import IGNORE_INDEX, tokenize_rows
+
+    model = MoDULAModel(make_llama(), MoDULAConfig(variant="res", domains=["alpha", "beta"]))
+    rows = toy_rows("alpha", 8) + toy_rows("beta", 8)
+    projected = []
+    hook = model.base_model.lm_head.register_forward_hook(lambda _m, inputs, _o: projected.append(inputs[0].shape))
+    train_stage(
+        model, "router", rows, _args(tmp_path, 2), tokenizer=tokenizer, samples_per_domain=8,
+        routing_loss_weight=routing_loss_weight,
+    )  # fmt: skip
+    hook.remove()
+    # the 16 rows go in two batches of 8; the LM head sees each response target's position once, nothing else
+    targets = sum(
+        sum(label != IGNORE_INDEX for label in example["labels"][1:])
+        for example in tokenize_rows(tokenizer, rows, 512)
+    )
+    assert len(projected) == 2 and all(len(shape) == 2 for shape in projected)  # (kept positions, hidden)
+    assert sum(shape[0] for shape in projected) == targets
