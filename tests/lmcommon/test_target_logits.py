@@ -74,6 +74,14 @@ def test_the_loss_and_its_gradients_are_those_of_every_position(tmp_path, tiny_l
     assert kept == (targets if per_row else 3 * 4)  # per row: the 8 targets; the union: positions 5-8 of each row
 
 
+def test_evaluation_keeps_every_position(tmp_path, tiny_llama):
+    model = tiny_llama(40).eval()  # as the evaluation loop leaves it: compute_metrics may read every logit
+    trainer = TargetLogitsTrainer(model=model, args=_args(tmp_path))
+    with torch.no_grad():
+        _, outputs = trainer.compute_loss(model, _batch(), return_outputs=True)
+    assert outputs.logits.shape == (3, 10, 40)
+
+
 def test_a_causal_lm_inside_peft_or_a_wrapper_qualifies_and_other_models_do_not(tiny_llama):
     llama = tiny_llama(40)
     assert supports_target_logits(llama)

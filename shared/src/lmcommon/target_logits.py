@@ -85,12 +85,14 @@ def supports_target_logits(model: torch.nn.Module) -> bool:
 
 
 class TargetLogitsTrainer(Trainer):
-    """A ``Trainer`` whose causal-LM batches reach ``lm_head`` only at the positions the loss scores (the loss, its
-    normalisation over gradient accumulation and devices, and the gradients are those of the full forward)."""
+    """A ``Trainer`` whose causal-LM training batches reach ``lm_head`` only at the positions the loss scores (the
+    loss, its normalisation over gradient accumulation and devices, and the gradients are those of the full
+    forward); evaluation keeps every position's logits."""
 
     def compute_loss(self, model, inputs: dict[str, Any], return_outputs=False, num_items_in_batch=None):
         labels = inputs.get("labels")
-        if self._selects_targets(model) and isinstance(labels, torch.Tensor) and labels.dim() == 2:
+        # training steps only: an evaluation loop may hand the logits to compute_metrics, which expects all of them
+        if model.training and isinstance(labels, torch.Tensor) and labels.dim() == 2 and self._selects_targets(model):
             keep, shift_labels = target_positions(labels)
             inputs = {**inputs, "logits_to_keep": keep, "shift_labels": shift_labels}
         return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
