@@ -3,9 +3,17 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+import torch
 from transformers import TrainingArguments
 
-from htcgen.generator import add_lora, generate_documents, plan_samples, rare_path_weights, train_generator
+from htcgen.generator import (
+    add_lora,
+    generate_documents,
+    load_generator,
+    plan_samples,
+    rare_path_weights,
+    train_generator,
+)
 
 from .conftest import DOCUMENTS, PHRASES
 
@@ -65,3 +73,25 @@ def test_lora_generator_learns_and_samples(tmp_path, tiny):
     samples = generate_documents(model, tokenizer, requests, max_new_tokens=8, batch_size=2)
     assert [s["labels"] for s in samples] == [r["labels"] for r in requests]
     assert all(isinstance(s["text"], str) and s["text"] for s in samples)
+
+
+def test_a_merged_generator_gives_the_adapter_path_outputs(tmp_path, tiny):
+    model, tokenizer, _ = tiny
+    model.save_pretrained(tmp_path / "base")
+    tokenizer.save_pretrained(tmp_path / "base")
+    tuned = add_lora(model, rank=4, dropout=0.0)
+    torch.manual_seed(0)
+    with torch.no_grad():  # lora_B starts at zero: give the adapter an effect to fold in
+        for name, parameter in tuned.named_parameters():
+            if "lora_B" in name:
+                parameter.normal_(std=0.5)
+    tuned.save_pretrained(tmp_path / "adapter")
+    merged, tokenizer = load_generator(str(tmp_path / "base"), tmp_path / "adapter", device="cpu")
+    unmerged, _ = load_generator(str(tmp_path / "base"), tmp_path / "adapter", device="cpu", merge=False)
+    bare, _ = load_generator(str(tmp_path / "base"), None, device="cpu")
+    assert not any("lora_" in name for name, _ in merged.named_parameters())
+    ids = tokenizer(["the striker scored a goal"], return_tensors="pt").input_ids
+    with torch.no_grad():
+        logits = [m(input_ids=ids).logits for m in (merged, unmerged, bare)]
+    assert torch.allclose(logits[0], logits[1], atol=1e-4)
+    assert not torch.allclose(logits[1], logits[2], atol=1e-2)  # the adapter does change the outputs

@@ -237,8 +237,14 @@ def generate_documents(
     return [{**request, "text": text} for request, text in zip(requests, texts, strict=True)]
 
 
-def load_generator(model: str = "default", adapter: str | Path | None = None, device: str | None = None):
-    """The base causal LM with the LoRA adapter from :func:`train_generator` on it (``None``: the bare model)."""
+def load_generator(
+    model: str = "default", adapter: str | Path | None = None, device: str | None = None, merge: bool = True
+):
+    """The base causal LM with the LoRA adapter from :func:`train_generator` on it (``None``: the bare model).
+
+    With ``merge`` (the default; the model is only sampled from) the adapter is folded into the base weights, as
+    peft's ``merge_and_unload``: the same outputs to float rounding, without a LoRA branch to run in every adapted
+    layer for every token decoded."""
     from lmcommon.models import load_causal_lm
 
     base, tokenizer = load_causal_lm(model, device=device)
@@ -249,7 +255,8 @@ def load_generator(model: str = "default", adapter: str | Path | None = None, de
     from lmcommon.errors import reading_saved_file
 
     with reading_saved_file(adapter):
-        return PeftModel.from_pretrained(base, str(adapter)).eval(), tokenizer
+        tuned = PeftModel.from_pretrained(base, str(adapter))
+    return (tuned.merge_and_unload() if merge else tuned).eval(), tokenizer
 
 
 def sample_documents(
