@@ -145,6 +145,23 @@ def test_the_encoder_judge_selects_a_share_and_the_oracle_reports_what_was_kept(
     assert "The share whose oracle path equals the requested one" in (output / "results.md").read_text()
 
 
+def test_the_joint_judge_asks_tfidf_and_the_cells_encoder(tmp_path, generator_folder, tiny_bert):
+    from htcgen.experiment import Cell, cell_judge
+    from htcgen.judges import JointJudge
+    from htcgen.tfidf import TfidfHierarchyClassifier
+
+    train, test = topic_documents(per_path=4), topic_documents(per_path=2)
+    cell = Cell(tmp_path / "run", train, test, TAXONOMY, depth=2, k=2, seed=0)
+    judge = cell_judge(cell, _tiny_config(generator_folder, tiny_bert, judge="both"))
+    assert isinstance(judge, JointJudge)
+    tfidf, encoder = judge.judges
+    assert isinstance(tfidf, TfidfHierarchyClassifier)
+    assert (cell.folder / "judge-encoder" / "training-complete").is_file()  # the cell's own encoder, saved
+    texts, paths = [d["text"] for d in test], [d["labels"] for d in test]
+    both = [a and b for a, b in zip(tfidf.agrees(texts, paths, 0.0), encoder.agrees(texts, paths, 0.0), strict=True)]
+    assert judge.agrees(texts, paths, 0.0) == both
+
+
 def test_the_oracle_never_changes_what_a_cell_trains_on(tmp_path, generator_folder, tiny_bert):
     from htcgen.experiment import Cell, augmentations, cell_judge
 

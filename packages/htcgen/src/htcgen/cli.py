@@ -350,7 +350,8 @@ def _add_experiment_arguments(parser: argparse.ArgumentParser) -> None:
         "--judge",
         choices=JUDGES,
         default=grid.judge,
-        help="the classifier, trained on the cell's real documents, that chooses among generated ones",
+        help="the classifier, trained on the cell's real documents, that chooses among generated ones ('both': "
+        "TF-IDF and the encoder together; the top-1 filter keeps what both rank first)",
     )
     parser.add_argument(
         "--selection",

@@ -30,7 +30,7 @@ from lmcommon.data import write_json
 logger = logging.getLogger(__name__)
 GENERATION_METHODS = {"path": "path", "phrases": "phrases", "full": "full"}  # method -> prompt mode
 METHODS = ("none", "eda", *GENERATION_METHODS)
-JUDGES = ("tfidf", "encoder")
+JUDGES = ("tfidf", "encoder", "both")
 
 
 @dataclass(frozen=True)
@@ -53,8 +53,9 @@ class ExperimentConfig:
     encoder_max_length: int = 96  # a Wikipedia lead's first sentences name its topic
     phrase_encoder: str | None = "default"  # scores phrase-label similarity when mining; None: frequency only
     generator: GeneratorSettings = field(default_factory=GeneratorSettings)
-    # the judge that chooses among generated documents, trained on the cell's real documents: "tfidf" (seconds) or
-    # "encoder" (the cell's encoder classifier, saved in the cell); and how it chooses (htcgen.filters.apply_filters)
+    # the judge that chooses among generated documents, trained on the cell's real documents: "tfidf" (seconds),
+    # "encoder" (the cell's encoder classifier, saved in the cell) or "both" (a document must satisfy the two,
+    # htcgen.judges); and how it chooses (htcgen.filters.apply_filters)
     judge: str = "tfidf"
     selection: str = "top1"
     keep_share: float = 0.5  # selection "share": the share of each path's generated documents kept
@@ -268,16 +269,22 @@ def augmentations(cell: Cell, config: ExperimentConfig, judge, oracle=None) -> d
 
 def cell_judge(cell: Cell, config: ExperimentConfig):
     """The classifier that chooses among the cell's generated documents, trained on the real documents the cell
-    has: TF-IDF, or the cell's encoder (saved in ``cell/judge-encoder`` and read back by a rerun)."""
-    if config.judge == "encoder":
-        from htcgen.encoder import load_or_train_encoder
-
-        return load_or_train_encoder(
-            cell.folder / "judge-encoder", cell.train, cell.taxonomy, **config.encoder_fields(cell.seed)
-        )
+    has: TF-IDF, the cell's encoder (saved in ``cell/judge-encoder`` and read back by a rerun), or both asked
+    together (:class:`htcgen.judges.JointJudge`)."""
     from htcgen.tfidf import TfidfHierarchyClassifier
 
-    return TfidfHierarchyClassifier(cell.taxonomy).fit(cell.train)
+    if config.judge == "tfidf":
+        return TfidfHierarchyClassifier(cell.taxonomy).fit(cell.train)
+    from htcgen.encoder import load_or_train_encoder
+
+    encoder = load_or_train_encoder(
+        cell.folder / "judge-encoder", cell.train, cell.taxonomy, **config.encoder_fields(cell.seed)
+    )
+    if config.judge == "encoder":
+        return encoder
+    from htcgen.judges import JointJudge
+
+    return JointJudge([TfidfHierarchyClassifier(cell.taxonomy).fit(cell.train), encoder])
 
 
 def run_cell(cell: Cell, config: ExperimentConfig, oracle=None) -> list[dict[str, Any]]:
