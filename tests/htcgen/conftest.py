@@ -6,7 +6,9 @@ import pytest
 import torch
 from transformers import BertConfig, BertModel, BertTokenizerFast
 
-from htcgen.prompts import training_pairs
+from htcgen.experiment import ExperimentConfig
+from htcgen.generator import GeneratorSettings
+from htcgen.prompts import build_prompt, training_pairs
 from htcgen.taxonomy import Taxonomy
 
 DOCUMENTS = [{"text": "the striker scored a goal", "labels": ["Sports", "Football"]}] * 9 + [
@@ -63,3 +65,42 @@ def tiny_bert(tmp_path_factory):
     )
     BertModel(config).save_pretrained(folder)
     return str(folder)
+
+
+@pytest.fixture
+def generator_folder(tmp_path, chat_tokenizer, tiny_llama):
+    """A tiny Llama and a tokenizer over the topic documents' and the prompts' words, saved as a folder."""
+    words = {w for d in topic_documents() for w in d["text"].split()}
+    for path in TOPICS:
+        words |= set(build_prompt(list(path), ["goal"], "full").split())
+    tokenizer = chat_tokenizer(sorted(words))
+    folder = tmp_path / "generator-base"
+    tiny_llama(len(tokenizer)).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return str(folder)
+
+
+def tiny_experiment_config(generator_folder, tiny_bert, **fields):
+    """One cell (depth 2, k = 2, seed 0), no augmentation and the full method, TF-IDF, on the tiny models; ``fields``
+    override any of it."""
+    settings = {
+        "depths": (2,),
+        "ks": (2,),
+        "seeds": (0,),
+        "methods": ("none", "full"),
+        "classifiers": ("tfidf",),
+        "min_words": 1,
+        "encoder_model": tiny_bert,
+        "encoder_epochs": 2,
+        "phrase_encoder": None,
+        "generator": GeneratorSettings(
+            model=generator_folder,
+            epochs=1,
+            batch_size=4,
+            max_length=48,
+            lead_words=6,
+            max_new_tokens=12,
+            generation_batch_size=4,
+        ),
+    }
+    return ExperimentConfig(**{**settings, **fields})

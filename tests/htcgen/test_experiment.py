@@ -10,54 +10,14 @@ import math
 import pytest
 
 from htcgen.experiment import METHODS, ExperimentConfig, run_experiment
-from htcgen.generator import GeneratorSettings
-from htcgen.prompts import build_prompt
 
-from .conftest import TAXONOMY, TOPICS, topic_documents
-
-
-@pytest.fixture
-def generator_folder(tmp_path, chat_tokenizer, tiny_llama):
-    words = {w for d in topic_documents() for w in d["text"].split()}
-    for path in TOPICS:
-        words |= set(build_prompt(list(path), ["goal"], "full").split())
-    tokenizer = chat_tokenizer(sorted(words))
-    folder = tmp_path / "generator-base"
-    tiny_llama(len(tokenizer)).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return str(folder)
-
-
-def _tiny_config(generator_folder, tiny_bert, **fields):
-    """One cell (depth 2, k = 2, seed 0), no augmentation and the full method, TF-IDF, on the tiny models; ``fields``
-    override any of it."""
-    settings = {
-        "depths": (2,),
-        "ks": (2,),
-        "seeds": (0,),
-        "methods": ("none", "full"),
-        "classifiers": ("tfidf",),
-        "min_words": 1,
-        "encoder_model": tiny_bert,
-        "encoder_epochs": 2,
-        "phrase_encoder": None,
-        "generator": GeneratorSettings(
-            model=generator_folder,
-            epochs=1,
-            batch_size=4,
-            max_length=48,
-            lead_words=6,
-            max_new_tokens=12,
-            generation_batch_size=4,
-        ),
-    }
-    return ExperimentConfig(**{**settings, **fields})
+from .conftest import TAXONOMY, TOPICS, tiny_experiment_config, topic_documents
 
 
 def test_grid_runs_every_method_and_classifier_and_resumes(tmp_path, generator_folder, tiny_bert, caplog):
     train, test = topic_documents(per_path=4), topic_documents(per_path=3)
     test = [{**d, "id": f"test-{d['id']}"} for d in test]
-    config = _tiny_config(
+    config = tiny_experiment_config(
         generator_folder,
         tiny_bert,
         seeds=(0, 1),
@@ -120,7 +80,7 @@ def test_config_rejects_unknown_methods():
 def test_the_encoder_judge_selects_a_share_and_the_oracle_reports_what_was_kept(tmp_path, generator_folder, tiny_bert):
     train, test = topic_documents(per_path=4), topic_documents(per_path=2)
     test = [{**d, "id": f"test-{d['id']}"} for d in test]
-    config = _tiny_config(
+    config = tiny_experiment_config(
         generator_folder, tiny_bert, judge="encoder", selection="share", keep_share=0.5, oversample=1.5, oracle=True
     )
     output = tmp_path / "run"
@@ -152,7 +112,7 @@ def test_the_joint_judge_asks_tfidf_and_the_cells_encoder(tmp_path, generator_fo
 
     train, test = topic_documents(per_path=4), topic_documents(per_path=2)
     cell = Cell(tmp_path / "run", train, test, TAXONOMY, depth=2, k=2, seed=0)
-    judge = cell_judge(cell, _tiny_config(generator_folder, tiny_bert, judge="both"))
+    judge = cell_judge(cell, tiny_experiment_config(generator_folder, tiny_bert, judge="both"))
     assert isinstance(judge, JointJudge)
     tfidf, encoder = judge.judges
     assert isinstance(tfidf, TfidfHierarchyClassifier)
@@ -166,7 +126,7 @@ def test_the_oracle_never_changes_what_a_cell_trains_on(tmp_path, generator_fold
     from htcgen.experiment import Cell, augmentations, cell_judge
 
     train, test = topic_documents(per_path=4), topic_documents(per_path=2)
-    config = _tiny_config(generator_folder, tiny_bert, selection="share")
+    config = tiny_experiment_config(generator_folder, tiny_bert, selection="share")
     cell = Cell(tmp_path / "run", train, test, TAXONOMY, depth=2, k=2, seed=0)
     judge = cell_judge(cell, config)
     without = augmentations(cell, config, judge)
@@ -206,8 +166,8 @@ def test_a_generator_can_see_every_level_and_the_siblings_while_cells_stay_at_th
         return [{**d, "labels": [*d["labels"], leaves[d["labels"][-1]][i % 2]]} for i, d in enumerate(documents)]
 
     train, test = deepen(topic_documents(per_path=4)), deepen(topic_documents(per_path=2))
-    generator = dataclasses.replace(_tiny_config(generator_folder, tiny_bert).generator, contrast_siblings=1)
-    config = _tiny_config(
+    generator = dataclasses.replace(tiny_experiment_config(generator_folder, tiny_bert).generator, contrast_siblings=1)
+    config = tiny_experiment_config(
         generator_folder, tiny_bert, methods=("none", "path"), full_label_paths=True, generator=generator
     )
     cell = Cell(tmp_path / "run", train, test, taxonomy, depth=2, k=2, seed=0)

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from lmcommon.data import (
+    append_jsonl,
     atomic_write,
     read_dataclass,
     read_json,
@@ -68,6 +69,14 @@ def test_non_object_line_is_an_error(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"nope\.jsonl"):
         read_jsonl(tmp_path / "nope.jsonl")
+
+
+def test_appended_rows_follow_the_ones_already_there(tmp_path):
+    path = tmp_path / "new" / "log.jsonl"  # the folder is made
+    append_jsonl(path, [{"i": 1, "text": "甲"}])
+    append_jsonl(path, [{"i": 2}, {"i": 3}])
+    assert read_jsonl(path) == [{"i": 1, "text": "甲"}, {"i": 2}, {"i": 3}]
+    assert "甲" in path.read_text(encoding="utf-8")  # written as UTF-8, not escaped
 
 
 def test_gzipped_jsonl(tmp_path):

@@ -201,6 +201,17 @@ def write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> int:
     return count
 
 
+def append_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> None:
+    """Appends rows as UTF-8 JSONL and forces them to disk before returning, so that a log of finished work (a
+    resume file) holds everything it says was done even if the process is killed right after."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
 def write_json(path: str | Path, obj: Any) -> None:
     """Writes one JSON document (indented, UTF-8) atomically."""
     with atomic_write(path) as handle:

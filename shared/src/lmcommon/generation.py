@@ -36,6 +36,7 @@ def generate_replies(
     temperature: float = 1.0,
     top_p: float = 1.0,
     logits_processors=None,
+    report_progress: bool = True,
 ) -> list[str]:
     """Generates one reply per prompt, in batches, greedy unless ``do_sample``.
 
@@ -45,7 +46,8 @@ def generate_replies(
     sampling keeps the given order, so that a seed reproduces the same samples. ``logits_processors(indices,
     prompt_length)``, when given, returns the transformers logits processors for the batch of
     ``[prompts[i] for i in indices]`` whose padded prompts are ``prompt_length`` tokens long (what a per-prompt
-    processor needs to tell prompt from reply).
+    processor needs to tell prompt from reply). ``report_progress`` logs the rate and the time left every
+    :data:`PROGRESS_EVERY_S`; a caller that calls this per chunk logs its own.
 
     Returns:
         The decoded replies without the prompts and special tokens, stripped, in the order of ``prompts``.
@@ -91,7 +93,7 @@ def generate_replies(
                 replies[i] = text.strip()
             done += len(indices)
             now = time.perf_counter()
-            if now - last_report >= PROGRESS_EVERY_S and done < len(texts):
+            if report_progress and now - last_report >= PROGRESS_EVERY_S and done < len(texts):
                 rate = done / (now - started)
                 left = (len(texts) - done) / rate
                 logger.info("generated %d/%d replies (%.2f/s, about %.0f s left)", done, len(texts), rate, left)

@@ -133,6 +133,7 @@ def _sampling_settings(args: argparse.Namespace):
 def _generate(args: argparse.Namespace) -> int:
     from htcgen.data import read_documents
     from htcgen.generator import plan_samples, sample_documents
+    from htcgen.resume_file import resume_path
     from htcgen.taxonomy import Taxonomy
 
     taxonomy = Taxonomy.from_file(args.taxonomy)
@@ -149,8 +150,13 @@ def _generate(args: argparse.Namespace) -> int:
         taxonomy=taxonomy,
         contrast_siblings=settings.contrast_siblings,
     )
-    kept, empty = sample_documents(requests, settings, args.adapter, device=args.device, seed=args.seed)
+    # a killed run resumes from the chunks already in the resume file beside --output
+    resume_file = resume_path(args.output)
+    kept, empty = sample_documents(
+        requests, settings, args.adapter, device=args.device, seed=args.seed, resume_file=resume_file
+    )
     write_jsonl(args.output, kept)
+    resume_file.unlink(missing_ok=True)
     print(f"{len(kept)} documents -> {args.output} ({empty} empty samples dropped)")
     return 0
 
@@ -273,6 +279,7 @@ def _experiment_config(args: argparse.Namespace):
         oversample=args.oversample,
         oracle=args.oracle,
         full_label_paths=args.full_label_paths,
+        checkpoint_steps=args.checkpoint_steps,
     )
 
 
@@ -384,6 +391,12 @@ def _add_experiment_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="train and prompt the generator with each document's whole label path (every level of the data, not "
         "only the cell's depth); its documents are labelled at the cell's depth",
+    )
+    parser.add_argument(
+        "--checkpoint-steps",
+        type=int,
+        default=grid.checkpoint_steps,
+        help="a cell's generator saves a checkpoint this often, and a rerun resumes from it (default: %(default)s)",
     )
     parser.add_argument(
         "--encoder-epochs",
@@ -578,7 +591,11 @@ def build_parser() -> argparse.ArgumentParser:
                 "--adapter", help="a LoRA adapter from `htcgen train-generator` (default: prompt the model)"
             )
             sub.add_argument("--num", type=int, required=True, help="documents to generate")
-            sub.add_argument("--output", required=True, help="JSONL of generated documents")
+            sub.add_argument(
+                "--output",
+                required=True,
+                help="JSONL of generated documents (until it is written, a killed run resumes from OUTPUT.partial)",
+            )
             _add_sampling_arguments(sub)
             sub.add_argument("--seed", type=int, default=0, help="target paths, phrase subsets, sampling (default: 0)")
             sub.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")

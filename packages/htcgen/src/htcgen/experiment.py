@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import shutil
 import statistics
 import time
 from collections.abc import Sequence
@@ -68,6 +69,8 @@ class ExperimentConfig:
     # the generator is trained and prompted with each document's whole label path (every level the data has, not
     # only the cell's depth); what it writes is labelled at the cell's depth
     full_label_paths: bool = False
+    # the cell's generator saves a checkpoint this often (optimizer steps), so a killed run resumes from it
+    checkpoint_steps: int = 20
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.methods if m not in METHODS]
@@ -85,6 +88,8 @@ class ExperimentConfig:
             raise ValueError(f"keep_share must be in (0, 1], got {self.keep_share}")
         if self.oversample < 1.0:
             raise ValueError(f"oversample must be >= 1, got {self.oversample}")
+        if self.checkpoint_steps < 1:
+            raise ValueError(f"checkpoint_steps must be >= 1, got {self.checkpoint_steps}")
 
     def encoder_fields(self, seed: int) -> dict[str, Any]:
         """The :class:`htcgen.encoder.EncoderConfig` fields of every encoder the experiment trains."""
@@ -146,15 +151,21 @@ def mine_cell_phrases(cell: Cell, encoder: str | None = "default") -> dict:
     return phrases
 
 
-def train_cell_generator(cell: Cell, phrases: dict, settings: GeneratorSettings, whole_paths: bool = False) -> Path:
+def train_cell_generator(
+    cell: Cell, phrases: dict, settings: GeneratorSettings, whole_paths: bool = False, checkpoint_steps: int = 20
+) -> Path:
     """LoRA generator on the cell's documents with mixed prompt kinds (their whole label paths with
-    ``whole_paths``); skipped when its adapter exists."""
+    ``whole_paths``); skipped when its adapter exists. It saves a checkpoint every ``checkpoint_steps`` steps in
+    ``generator-checkpoints`` (the last one kept) and resumes from it, so a killed run loses at most that many
+    steps; the checkpoints are deleted once the adapter is saved."""
     from transformers import TrainingArguments
+    from transformers.trainer_utils import get_last_checkpoint
 
     from htcgen.generator import add_lora, save_settings, train_generator
     from htcgen.prompts import MODES, training_pairs
     from lmcommon.device import choose_device
     from lmcommon.models import load_causal_lm
+    from lmcommon.seed import set_seed
     from lmcommon.training import mixed_precision
 
     folder = cell.folder / "generator"
@@ -173,25 +184,47 @@ def train_cell_generator(cell: Cell, phrases: dict, settings: GeneratorSettings,
         contrast_siblings=settings.contrast_siblings,
     )
     model, tokenizer = load_causal_lm(settings.model, device="cpu")
+    set_seed(cell.seed)  # the LoRA weights start from the cell's seed, whatever ran before in the process
     model = add_lora(model, rank=settings.rank)
     device = choose_device(None)
+    checkpoints = cell.folder / "generator-checkpoints"
     args = TrainingArguments(
-        output_dir=str(cell.folder / "generator-checkpoints"),
+        output_dir=str(checkpoints),
         num_train_epochs=settings.epochs,
         per_device_train_batch_size=settings.batch_size,
         learning_rate=settings.learning_rate,
         lr_scheduler_type="cosine",
         logging_steps=10,
-        save_strategy="no",
+        save_strategy="steps",
+        save_steps=checkpoint_steps,
+        save_total_limit=1,
         seed=cell.seed,
         report_to=[],
         use_cpu=device == "cpu",
         **mixed_precision(device),
     )
+    last = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+    if last is not None:
+        logger.info("%s: the generator resumes from %s", cell.name, last)
+    # saved beside its final place and renamed into it when whole: a kill while saving leaves no adapter that
+    # looks finished
+    staging = cell.folder / "generator.partial"
+    shutil.rmtree(staging, ignore_errors=True)
     started = time.perf_counter()
-    metrics = train_generator(model, tokenizer, pairs, args, max_length=settings.max_length, save_to=str(folder))
-    save_settings(folder, settings)
+    metrics = train_generator(
+        model,
+        tokenizer,
+        pairs,
+        args,
+        max_length=settings.max_length,
+        resume_from_checkpoint=last,
+        save_to=str(staging),
+    )
+    save_settings(staging, settings)
     write_json(cell.folder / "generator-training.json", {**metrics, "wall_time_s": time.perf_counter() - started})
+    shutil.rmtree(folder, ignore_errors=True)  # what a run killed before this version left there
+    staging.rename(folder)
+    shutil.rmtree(checkpoints, ignore_errors=True)  # optimizer states; the adapter is what is kept
     return folder
 
 
@@ -211,7 +244,7 @@ def augmentations(cell: Cell, config: ExperimentConfig, judge, oracle=None) -> d
     if not generation:
         return augmented
     phrases = mine_cell_phrases(cell, config.phrase_encoder)
-    adapter = train_cell_generator(cell, phrases, config.generator, config.full_label_paths)
+    adapter = train_cell_generator(cell, phrases, config.generator, config.full_label_paths, config.checkpoint_steps)
     documents, taxonomy = cell.generator_view(config.full_label_paths)
     count = math.ceil(config.oversample * copies * len(cell.train))
     reports, generated = {}, {}

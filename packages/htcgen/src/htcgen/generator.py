@@ -12,8 +12,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from htcgen.prompts import build_prompt, contrast_labels, path_phrases
+from htcgen.resume_file import read_resume_file, resume_path
 from htcgen.taxonomy import Taxonomy
-from lmcommon.data import read_dataclass, read_jsonl, write_json, write_jsonl
+from lmcommon.data import append_jsonl, read_dataclass, read_jsonl, write_json, write_jsonl
+from lmcommon.generation import PROGRESS_EVERY_S
 from lmcommon.models import DECODER_PROJECTIONS
 
 logger = logging.getLogger(__name__)
@@ -208,10 +210,12 @@ def generate_documents(
     top_p: float = 0.95,
     batch_size: int = 8,
     phrase_boost: float = 0.0,
+    report_progress: bool = True,
 ) -> list[dict]:
     """Samples one document per request (batched, with the KV cache); returns the requests with ``text``. With
     ``phrase_boost`` > 0, each request's ``phrases`` are raised while it is sampled
-    (:class:`htcgen.phrase_boost.PhraseBoostLogitsProcessor`)."""
+    (:class:`htcgen.phrase_boost.PhraseBoostLogitsProcessor`); ``report_progress`` as
+    :func:`lmcommon.generation.generate_replies` takes it."""
     from lmcommon.generation import generate_replies
 
     processors = None
@@ -233,6 +237,7 @@ def generate_documents(
         temperature=temperature,
         top_p=top_p,
         logits_processors=processors,
+        report_progress=report_progress,
     )
     return [{**request, "text": text} for request, text in zip(requests, texts, strict=True)]
 
@@ -259,6 +264,9 @@ def load_generator(
     return (tuned.merge_and_unload() if merge else tuned).eval(), tokenizer
 
 
+CHUNK_BATCHES = 4  # generation batches between two appends to a resume file: what a killed run samples again
+
+
 def sample_documents(
     requests: Sequence[dict],
     settings: GeneratorSettings,
@@ -266,37 +274,74 @@ def sample_documents(
     *,
     device: str | None = None,
     seed: int = 0,
+    resume_file: str | Path | None = None,
 ) -> tuple[list[dict], int]:
     """Loads the generator (``settings.model`` + ``adapter``) and samples one document per request with the
     settings' sampling options; returns the non-empty samples and how many came out empty (end of text drawn
-    first), since later readers reject empty documents."""
-    from lmcommon.seed import set_seed
+    first), since later readers reject empty documents.
 
-    model, tokenizer = load_generator(settings.model, adapter, device=device)
-    set_seed(seed)
-    samples = generate_documents(
-        model,
-        tokenizer,
-        requests,
-        max_new_tokens=settings.max_new_tokens,
-        temperature=settings.temperature,
-        top_p=settings.top_p,
-        batch_size=settings.generation_batch_size,
-        phrase_boost=settings.phrase_boost,
-    )
+    The requests are sampled in chunks of :data:`CHUNK_BATCHES` batches, each chunk from its own seed (``seed``
+    and the chunk's first request), so a chunk's samples do not depend on how the ones before it were drawn. With
+    ``resume_file`` (JSONL), every chunk is appended to it as soon as it is sampled, and the chunks it already holds
+    for the same prompts are read back instead: a killed run starts again where it stopped. Deleting the file is
+    the caller's, once the samples are saved."""
+    chunk_size = settings.generation_batch_size * CHUNK_BATCHES
+    samples = read_resume_file(Path(resume_file), requests, chunk_size) if resume_file is not None else []
+    if len(samples) < len(requests):
+        samples += _sample_chunks(requests, samples, chunk_size, settings, adapter, device, seed, resume_file)
     kept = [s for s in samples if s["text"].strip()]
     return kept, len(samples) - len(kept)
+
+
+def _sample_chunks(requests, done, chunk_size, settings, adapter, device, seed, resume_file) -> list[dict]:
+    """Samples the requests after the first ``len(done)``, chunk by chunk (see :func:`sample_documents`)."""
+    from lmcommon.seed import keyed_random, set_seed
+
+    model, tokenizer = load_generator(settings.model, adapter, device=device)
+    sampled: list[dict] = []
+    started = last_report = time.perf_counter()
+    for start in range(len(done), len(requests), chunk_size):
+        set_seed(keyed_random(seed, f"chunk-{start}").randrange(2**31))
+        chunk = generate_documents(
+            model,
+            tokenizer,
+            requests[start : start + chunk_size],
+            max_new_tokens=settings.max_new_tokens,
+            temperature=settings.temperature,
+            top_p=settings.top_p,
+            batch_size=settings.generation_batch_size,
+            phrase_boost=settings.phrase_boost,
+            report_progress=False,
+        )
+        if resume_file is not None:
+            append_jsonl(Path(resume_file), chunk)
+        sampled += chunk
+        now = time.perf_counter()
+        if now - last_report >= PROGRESS_EVERY_S and len(done) + len(sampled) < len(requests):
+            rate = len(sampled) / (now - started)
+            left = (len(requests) - len(done) - len(sampled)) / rate
+            logger.info(
+                "sampled %d/%d documents (%.2f/s, about %.0f s left)",
+                len(done) + len(sampled),
+                len(requests),
+                rate,
+                left,
+            )
+            last_report = now
+    return sampled
 
 
 def generate_to_file(
     path: str | Path, requests: Sequence[dict], settings: GeneratorSettings, adapter: str | Path | None, seed: int = 0
 ) -> list[dict]:
-    """:func:`sample_documents` written to the JSONL ``path``, or read back from it when it exists."""
+    """:func:`sample_documents` written to the JSONL ``path``, or read back from it when it exists. Until the
+    samples are complete they accumulate in :func:`resume_path` of ``path``, so a killed run resumes."""
     path = Path(path)
     if path.is_file():
         return read_jsonl(path)
     started = time.perf_counter()
-    kept, empty = sample_documents(requests, settings, adapter, seed=seed)
+    kept, empty = sample_documents(requests, settings, adapter, seed=seed, resume_file=resume_path(path))
     logger.info("%s: %d samples in %.0f s (%d empty dropped)", path, len(kept), time.perf_counter() - started, empty)
     write_jsonl(path, kept)
+    resume_path(path).unlink(missing_ok=True)
     return kept
