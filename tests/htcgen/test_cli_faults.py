@@ -55,6 +55,33 @@ def test_generator_training_killed_after_a_checkpoint_resumes_to_the_same_adapte
     assert_killed_run_resumes(train, root, interrupt_after_first_checkpoint)
 
 
+def test_generate_killed_after_a_chunk_resumes_to_the_output_of_a_run_never_stopped(generator_training, monkeypatch):
+    import htcgen.generator
+
+    root, train = generator_training
+    assert train("gen") == 0
+    arguments = ["generate", "--data", str(root / "docs.jsonl"), "--taxonomy", str(root / "t.taxonomy")]
+    arguments += ["--phrases", str(root / "phrases.json"), "--adapter", str(root / "gen"), "--device", "cpu"]
+    arguments += ["--num", "20", "--batch-size", "2", "--max-new-tokens", "6"]  # chunks of 2 x 4: 8, 8, 4
+    assert main([*arguments, "--output", str(root / "straight.jsonl")]) == 0
+    real, calls = htcgen.generator.generate_documents, []
+
+    def killed_at_the_second_chunk(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(htcgen.generator, "generate_documents", killed_at_the_second_chunk)
+    assert main([*arguments, "--output", str(root / "out.jsonl")]) == 130
+    assert len((root / "out.jsonl.partial").read_text(encoding="utf-8").splitlines()) == 8
+    assert not (root / "out.jsonl").exists()
+    assert main([*arguments, "--output", str(root / "out.jsonl")]) == 0
+    assert len(calls) == 4  # the second and third chunks, not the first again
+    assert (root / "out.jsonl").read_text(encoding="utf-8") == (root / "straight.jsonl").read_text(encoding="utf-8")
+    assert not (root / "out.jsonl.partial").exists()
+
+
 def test_a_damaged_generator_adapter_is_one_line_naming_it(generator_training, capsys):
     root, train = generator_training
     assert train("gen") == 0
