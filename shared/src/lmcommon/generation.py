@@ -15,6 +15,25 @@ logger = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 30.0  # a progress line at most this often: long scoring and sampling runs are not silent
 
 
+class ProgressLog:
+    """A progress line for a long run of ``total`` items, at most every :data:`PROGRESS_EVERY_S`: ``message`` (with
+    ``%d`` for the items done and for ``total``), the rate since the log began at ``done`` items, and the time left."""
+
+    def __init__(self, total: int, message: str, *, done: int = 0, log: logging.Logger = logger) -> None:
+        self.total, self.message, self.first, self.log = total, message, done, log
+        self.started = self.last_report = time.perf_counter()
+
+    def update(self, done: int) -> None:
+        """Says how far the run is, unless a line was logged less than :data:`PROGRESS_EVERY_S` ago or it is over."""
+        now = time.perf_counter()
+        if now - self.last_report < PROGRESS_EVERY_S or done >= self.total:
+            return
+        rate = (done - self.first) / (now - self.started)
+        left = (self.total - done) / rate
+        self.log.info(f"{self.message} (%.2f/s, about %.0f s left)", done, self.total, rate, left)
+        self.last_report = now
+
+
 def format_chat_prompt(tokenizer: PreTrainedTokenizerBase, prompt: str) -> str:
     """The prompt as the model expects it: the tokenizer's chat template with a generation prompt when it has
     one, else the prompt followed by a newline."""
@@ -46,8 +65,8 @@ def generate_replies(
     sampling keeps the given order, so that a seed reproduces the same samples. ``logits_processors(indices,
     prompt_length)``, when given, returns the transformers logits processors for the batch of
     ``[prompts[i] for i in indices]`` whose padded prompts are ``prompt_length`` tokens long (what a per-prompt
-    processor needs to tell prompt from reply). ``report_progress`` logs the rate and the time left every
-    :data:`PROGRESS_EVERY_S`; a caller that calls this per chunk logs its own.
+    processor needs to tell prompt from reply). ``report_progress`` logs a :class:`ProgressLog`; a caller that
+    calls this per chunk logs its own.
 
     Returns:
         The decoded replies without the prompts and special tokens, stripped, in the order of ``prompts``.
@@ -65,7 +84,7 @@ def generate_replies(
         order.sort(key=lengths.__getitem__)
     replies: list[str | None] = [None] * len(texts)
     done = 0
-    started = last_report = time.perf_counter()
+    progress = ProgressLog(len(texts), "generated %d/%d replies") if report_progress else None
     padding_side = tokenizer.padding_side
     tokenizer.padding_side = "left"
     try:
@@ -92,12 +111,8 @@ def generate_replies(
             for i, text in zip(indices, tokenizer.batch_decode(new_tokens, skip_special_tokens=True), strict=True):
                 replies[i] = text.strip()
             done += len(indices)
-            now = time.perf_counter()
-            if report_progress and now - last_report >= PROGRESS_EVERY_S and done < len(texts):
-                rate = done / (now - started)
-                left = (len(texts) - done) / rate
-                logger.info("generated %d/%d replies (%.2f/s, about %.0f s left)", done, len(texts), rate, left)
-                last_report = now
+            if progress is not None:
+                progress.update(done)
     finally:
         tokenizer.padding_side = padding_side
     return replies

@@ -132,8 +132,7 @@ def _sampling_settings(args: argparse.Namespace):
 
 def _generate(args: argparse.Namespace) -> int:
     from htcgen.data import read_documents
-    from htcgen.generator import plan_samples, sample_documents
-    from htcgen.resume_file import resume_path
+    from htcgen.generator import plan_samples, sample_to_file
     from htcgen.taxonomy import Taxonomy
 
     taxonomy = Taxonomy.from_file(args.taxonomy)
@@ -151,12 +150,7 @@ def _generate(args: argparse.Namespace) -> int:
         contrast_siblings=settings.contrast_siblings,
     )
     # a killed run resumes from the chunks already in the resume file beside --output
-    resume_file = resume_path(args.output)
-    kept, empty = sample_documents(
-        requests, settings, args.adapter, device=args.device, seed=args.seed, resume_file=resume_file
-    )
-    write_jsonl(args.output, kept)
-    resume_file.unlink(missing_ok=True)
+    kept, empty = sample_to_file(args.output, requests, settings, args.adapter, device=args.device, seed=args.seed)
     print(f"{len(kept)} documents -> {args.output} ({empty} empty samples dropped)")
     return 0
 

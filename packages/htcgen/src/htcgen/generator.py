@@ -15,7 +15,7 @@ from htcgen.prompts import build_prompt, contrast_labels, path_phrases
 from htcgen.resume_file import read_resume_file, resume_path
 from htcgen.taxonomy import Taxonomy
 from lmcommon.data import append_jsonl, read_dataclass, read_jsonl, write_json, write_jsonl
-from lmcommon.generation import PROGRESS_EVERY_S
+from lmcommon.generation import ProgressLog
 from lmcommon.models import DECODER_PROJECTIONS
 
 logger = logging.getLogger(__name__)
@@ -299,7 +299,7 @@ def _sample_chunks(requests, done, chunk_size, settings, adapter, device, seed, 
 
     model, tokenizer = load_generator(settings.model, adapter, device=device)
     sampled: list[dict] = []
-    started = last_report = time.perf_counter()
+    progress = ProgressLog(len(requests), "sampled %d/%d documents", done=len(done), log=logger)
     for start in range(len(done), len(requests), chunk_size):
         set_seed(keyed_random(seed, f"chunk-{start}").randrange(2**31))
         chunk = generate_documents(
@@ -316,32 +316,34 @@ def _sample_chunks(requests, done, chunk_size, settings, adapter, device, seed, 
         if resume_file is not None:
             append_jsonl(Path(resume_file), chunk)
         sampled += chunk
-        now = time.perf_counter()
-        if now - last_report >= PROGRESS_EVERY_S and len(done) + len(sampled) < len(requests):
-            rate = len(sampled) / (now - started)
-            left = (len(requests) - len(done) - len(sampled)) / rate
-            logger.info(
-                "sampled %d/%d documents (%.2f/s, about %.0f s left)",
-                len(done) + len(sampled),
-                len(requests),
-                rate,
-                left,
-            )
-            last_report = now
+        progress.update(len(done) + len(sampled))
     return sampled
+
+
+def sample_to_file(
+    path: str | Path,
+    requests: Sequence[dict],
+    settings: GeneratorSettings,
+    adapter: str | Path | None,
+    *,
+    device: str | None = None,
+    seed: int = 0,
+) -> tuple[list[dict], int]:
+    """:func:`sample_documents` written to the JSONL ``path`` (replacing it), as ``(kept, empty)``. Until the samples
+    are complete they accumulate in :func:`htcgen.resume_file.resume_path` of ``path``, so a killed run resumes."""
+    resume_file = resume_path(path)
+    started = time.perf_counter()
+    kept, empty = sample_documents(requests, settings, adapter, device=device, seed=seed, resume_file=resume_file)
+    logger.info("%s: %d samples in %.0f s (%d empty dropped)", path, len(kept), time.perf_counter() - started, empty)
+    write_jsonl(path, kept)
+    resume_file.unlink(missing_ok=True)
+    return kept, empty
 
 
 def generate_to_file(
     path: str | Path, requests: Sequence[dict], settings: GeneratorSettings, adapter: str | Path | None, seed: int = 0
 ) -> list[dict]:
-    """:func:`sample_documents` written to the JSONL ``path``, or read back from it when it exists. Until the
-    samples are complete they accumulate in :func:`resume_path` of ``path``, so a killed run resumes."""
-    path = Path(path)
-    if path.is_file():
+    """:func:`sample_to_file`, or the samples read back from ``path`` when it exists."""
+    if Path(path).is_file():
         return read_jsonl(path)
-    started = time.perf_counter()
-    kept, empty = sample_documents(requests, settings, adapter, seed=seed, resume_file=resume_path(path))
-    logger.info("%s: %d samples in %.0f s (%d empty dropped)", path, len(kept), time.perf_counter() - started, empty)
-    write_jsonl(path, kept)
-    resume_path(path).unlink(missing_ok=True)
-    return kept
+    return sample_to_file(path, requests, settings, adapter, seed=seed)[0]
