@@ -60,39 +60,11 @@ def _train_generator(args: argparse.Namespace) -> int:
     import json
 
     from htcgen.data import read_documents
-    from htcgen.generator import GeneratorSettings, add_lora, save_settings, train_generator
-    from htcgen.prompts import training_pairs
+    from htcgen.generator import GeneratorSettings, fit_generator
     from htcgen.taxonomy import Taxonomy
     from lmcommon.flags import dataclass_from_args, training_arguments
-    from lmcommon.models import load_causal_lm
-    from lmcommon.seed import set_seed
 
     taxonomy = Taxonomy.from_file(args.taxonomy)
-    documents = read_documents(args.data, taxonomy)
-    pairs = training_pairs(
-        documents,
-        _read_phrases(args.phrases),
-        max_phrases=args.max_phrases,
-        mode=args.mode,
-        lead_words=args.lead_words,
-        phrase_labels=args.phrase_labels,
-        seed=args.seed,
-        taxonomy=taxonomy,
-        contrast_siblings=args.contrast_siblings,
-    )
-    model, tokenizer = load_causal_lm(args.model, device="cpu")  # the Trainer places it
-    set_seed(args.seed)  # the LoRA weights are drawn here, before the Trainer seeds: the same --seed, the same adapter
-    model = add_lora(model, rank=args.rank)
-    output = Path(args.output)
-    metrics = train_generator(
-        model,
-        tokenizer,
-        pairs,
-        training_arguments(args, output / "checkpoints"),
-        max_length=args.max_length,
-        resume_from_checkpoint=True if args.resume else None,
-        save_to=str(output),
-    )
     settings = dataclass_from_args(
         GeneratorSettings,
         args,
@@ -100,8 +72,19 @@ def _train_generator(args: argparse.Namespace) -> int:
         batch_size=args.per_device_train_batch_size,
         learning_rate=args.learning_rate,
     )
-    save_settings(output, settings)  # `generate --adapter` reads the model and the phrase settings back
-    print(json.dumps({"output": str(output), "pairs": len(pairs), **metrics}))
+    output = Path(args.output)
+    report = fit_generator(
+        read_documents(args.data, taxonomy),
+        _read_phrases(args.phrases),
+        settings,
+        training_arguments(args, output / "checkpoints"),
+        mode=args.mode,
+        seed=args.seed,
+        save_to=output,
+        taxonomy=taxonomy,
+        resume_from_checkpoint=True if args.resume else None,
+    )
+    print(json.dumps({"output": str(output), **report}))
     return 0
 
 

@@ -161,31 +161,15 @@ def train_cell_generator(
     from transformers import TrainingArguments
     from transformers.trainer_utils import get_last_checkpoint
 
-    from htcgen.generator import add_lora, save_settings, train_generator
-    from htcgen.prompts import MODES, training_pairs
+    from htcgen.generator import fit_generator
+    from htcgen.prompts import MODES
     from lmcommon.device import choose_device
-    from lmcommon.models import load_causal_lm
-    from lmcommon.seed import set_seed
     from lmcommon.training import mixed_precision
 
     folder = cell.folder / "generator"
     if (folder / "adapter_config.json").is_file():
         return folder
     documents, taxonomy = cell.generator_view(whole_paths)
-    pairs = training_pairs(
-        documents,
-        phrases,
-        max_phrases=settings.max_phrases,
-        mode=MODES,
-        lead_words=settings.lead_words,
-        phrase_labels=settings.phrase_labels,
-        seed=cell.seed,
-        taxonomy=taxonomy,
-        contrast_siblings=settings.contrast_siblings,
-    )
-    model, tokenizer = load_causal_lm(settings.model, device="cpu")
-    set_seed(cell.seed)  # the LoRA weights start from the cell's seed, whatever ran before in the process
-    model = add_lora(model, rank=settings.rank)
     device = choose_device(None)
     checkpoints = cell.folder / "generator-checkpoints"
     args = TrainingArguments(
@@ -211,16 +195,17 @@ def train_cell_generator(
     staging = cell.folder / "generator.partial"
     shutil.rmtree(staging, ignore_errors=True)
     started = time.perf_counter()
-    metrics = train_generator(
-        model,
-        tokenizer,
-        pairs,
+    metrics = fit_generator(
+        documents,
+        phrases,
+        settings,
         args,
-        max_length=settings.max_length,
+        mode=MODES,
+        seed=cell.seed,
+        save_to=staging,
+        taxonomy=taxonomy,
         resume_from_checkpoint=last,
-        save_to=str(staging),
     )
-    save_settings(staging, settings)
     write_json(cell.folder / "generator-training.json", {**metrics, "wall_time_s": time.perf_counter() - started})
     shutil.rmtree(folder, ignore_errors=True)  # what a run killed before this version left there
     staging.rename(folder)

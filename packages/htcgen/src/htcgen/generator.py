@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from htcgen.prompts import build_prompt, contrast_labels, path_phrases
+from htcgen.prompts import build_prompt, contrast_labels, path_phrases, training_pairs
 from htcgen.resume_file import read_resume_file, resume_path
 from htcgen.taxonomy import Taxonomy
 from lmcommon.data import append_jsonl, read_dataclass, read_jsonl, write_json, write_jsonl
@@ -127,6 +127,56 @@ def train_generator(
         save_to=save_to,
     )
     return report.as_dict()
+
+
+def fit_generator(
+    documents: Sequence[dict],
+    phrase_table: dict,
+    settings: GeneratorSettings,
+    training_args,
+    *,
+    mode: str | Sequence[str],
+    seed: int,
+    save_to: str | Path,
+    taxonomy: Taxonomy | None = None,
+    resume_from_checkpoint: str | bool | None = None,
+) -> dict:
+    """The whole fine-tune of ``train-generator`` and of an experiment cell: training pairs of ``documents`` in
+    ``mode`` (see :func:`htcgen.prompts.training_pairs`), ``settings.model`` with a LoRA adapter drawn from
+    ``seed``, :func:`train_generator` with ``training_args``, and the adapter saved to ``save_to`` with the
+    settings that ``generate --adapter`` reads back.
+
+    Returns:
+        The training report (:func:`train_generator`) with ``pairs``, the number of training pairs.
+    """
+    from lmcommon.models import load_causal_lm
+    from lmcommon.seed import set_seed
+
+    pairs = training_pairs(
+        documents,
+        phrase_table,
+        max_phrases=settings.max_phrases,
+        mode=mode,
+        lead_words=settings.lead_words,
+        phrase_labels=settings.phrase_labels,
+        seed=seed,
+        taxonomy=taxonomy,
+        contrast_siblings=settings.contrast_siblings,
+    )
+    model, tokenizer = load_causal_lm(settings.model, device="cpu")  # the Trainer places it
+    set_seed(seed)  # the LoRA weights are drawn here, before the Trainer seeds: whatever ran before in the process
+    model = add_lora(model, rank=settings.rank)
+    metrics = train_generator(
+        model,
+        tokenizer,
+        pairs,
+        training_args,
+        max_length=settings.max_length,
+        resume_from_checkpoint=resume_from_checkpoint,
+        save_to=str(save_to),
+    )
+    save_settings(save_to, settings)
+    return {"pairs": len(pairs), **metrics}
 
 
 def rare_path_weights(documents: Sequence[dict]) -> dict[tuple[str, ...], float]:
