@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lmcommon.generation import format_chat_prompt, generate_replies
+from lmcommon.generation import ProgressLog, format_chat_prompt, generate_replies
 
 WORDS = ["hello", "world", "a", "b"]
 
@@ -70,3 +70,19 @@ def test_long_generation_reports_progress(tiny, monkeypatch, caplog):
         generate_replies(model, tokenizer, ["hello"] * 5, max_new_tokens=2, batch_size=2)
     lines = [r.getMessage() for r in caplog.records]
     assert [line.split(" (")[0] for line in lines] == ["generated 2/5 replies", "generated 4/5 replies"]
+
+
+def test_progress_log_gives_the_rate_since_it_began_and_stays_silent_without_progress(monkeypatch, caplog):
+    import logging
+
+    import lmcommon.generation
+
+    monkeypatch.setattr(lmcommon.generation, "PROGRESS_EVERY_S", 0.0)
+    clock = iter([100.0, 110.0, 120.0, 130.0])
+    monkeypatch.setattr(lmcommon.generation.time, "perf_counter", lambda: next(clock))
+    progress = ProgressLog(10, "did %d/%d", done=2)  # began at 100 s with 2 items done
+    with caplog.at_level(logging.INFO, logger="lmcommon.generation"):
+        progress.update(2)  # 110 s, nothing done since the start: no rate, no line (and no division by zero)
+        progress.update(6)  # 120 s: 4 items in 20 s = 0.20/s, 4 left = 20 s
+        progress.update(10)  # 130 s: over, no line
+    assert [r.getMessage() for r in caplog.records] == ["did 6/10 (0.20/s, about 20 s left)"]

@@ -24,9 +24,10 @@ class ProgressLog:
         self.started = self.last_report = time.perf_counter()
 
     def update(self, done: int) -> None:
-        """Says how far the run is, unless a line was logged less than :data:`PROGRESS_EVERY_S` ago or it is over."""
+        """Says how far the run is, unless a line was logged less than :data:`PROGRESS_EVERY_S` ago, it is over, or
+        nothing was done since the log began (no rate to give)."""
         now = time.perf_counter()
-        if now - self.last_report < PROGRESS_EVERY_S or done >= self.total:
+        if now - self.last_report < PROGRESS_EVERY_S or done >= self.total or done <= self.first:
             return
         rate = (done - self.first) / (now - self.started)
         left = (self.total - done) / rate
