@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import logging
+
 import pytest
 import torch
 
+import lmcommon.generation
 from lmcommon.generation import ProgressLog, format_chat_prompt, generate_replies
 
 WORDS = ["hello", "world", "a", "b"]
@@ -60,10 +63,6 @@ def test_sampling_runs_and_is_seeded(tiny):
 
 
 def test_long_generation_reports_progress(tiny, monkeypatch, caplog):
-    import logging
-
-    import lmcommon.generation
-
     model, tokenizer = tiny
     monkeypatch.setattr(lmcommon.generation, "PROGRESS_EVERY_S", 0.0)  # report after every batch
     with caplog.at_level(logging.INFO, logger="lmcommon.generation"):
@@ -73,10 +72,6 @@ def test_long_generation_reports_progress(tiny, monkeypatch, caplog):
 
 
 def test_progress_log_gives_the_rate_since_it_began_and_stays_silent_without_progress(monkeypatch, caplog):
-    import logging
-
-    import lmcommon.generation
-
     monkeypatch.setattr(lmcommon.generation, "PROGRESS_EVERY_S", 0.0)
     clock = iter([100.0, 110.0, 120.0, 130.0])
     monkeypatch.setattr(lmcommon.generation.time, "perf_counter", lambda: next(clock))
