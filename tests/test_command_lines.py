@@ -86,3 +86,54 @@ def test_htcgen_quick_demo_runs_from_outside_the_repository(tmp_path, monkeypatc
         "| tfidf | generated: semantic + phrase (full) |",
     ):
         assert row in table, row
+
+
+# string flags that are not paths: names, choices, texts; every other string flag must say whether it is read or
+# written (lmcommon.paths), so that `run` checks it before any work
+NOT_PATHS = {
+    "--log-level",
+    "--domain",
+    "--domains",
+    "--prompt",
+    "--dtype",
+    "--device",
+    "--variant",
+    "--stage",
+    "--mode",
+    "--decision",
+    "--script",
+    "--methods",
+    "--classifiers",
+    "--judge",
+    "--selection",
+    "--classifier",
+    "--profile",
+    "--pubmedqa-setting",
+    "text",
+    "--target-modules",
+}
+# config fields that name a base model (a hub id or a folder): read, never written, and saved with the config
+CONFIG_MODEL_FIELDS = {("htcgen", "train-generator", "--model"), ("pesc", "train", "--backbone")}
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_every_path_flag_declares_whether_it_is_read_or_written(package):
+    from lmcommon.paths import role_of
+
+    undeclared = []
+    for name, parser in _subcommands(package).items():
+        if hasattr(parser, "populate"):
+            parser.populate()
+        trainer_flags = {
+            action.dest
+            for group in parser._action_groups
+            if group.title and ("TrainingArguments" in group.title or "Trainer" in group.title)
+            for action in group._group_actions
+        }
+        for action in parser._actions:
+            takes_text = action.nargs != 0 and action.type in (None, str) and not action.choices
+            flag = action.option_strings[-1] if action.option_strings else action.dest
+            exempt = flag in NOT_PATHS or (package, name, flag) in CONFIG_MODEL_FIELDS or action.dest in trainer_flags
+            if takes_text and role_of(action) is None and not exempt:
+                undeclared.append(f"{package} {name} {flag}")
+    assert undeclared == []

@@ -197,19 +197,6 @@ def test_a_reader_that_goes_away_ends_the_command_quietly():
 
 
 @pytest.mark.faults
-@pytest.mark.parametrize("same", ["same", "dotted"])
-def test_an_output_that_is_an_input_is_refused(tmp_path, same):
-    from lmcommon.cli import refuse_overwriting_inputs
-
-    data = tmp_path / "gold.jsonl"
-    data.write_text("{}\n")
-    output = str(data) if same == "same" else str(tmp_path / "sub" / ".." / "gold.jsonl")
-    with pytest.raises(ValueError, match=r"--output .* is the --data file: refusing to write over an input"):
-        refuse_overwriting_inputs({"--data": str(data), "--config": None}, {"--output": output})
-    refuse_overwriting_inputs({"--data": str(data)}, {"--output": str(tmp_path / "report.json"), "--save": None})
-
-
-@pytest.mark.faults
 @pytest.mark.parametrize(
     ("tool", "arguments"),
     [
@@ -217,14 +204,21 @@ def test_an_output_that_is_an_input_is_refused(tmp_path, same):
         ("htcgen", ["mine", "--data", "{f}", "--taxonomy", "t", "--output", "{f}"]),
         ("modula", ["generate", "--input", "{f}", "--output", "{f}"]),
         ("pesc", ["tune", "--dev", "{f}", "--output", "{f}"]),
+        # severe cases of the second fault probe: flags that were not declared
+        ("htcgen", ["prepare-data", "--data", "{f}", "--taxonomy", "t", "--output", "{d}"]),
+        ("pesc", ["train-ranker", "--pairs", "{f}", "--output", "{f}"]),
+        ("pesc", ["train-ranker", "--clean", "{f}", "--output", "{f}"]),
+        ("pesc", ["train-ranker", "--exclude", "{f}", "--output", "{f}"]),
+        ("modula", ["build-data", "--source", "{d}", "--output", "{d}"]),
+        ("modula", ["merge", "--adapters", "{d}", "--domain", "x", "--output", "{d}"]),
     ],
 )
 def test_no_command_writes_over_its_own_input(tmp_path, capsys, tool, arguments):
     import importlib
 
-    data = tmp_path / "rows.jsonl"
+    data = tmp_path / "train.jsonl"  # a name prepare-data writes
     data.write_text('{"prompt": "x"}\n')
     main = importlib.import_module(f"{tool}.cli").main
-    assert main([a.replace("{f}", str(data)) for a in arguments]) == 2
+    assert main([a.replace("{f}", str(data)).replace("{d}", str(tmp_path)) for a in arguments]) == 2
     assert "refusing to write over an input" in capsys.readouterr().err
     assert data.read_text() == '{"prompt": "x"}\n'

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from lmcommon.errors import DataError, MissingModelPackageError
 from lmcommon.logs import setup_logging
+from lmcommon.outputs import FolderLockedError, folder_lock
+from lmcommon.paths import check_paths, declared_paths, folders_to_lock, input_path, mark_input
+
+COMMAND_DEST = "command"
 
 # Errors caused by the user's input or machine: shown as one line, without a traceback (unless --debug).
 USER_ERRORS = (
@@ -21,27 +27,10 @@ USER_ERRORS = (
     PermissionError,
     MissingModelPackageError,
     ValueError,
+    FolderLockedError,
 )
-
-
-def refuse_overwriting_inputs(inputs: Mapping[str, str | None], outputs: Mapping[str, str | None]) -> None:
-    """Stops a command before it writes over one of its own inputs (``--output`` given the ``--data`` file).
-
-    Args:
-        inputs: flag -> path read (None: not given).
-        outputs: flag -> path written (None: not given); for a folder output, name each file written in it.
-
-    Raises:
-        ValueError: an output is one of the inputs (both flags named).
-    """
-    read = {flag: Path(path).resolve() for flag, path in inputs.items() if path}
-    for out_flag, out_path in outputs.items():
-        if not out_path:
-            continue
-        written = Path(out_path).resolve()
-        for in_flag, path in read.items():
-            if path == written:
-                raise ValueError(f"{out_flag} {out_path} is the {in_flag} file: refusing to write over an input")
+# errors of the machine rather than the command (a full disk, a read-only file system): one line, not a traceback
+_MACHINE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
 
 
 def repository_data(value: str) -> str:
@@ -53,6 +42,9 @@ def repository_data(value: str) -> str:
         argparse.ArgumentTypeError: found in neither place (argparse prints it and exits with status 2).
     """
     return _located(value, None)
+
+
+repository_data.path_role = "input"  # see lmcommon.paths: a path this type yields is one the command reads
 
 
 def shipped_data(package: str) -> Callable[[str], str]:
@@ -67,7 +59,7 @@ def shipped_data(package: str) -> Callable[[str], str]:
         return _located(value, package)
 
     located.__name__ = "path"  # argparse names the type in its messages
-    return located
+    return mark_input(located)
 
 
 def _located(value: str, package: str | None) -> str:
@@ -132,7 +124,9 @@ def make_parser(
     parser.add_argument("--version", action="version", version=f"{prog} {version}")
     parser.add_argument("--log-level", default="INFO", help="logging level (DEBUG, INFO, WARNING, ...)")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks for errors")
-    subcommands = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_SubcommandParser)
+    subcommands = parser.add_subparsers(
+        title="commands", metavar="COMMAND", dest=COMMAND_DEST, parser_class=_SubcommandParser
+    )
     return parser, subcommands
 
 
@@ -144,21 +138,24 @@ class _SubcommandParser(LazyParser):
 
 def _one_line(error: Exception) -> str:
     """The message for a user error; an OS error as ``path: reason`` rather than ``[Errno 2] reason: 'path'``."""
+    if isinstance(error, OSError) and error.errno in _MACHINE_ERRNOS:
+        where = f"{error.filename}: " if error.filename else ""
+        return f"{where}{error.strerror or error}; nothing was replaced: the previous outputs are kept"
     if isinstance(error, OSError) and error.filename and error.strerror:
         return f"{error.filename}: {error.strerror}"
     return str(error)
 
 
-def _refuse_declared_overwrites(args: argparse.Namespace) -> None:
-    """Applies :func:`refuse_overwriting_inputs` to the flags a sub-command declared with
-    ``set_defaults(reads=("data", ...), writes=("output", ...))`` (argparse dests)."""
+def _chosen_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser | None:
+    """The sub-command parser that parsed ``args``."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action.choices.get(getattr(args, COMMAND_DEST, None) or "")
+    return None
 
-    def flags(dests: Sequence[str]) -> dict[str, str | None]:
-        return {"--" + dest.replace("_", "-"): getattr(args, dest, None) for dest in dests}
 
-    reads, writes = getattr(args, "reads", ()), getattr(args, "writes", ())
-    if reads and writes:
-        refuse_overwriting_inputs(flags(reads), flags(writes))
+def _is_user_error(error: BaseException) -> bool:
+    return isinstance(error, USER_ERRORS) or (isinstance(error, OSError) and error.errno in _MACHINE_ERRNOS)
 
 
 def close_process_group() -> None:
@@ -177,8 +174,9 @@ def close_process_group() -> None:
 def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> int:
     """Parses ``argv``, runs the chosen sub-command's ``func(args)`` and returns the exit status.
 
-    No sub-command prints the help (status 2); a user error prints ``prog: error: message`` (status 2). A
-    sub-command that declares ``set_defaults(reads=(...), writes=(...))`` never writes over one of its inputs.
+    No sub-command prints the help (status 2); a user error prints ``prog: error: message`` (status 2). The
+    command's path arguments (:mod:`lmcommon.paths`) are checked before any work: no output is one of its inputs
+    or a device; every folder it writes is locked while it runs.
     """
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int | None] | None = getattr(args, "func", None)
@@ -187,21 +185,28 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> i
         return 2
     setup_logging(args.log_level)
     try:
-        _refuse_declared_overwrites(args)
-        return func(args) or 0
-    except USER_ERRORS as error:
-        if args.debug:
+        command = _chosen_command(parser, args)
+        paths = declared_paths(command, args) if command is not None else []
+        check_paths(paths)
+        with contextlib.ExitStack() as locks:
+            # under torchrun / accelerate launch every rank runs the command; the main one holds the locks
+            if os.environ.get("RANK", "0") in ("", "0"):
+                for folder in folders_to_lock(paths):
+                    locks.enter_context(folder_lock(folder))
+            return func(args) or 0
+    except BrokenPipeError:
+        # the reader went away (`pesc correct ... | head -1`): stop quietly, as Unix tools do; stdout is pointed
+        # at /dev/null so that the interpreter's final flush does not raise again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except Exception as error:
+        if args.debug or not _is_user_error(error):
             raise
         print(f"{parser.prog}: error: {_one_line(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        # the reader went away (`pesc correct ... | head -1`): stop quietly, as Unix tools do; stdout is pointed
-        # at /dev/null so that the interpreter's final flush does not raise again
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141
     finally:  # also after an error: a process in a distributed group leaves it cleanly
         close_process_group()
 
@@ -237,8 +242,12 @@ def build_parser() -> argparse.ArgumentParser:
     check = subcommands.add_parser(
         "check-models", help="load the default models (converting SmolLM2 once) and try each on one example"
     )
-    check.add_argument("--causal-lm", default="default", help="causal LM name or path (default: packaged SmolLM2)")
-    check.add_argument("--encoder", default="default", help="encoder name or path (default: packaged MiniLM)")
+    check.add_argument(
+        "--causal-lm", default="default", type=input_path, help="causal LM name or path (default: packaged SmolLM2)"
+    )
+    check.add_argument(
+        "--encoder", default="default", type=input_path, help="encoder name or path (default: packaged MiniLM)"
+    )
     check.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
     check.set_defaults(func=_check_models)
     return parser

@@ -7,8 +7,9 @@ import dataclasses
 import gzip
 import json
 import os
+import secrets
+import stat
 import sys
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -164,15 +165,29 @@ def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-
     """Opens a temporary file beside ``path`` and renames it over ``path`` only if the block succeeds.
 
     A crash or exception inside the block leaves any previous file at ``path`` untouched and no temporary
-    file behind.
+    file behind. A replaced file keeps its permissions; a new one gets the usual ``0666 & ~umask``.
+
+    Raises:
+        IsADirectoryError: ``path`` is a folder.
+        ValueError: ``path`` is a device, a FIFO or a socket (renaming over it would replace it).
     """
+    from lmcommon.outputs import refuse_special_file
+
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: is a folder; a file was expected")
+    refuse_special_file(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if "b" in mode:
         encoding = None
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.chmod(tmp_name, 0o666 & ~_current_umask())  # mkstemp makes 0600; give the file normal permissions
+        keep_mode = stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        keep_mode = None
+    fd, tmp_name = _create_temporary(path)
+    try:
+        if keep_mode is not None:
+            os.fchmod(fd, keep_mode)
         with os.fdopen(fd, mode, encoding=encoding) as handle:
             yield handle
             handle.flush()
@@ -184,10 +199,16 @@ def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-
         raise
 
 
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _create_temporary(path: Path) -> tuple[int, str]:
+    """A new file beside ``path``, opened for writing. Created with mode 0666 so that the kernel applies the
+    process umask itself (reading the umask means setting it, which races with other threads' files)."""
+    for _ in range(100):
+        name = str(path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{path.parent}: no free temporary name beside {path.name}")
 
 
 def write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> int:

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 
@@ -66,6 +67,7 @@ def run_training(
     trainer_class=None,
     resume_from_checkpoint: str | bool | None = None,
     save_to: str | None = None,
+    save_also: Callable[[Path], None] | None = None,
     **trainer_options: Any,
 ):
     """Trains ``model`` with ``args`` (``TrainingArguments``, copied, not changed) and returns
@@ -80,8 +82,11 @@ def run_training(
         data_collator: rows -> batch.
         trainer_class: a ``Trainer`` subclass (default: :class:`lmcommon.target_logits.TargetLogitsTrainer`, which
             computes a causal LM's vocabulary logits only where the loss reads them).
-        resume_from_checkpoint: as ``Trainer.train`` takes it (``True``: the last checkpoint in ``output_dir``).
-        save_to: a folder for ``trainer.save_model`` after training.
+        resume_from_checkpoint: as ``Trainer.train`` takes it (``True``: the last complete checkpoint in
+            ``output_dir``; see :func:`last_complete_checkpoint`).
+        save_to: a folder for ``trainer.save_model`` after training: the saved files replace those of the folder as
+            one set (staged beside it and swapped in; see :func:`lmcommon.outputs.replace_folder`).
+        save_also: writes more files of that set into the folder it is given (settings saved with the model).
         **trainer_options: passed on to the trainer (``callbacks``, ``optimizers``, ``processing_class``, ...).
     """
     from lmcommon.target_logits import TargetLogitsTrainer
@@ -93,11 +98,15 @@ def run_training(
     trainer = (trainer_class or TargetLogitsTrainer)(
         model=model, args=args, train_dataset=train_dataset, data_collator=data_collator, **trainer_options
     )
+    if resume_from_checkpoint is True:  # the Trainer would take the newest folder, even one a kill left half-written
+        resume_from_checkpoint = last_complete_checkpoint(args.output_dir)
+        if resume_from_checkpoint is None:
+            raise ValueError(f"nothing to resume: {args.output_dir} holds no complete checkpoint")
     started = time.perf_counter()
     output = trainer.train(resume_from_checkpoint=resume_from_checkpoint)
     wall_time = time.perf_counter() - started
     if save_to is not None:
-        trainer.save_model(str(save_to))
+        _save_whole(trainer, Path(save_to), save_also)
     # Under bf16/fp16 accelerate wraps model.forward in autocast for training and leaves the wrapper on; without
     # this the trained model would go on predicting in half precision while the same weights saved and loaded
     # predict in float32.
@@ -112,3 +121,45 @@ def run_training(
         losses=[float(entry["loss"]) for entry in trainer.state.log_history if "loss" in entry],
     )
     return trainer, report
+
+
+def _save_whole(trainer, folder: Path, save_also: Callable[[Path], None] | None) -> None:
+    """``trainer.save_model`` into a staging folder that the main process swaps in whole: killed during the save,
+    the folder keeps the model it had. Every process takes part in the save (DeepSpeed and FSDP gather the
+    weights collectively); only the main one writes."""
+    from lmcommon.outputs import replace_folder
+
+    if not trainer.args.should_save:
+        trainer.save_model(str(folder))
+        return
+    with replace_folder(folder) as staging:
+        trainer.save_model(str(staging))
+        if save_also is not None:
+            save_also(staging)
+
+
+def last_complete_checkpoint(folder: str | Path) -> str | None:
+    """The newest ``checkpoint-N`` in ``folder`` that a save finished, or None.
+
+    The Trainer writes a checkpoint's ``trainer_state.json`` after its weights, optimizer and random states, so a
+    checkpoint whose state file is missing or does not parse was cut short (killed, disk full) and is skipped.
+    """
+    import json
+    import re
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        return None
+    numbered = []
+    for entry in folder.iterdir():
+        match = re.fullmatch(r"checkpoint-(\d+)", entry.name)
+        if match and entry.is_dir():
+            numbered.append((int(match.group(1)), entry))
+    for _, entry in sorted(numbered, reverse=True):
+        try:
+            state = json.loads((entry / "trainer_state.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(state, dict) and "global_step" in state:
+            return str(entry)
+    return None

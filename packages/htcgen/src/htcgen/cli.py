@@ -10,6 +10,7 @@ from htcgen import __version__
 from htcgen.evaluate import CLASSIFIERS
 from lmcommon.cli import make_parser, run, shipped_data
 from lmcommon.data import write_json, write_jsonl
+from lmcommon.paths import input_path, output_file, output_folder, run_folder
 
 # data/... defaults: found where the user stands, in the source checkout, else in the wheel's demo copy
 DATA_PATH = shipped_data("htcgen")
@@ -18,12 +19,15 @@ DATA_PATH = shipped_data("htcgen")
 def _prepare_data(args: argparse.Namespace) -> int:
     from htcgen.data import read_documents, split_documents
     from htcgen.taxonomy import Taxonomy
+    from lmcommon.outputs import replace_folder
 
     taxonomy = Taxonomy.from_file(args.taxonomy)
     documents = [d for path in args.data for d in read_documents(path, taxonomy)]
     splits = split_documents(documents, dev=args.dev_fraction, test=args.test_fraction, seed=args.seed)
+    with replace_folder(args.output) as staging:  # the three splits are replaced together or not at all
+        for name, rows in splits.items():
+            write_jsonl(staging / f"{name}.jsonl", rows)
     for name, rows in splits.items():
-        write_jsonl(Path(args.output) / f"{name}.jsonl", rows)
         print(f"{name}: {len(rows)} documents -> {Path(args.output) / f'{name}.jsonl'}")
     return 0
 
@@ -309,7 +313,9 @@ def _add_experiment_arguments(parser: argparse.ArgumentParser) -> None:
 
     grid = ExperimentConfig()
     generator = grid.generator
-    parser.add_argument("--output", default="runs/htcgen-experiment", help="run folder (resumed when it exists)")
+    parser.add_argument(
+        "--output", default="runs/htcgen-experiment", type=run_folder, help="run folder (resumed when it exists)"
+    )
     parser.add_argument("--depths", type=int, nargs="+", default=list(grid.depths), help="label depths (99: full)")
     parser.add_argument("--ks", type=int, nargs="+", default=list(grid.ks), help="documents per leaf")
     parser.add_argument(
@@ -381,7 +387,9 @@ def _add_experiment_arguments(parser: argparse.ArgumentParser) -> None:
         default=grid.encoder_epochs,
         help="encoder classifier epochs (at least 300 steps)",
     )
-    parser.add_argument("--model", default=generator.model, help="generator base model ('default': packaged SmolLM2)")
+    parser.add_argument(
+        "--model", default=generator.model, type=input_path, help="generator base model ('default': packaged SmolLM2)"
+    )
     parser.add_argument(
         "--generator-epochs", type=float, default=generator.epochs, help="generator fine-tuning epochs"
     )
@@ -472,7 +480,10 @@ def _add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
     default = GeneratorSettings()
     unset = {"default": argparse.SUPPRESS}  # absent from args unless given: see _sampling_settings
     parser.add_argument(
-        "--model", help="causal LM (default: the adapter's, else 'default': packaged SmolLM2)", **unset
+        "--model",
+        type=input_path,
+        help="causal LM (default: the adapter's, else 'default': packaged SmolLM2)",
+        **unset,
     )
     parser.add_argument(
         "--max-phrases",
@@ -511,9 +522,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="convert HWV-style data into seeded train/dev/test JSONL",
         description="Validate label paths against the taxonomy and split the documents.",
     )
-    prepare.add_argument("--data", nargs="+", required=True, help="JSONL files (ours or HWV's format, .gz allowed)")
-    prepare.add_argument("--taxonomy", required=True, help="parent<TAB>children file")
-    prepare.add_argument("--output", required=True, help="folder for train.jsonl, dev.jsonl, test.jsonl")
+    prepare.add_argument(
+        "--data", nargs="+", required=True, type=input_path, help="JSONL files (ours or HWV's format, .gz allowed)"
+    )
+    prepare.add_argument("--taxonomy", required=True, type=input_path, help="parent<TAB>children file")
+    prepare.add_argument(
+        "--output",
+        required=True,
+        type=output_folder("train.jsonl", "dev.jsonl", "test.jsonl"),
+        help="folder for train.jsonl, dev.jsonl, test.jsonl (written as one set)",
+    )
     prepare.add_argument("--dev-fraction", type=float, default=0.1, help="share of documents in dev.jsonl")
     prepare.add_argument("--test-fraction", type=float, default=0.2, help="share of documents in test.jsonl")
     prepare.add_argument("--seed", type=int, default=13, help="split seed (default: 13, the shipped split)")
@@ -524,9 +542,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="mine phrase-level label information",
         description="Score uni- to tri-gram phrases per label; write them as JSON.",
     )
-    mine.add_argument("--data", required=True, help="training documents (JSONL)")
-    mine.add_argument("--taxonomy", required=True, help="parent<TAB>children file")
-    mine.add_argument("--output", required=True, help="phrases.json to write")
+    mine.add_argument("--data", required=True, type=input_path, help="training documents (JSONL)")
+    mine.add_argument("--taxonomy", required=True, type=input_path, help="parent<TAB>children file")
+    mine.add_argument("--output", required=True, type=output_file, help="phrases.json to write")
     mine.add_argument("--top-k", type=int, default=20, help="phrases kept per label (default: 20)")
     mine.add_argument(
         "--min-documents",
@@ -537,9 +555,10 @@ def build_parser() -> argparse.ArgumentParser:
     mine.add_argument(
         "--encoder",
         default="default",
+        type=input_path,
         help="encoder for phrase-label similarity: 'default' (packaged MiniLM), a name, or 'none'",
     )
-    mine.set_defaults(func=_mine, reads=("data", "taxonomy"), writes=("output",))
+    mine.set_defaults(func=_mine)
 
     for name, func, text in [
         ("train-generator", _train_generator, "fine-tune the generator (LoRA) on label path + phrases -> document"),
@@ -549,10 +568,13 @@ def build_parser() -> argparse.ArgumentParser:
         populate = _add_generator_training_arguments if training else None
         sub = commands.add_parser(name, help=text, description=text, populate=populate)
         sub.add_argument(
-            "--data", required=True, help="training documents (JSONL): label paths and phrases come from them"
+            "--data",
+            required=True,
+            type=input_path,
+            help="training documents (JSONL): label paths and phrases come from them",
         )
-        sub.add_argument("--taxonomy", required=True, help="parent<TAB>children file")
-        sub.add_argument("--phrases", required=True, help="phrases.json from `htcgen mine`")
+        sub.add_argument("--taxonomy", required=True, type=input_path, help="parent<TAB>children file")
+        sub.add_argument("--phrases", required=True, type=input_path, help="phrases.json from `htcgen mine`")
         sub.add_argument(
             "--mode",
             default=["full"] if training else "full",
@@ -562,21 +584,24 @@ def build_parser() -> argparse.ArgumentParser:
             + ("; several: one drawn per document, so one generator follows each kind" if training else ""),
         )
         if training:
-            sub.add_argument("--output", required=True, help="adapter folder (and its checkpoints)")
+            sub.add_argument("--output", required=True, type=run_folder, help="adapter folder (and its checkpoints)")
         else:
             sub.add_argument(
-                "--adapter", help="a LoRA adapter from `htcgen train-generator` (default: prompt the model)"
+                "--adapter",
+                type=input_path,
+                help="a LoRA adapter from `htcgen train-generator` (default: prompt the model)",
             )
             sub.add_argument("--num", type=int, required=True, help="documents to generate")
             sub.add_argument(
                 "--output",
                 required=True,
+                type=output_file,
                 help="JSONL of generated documents (until it is written, a killed run resumes from OUTPUT.partial)",
             )
             _add_sampling_arguments(sub)
             sub.add_argument("--seed", type=int, default=0, help="target paths, phrase subsets, sampling (default: 0)")
             sub.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
-        sub.set_defaults(func=func, reads=("data", "taxonomy", "phrases"), writes=("output",))
+        sub.set_defaults(func=func)
 
     text = (
         "sample the fine-tuned generator (path + phrases, path only) and the base model without it for held-out "
@@ -584,11 +609,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compare = commands.add_parser("compare-generators", help=text, description=text)
     _add_data_arguments(compare)
-    compare.add_argument("--phrases", required=True, help="phrases.json from `htcgen mine` (on the training data)")
     compare.add_argument(
-        "--adapter", required=True, help="a LoRA adapter from `htcgen train-generator --mode full path`"
+        "--phrases", required=True, type=input_path, help="phrases.json from `htcgen mine` (on the training data)"
     )
-    compare.add_argument("--output", required=True, help="folder for the samples and comparison.json / .md")
+    compare.add_argument(
+        "--adapter",
+        required=True,
+        type=input_path,
+        help="a LoRA adapter from `htcgen train-generator --mode full path`",
+    )
+    compare.add_argument(
+        "--output", required=True, type=run_folder, help="folder for the samples and comparison.json / .md"
+    )
     compare.add_argument("--paths", type=int, default=80, help="held-out label paths to sample")
     compare.add_argument("--samples-per-path", type=int, default=3, help="samples per label path (default: 3)")
     compare.add_argument("--judge-depth", type=int, default=2, help="levels of each path the judge scores")
@@ -602,10 +634,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Fit a classifier on --train (+ --augment at --ratio), or load a saved encoder classifier "
         "(--load), and print micro/macro-F1 over all nodes and per level on --test.",
     )
-    evaluate.add_argument("--train", help="real training documents (JSONL); not with --load")
-    evaluate.add_argument("--test", required=True, help="test documents (JSONL)")
-    evaluate.add_argument("--taxonomy", required=True, help="parent<TAB>children file")
-    evaluate.add_argument("--augment", help="augmented documents (JSONL with text, labels)")
+    evaluate.add_argument("--train", type=input_path, help="real training documents (JSONL); not with --load")
+    evaluate.add_argument("--test", required=True, type=input_path, help="test documents (JSONL)")
+    evaluate.add_argument("--taxonomy", required=True, type=input_path, help="parent<TAB>children file")
+    evaluate.add_argument("--augment", type=input_path, help="augmented documents (JSONL with text, labels)")
     evaluate.add_argument("--ratio", type=float, default=1.0, help="augmented documents per real document")
     evaluate.add_argument(
         "--classifier",
@@ -614,24 +646,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="tfidf: balanced linear SVM per level, consistent paths; encoder: fine-tuned MiniLM, a softmax per "
         "level; flat-svm / flat-lr: the flat per-level baselines (default: %(default)s)",
     )
-    evaluate.add_argument("--encoder", default="default", help="encoder checkpoint: 'default' (MiniLM), name or path")
+    evaluate.add_argument(
+        "--encoder", default="default", type=input_path, help="encoder checkpoint: 'default' (MiniLM), name or path"
+    )
     evaluate.add_argument("--epochs", type=float, default=12.0, help="encoder fine-tuning epochs (default: 12)")
     evaluate.add_argument(
-        "--dev", help="documents (JSONL) the encoder is scored on while training; the best weights are kept"
+        "--dev",
+        type=input_path,
+        help="documents (JSONL) the encoder is scored on while training; the best weights are kept",
     )
-    evaluate.add_argument("--save", help="write the trained encoder classifier to this folder")
-    evaluate.add_argument("--load", help="score a classifier saved with --save instead of training one")
+    evaluate.add_argument("--save", type=output_folder(), help="write the trained encoder classifier to this folder")
+    evaluate.add_argument(
+        "--load", type=input_path, help="score a classifier saved with --save instead of training one"
+    )
     evaluate.add_argument("--depth", type=int, help="cut label paths to their first DEPTH levels")
     evaluate.add_argument("--seed", type=int, default=0, help="sampling and initialisation seed (default: 0)")
-    evaluate.add_argument("--output", help="write the metrics here as JSON")
-    evaluate.set_defaults(func=_evaluate, reads=("train", "test", "taxonomy", "augment", "dev"), writes=("output",))
+    evaluate.add_argument("--output", type=output_file, help="write the metrics here as JSON")
+    evaluate.set_defaults(func=_evaluate)
 
     table = commands.add_parser(
         "table",
         help="one Markdown table of several `htcgen evaluate --output` files",
         description="Print micro/macro-F1 over all nodes and per level of each metrics file, one row per file.",
     )
-    table.add_argument("metrics", nargs="+", help="JSON files written by `htcgen evaluate --output`")
+    table.add_argument("metrics", nargs="+", type=input_path, help="JSON files written by `htcgen evaluate --output`")
     table.set_defaults(func=_table)
 
     predict = commands.add_parser(
@@ -639,10 +677,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="label documents with a saved encoder classifier",
         description="Read JSONL documents with a 'text' field and write them back with the predicted 'labels'.",
     )
-    predict.add_argument("--classifier", required=True, help="folder written by `htcgen evaluate --save`")
-    predict.add_argument("--input", required=True, help="JSONL documents with a 'text' field")
-    predict.add_argument("--output", required=True, help="JSONL: each input row plus 'labels'")
-    predict.set_defaults(func=_predict, reads=("input",), writes=("output",))
+    predict.add_argument(
+        "--classifier", required=True, type=input_path, help="folder written by `htcgen evaluate --save`"
+    )
+    predict.add_argument("--input", required=True, type=input_path, help="JSONL documents with a 'text' field")
+    predict.add_argument("--output", required=True, type=output_file, help="JSONL: each input row plus 'labels'")
+    predict.set_defaults(func=_predict)
 
     experiment = commands.add_parser(
         "experiment",
@@ -659,9 +699,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="One low-resource setting (depth 2, one document per leaf) on the shipped data.",
     )
     _add_data_arguments(demo)
-    demo.add_argument("--output", default="runs/htcgen-demo", help="run folder (resumed when it exists)")
+    demo.add_argument(
+        "--output", default="runs/htcgen-demo", type=run_folder, help="run folder (resumed when it exists)"
+    )
     demo.add_argument("--quick", action="store_true", help="a smaller generator budget (about 5 min on 2 CPU cores)")
-    demo.add_argument("--model", default="default", help="generator base model")
+    demo.add_argument("--model", default="default", type=input_path, help="generator base model")
     demo.set_defaults(func=_demo)
     return parser
 

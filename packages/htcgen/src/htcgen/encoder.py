@@ -248,10 +248,14 @@ class EncoderHierarchyClassifier(HierarchyClassifier):
         taxonomy and the settings to ``folder``; :meth:`from_pretrained` reads them back."""
         if not self.labels:
             raise ValueError("the classifier is not trained; call fit first")
+        from lmcommon.outputs import replace_folder
+
+        with replace_folder(folder) as staging:  # swapped in whole: a killed save leaves the classifier that was there
+            self._write(staging)
+
+    def _write(self, folder: Path) -> None:
         from lmcommon.data import write_json
 
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
         self.model.encoder.save_pretrained(folder)
         self.tokenizer.save_pretrained(folder)
         torch.save(self.model.head.state_dict(), folder / HEAD_FILE)

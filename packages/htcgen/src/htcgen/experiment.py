@@ -159,12 +159,11 @@ def train_cell_generator(
     ``generator-checkpoints`` (the last one kept) and resumes from it, so a killed run loses at most that many
     steps; the checkpoints are deleted once the adapter is saved."""
     from transformers import TrainingArguments
-    from transformers.trainer_utils import get_last_checkpoint
 
     from htcgen.generator import fit_generator
     from htcgen.prompts import MODES
     from lmcommon.device import choose_device
-    from lmcommon.training import mixed_precision
+    from lmcommon.training import last_complete_checkpoint, mixed_precision
 
     folder = cell.folder / "generator"
     if (folder / "adapter_config.json").is_file():
@@ -187,7 +186,7 @@ def train_cell_generator(
         use_cpu=device == "cpu",
         **mixed_precision(device),
     )
-    last = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+    last = last_complete_checkpoint(checkpoints)  # a checkpoint a kill cut short is skipped
     if last is not None:
         logger.info("%s: the generator resumes from %s", cell.name, last)
     # saved beside its final place and renamed into it when whole: a kill while saving leaves no adapter that

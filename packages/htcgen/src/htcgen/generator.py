@@ -7,7 +7,7 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -107,9 +107,11 @@ def train_generator(
     max_length: int = 512,
     resume_from_checkpoint: str | bool | None = None,
     save_to: str | None = None,
+    save_also: Callable[[Path], None] | None = None,
 ) -> dict:
     """Fine-tunes ``model`` (a peft model, see :func:`add_lora`) on ``{"prompt", "response"}`` pairs with the
     loss on the document only, with lmcommon's runner (checkpoints resume; ``accelerate launch`` scales it).
+    ``save_also`` writes more files into the saved adapter's set (see :func:`lmcommon.training.run_training`).
 
     Returns:
         :class:`lmcommon.training.TrainingReport` as a dict (steps, tokens, time, losses).
@@ -125,6 +127,7 @@ def train_generator(
         ChatCollator(tokenizer.pad_token_id),
         resume_from_checkpoint=resume_from_checkpoint,
         save_to=save_to,
+        save_also=save_also,
     )
     return report.as_dict()
 
@@ -174,8 +177,8 @@ def fit_generator(
         max_length=settings.max_length,
         resume_from_checkpoint=resume_from_checkpoint,
         save_to=str(save_to),
+        save_also=lambda folder: save_settings(folder, settings),  # the settings belong to the adapter's set
     )
-    save_settings(save_to, settings)
     return {"pairs": len(pairs), **metrics}
 
 

@@ -68,9 +68,17 @@ def _expert_tensors(model: MoDULAModel, expert: str) -> dict[str, torch.Tensor]:
 
 
 def save_modula(model: MoDULAModel, directory: Path) -> Path:
-    """Writes the config, each expert and the routers of ``model`` into ``directory``."""
+    """Writes the config, each expert and the routers of ``model`` into ``directory``, as one set: staged beside it
+    and swapped in whole, so that a save killed half-way leaves the model that was there (other files stay)."""
+    from lmcommon.outputs import replace_folder
+
+    with replace_folder(directory) as staging:
+        _write_modula(model, staging)
+    return directory
+
+
+def _write_modula(model: MoDULAModel, directory: Path) -> None:
     config = model.modula_config
-    directory.mkdir(parents=True, exist_ok=True)
     config.save(directory)
     _write_tensors(directory / "universal" / WEIGHTS_NAME, _expert_tensors(model, "universal"))
     write_json(
@@ -95,7 +103,6 @@ def save_modula(model: MoDULAModel, directory: Path) -> Path:
     routers = {f"{name}.weight": layer.router.weight for name, layer in model.modula_layers()}
     _write_tensors(directory / ROUTER_FOLDER / ROUTER_WEIGHTS_NAME, routers)
     write_json(directory / ROUTER_FOLDER / ROUTER_CONFIG_NAME, {"outputs": config.router_outputs})
-    return directory
 
 
 def _read_tensors(path: Path) -> dict[str, torch.Tensor]:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lmcommon.cli import make_parser, run, shipped_data
+from lmcommon.paths import input_path, output_file, output_folder, run_folder
 from lmcommon.seed import set_seed
 from modula import __version__
 from modula.config import CONFIG_NAME, MoDULAConfig
@@ -24,6 +25,7 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model",
         default="default",
+        type=input_path,
         help="base causal LM: 'default' (packaged SmolLM2-135M-Instruct), a hub id or a local folder",
     )
     parser.add_argument(
@@ -205,6 +207,15 @@ def _tune_learning_rate(args: argparse.Namespace) -> int:
 
 
 def _add_domain(args: argparse.Namespace) -> int:
+    from lmcommon.outputs import folder_lock
+
+    if args.output is None:  # extended in place: --adapters is the folder being written
+        with folder_lock(args.adapters):
+            return _extend(args)
+    return _extend(args)
+
+
+def _extend(args: argparse.Namespace) -> int:
     from modula.data import read_chat_rows
     from modula.model import MoDULAModel
 
@@ -368,7 +379,12 @@ def _add_stage_selection(parser: argparse.ArgumentParser) -> None:
         help="what trains: the universal expert, one domain expert, the routers, or everything (MoLoRA)",
     )
     parser.add_argument("--domain", help="the expert stage's domain")
-    parser.add_argument("--data", required=True, help="JSONL with prompt, response (and domain for the router stage)")
+    parser.add_argument(
+        "--data",
+        required=True,
+        type=input_path,
+        help="JSONL with prompt, response (and domain for the router stage)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -384,7 +400,9 @@ def build_parser() -> argparse.ArgumentParser:
         "else created from --variant/--domains.",
     )
     _add_stage_selection(train)
-    train.add_argument("--output", required=True, help="the MoDULA model folder (created or continued)")
+    train.add_argument(
+        "--output", required=True, type=run_folder, help="the MoDULA model folder (created or continued)"
+    )
     _add_model_arguments(train)
     train.set_defaults(func=_train)
 
@@ -396,11 +414,13 @@ def build_parser() -> argparse.ArgumentParser:
         "one from the config flags), and print the dev loss of each and the best. The model is not changed.",
     )
     _add_stage_selection(tune)
-    tune.add_argument("--dev", required=True, help="held-out JSONL (prompt, response) whose loss decides")
-    tune.add_argument("--adapters", help="a MoDULA model folder to start from (default: a new model)")
-    tune.add_argument("--output", help="also write the choice as JSON here")
+    tune.add_argument(
+        "--dev", required=True, type=input_path, help="held-out JSONL (prompt, response) whose loss decides"
+    )
+    tune.add_argument("--adapters", type=input_path, help="a MoDULA model folder to start from (default: a new model)")
+    tune.add_argument("--output", type=output_file, help="also write the choice as JSON here")
     _add_model_arguments(tune)
-    tune.set_defaults(func=_tune_learning_rate, reads=("data", "dev"), writes=("output",))
+    tune.set_defaults(func=_tune_learning_rate)
 
     add = commands.add_parser(
         "add-domain",
@@ -408,11 +428,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="plug in a new domain: train its expert, then the routers",
         description="Add a domain to a trained model without touching the existing experts.",
     )
-    add.add_argument("--adapters", required=True, help="the trained MoDULA model folder")
+    add.add_argument("--adapters", required=True, type=input_path, help="the trained MoDULA model folder")
     add.add_argument("--domain", required=True, help="name of the new domain")
-    add.add_argument("--data", required=True, help="JSONL with prompt, response for the new domain")
-    add.add_argument("--router-data", required=True, help="JSONL with prompt, response, domain covering every domain")
-    add.add_argument("--output", help="where to write the extended model (default: --adapters)")
+    add.add_argument("--data", required=True, type=input_path, help="JSONL with prompt, response for the new domain")
+    add.add_argument(
+        "--router-data",
+        required=True,
+        type=input_path,
+        help="JSONL with prompt, response, domain covering every domain",
+    )
+    add.add_argument("--output", type=run_folder, help="where to write the extended model (default: --adapters)")
     _add_model_arguments(add)
     add.set_defaults(func=_add_domain)
 
@@ -423,21 +448,21 @@ def build_parser() -> argparse.ArgumentParser:
         "cost (Flan: a plain model; Res: the base with the universal expert folded in, plus a small branch per "
         "layer that the LeakyReLU keeps out of the weights). Serve it with `modula generate --model OUTPUT`.",
     )
-    merge.add_argument("--adapters", required=True, help="a MoDULA model folder")
+    merge.add_argument("--adapters", required=True, type=input_path, help="a MoDULA model folder")
     merge.add_argument("--domain", required=True, help="the domain to serve")
-    merge.add_argument("--output", required=True, help="the folder to write")
+    merge.add_argument("--output", required=True, type=output_folder(), help="the folder to write (as a whole)")
     merge.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
     _add_model_arguments(merge)
-    merge.set_defaults(func=_merge, reads=("adapters", "model"), writes=("output",))
+    merge.set_defaults(func=_merge)
 
     for name, func, text in [
         ("generate", _generate, "generate replies with a MoDULA model (or the base model without --adapters)"),
         ("router-weights", _router_weights, "print the mean router weight per layer and expert for some prompts"),
     ]:
         sub = commands.add_parser(name, help=text, description=text)
-        sub.add_argument("--adapters", help="a MoDULA model folder")
+        sub.add_argument("--adapters", type=input_path, help="a MoDULA model folder")
         sub.add_argument("--prompt", action="append", help="a prompt (repeatable); or --input, or standard input")
-        sub.add_argument("--input", help="JSONL with a prompt field")
+        sub.add_argument("--input", type=input_path, help="JSONL with a prompt field")
         sub.add_argument(
             "--stage",
             default="inference",
@@ -448,21 +473,28 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
         _add_model_arguments(sub)
         if name == "generate":
-            sub.add_argument("--output", help="write JSONL rows {prompt, response} here instead of printing")
+            sub.add_argument(
+                "--output", type=output_file, help="write JSONL rows {prompt, response} here instead of printing"
+            )
             sub.add_argument("--max-new-tokens", type=int, default=128, help="tokens per reply (default: 128)")
             sub.add_argument("--batch-size", type=int, default=8, help="prompts generated at once (default: 8)")
-        sub.set_defaults(func=func, reads=("input",), writes=("output",))
+        sub.set_defaults(func=func)
     plot = commands.add_parser(
         "plot-routers",
         help="PNG heatmap of the mean router weight per layer and expert, one panel per prompt domain",
         description="Heatmap of router weights (needs matplotlib: pip install 'modula[plot]'). Prompts come from "
         "a JSONL file with 'prompt' and an optional 'domain' field that groups them into panels.",
     )
-    plot.add_argument("--adapters", required=True, help="a MoDULA model folder")
+    plot.add_argument("--adapters", required=True, type=input_path, help="a MoDULA model folder")
     plot.add_argument(
-        "--input", required=True, help="JSONL with prompt (and domain) fields, e.g. data/modula/*/test.jsonl"
+        "--input",
+        required=True,
+        type=input_path,
+        help="JSONL with prompt (and domain) fields, e.g. data/modula/*/test.jsonl",
     )
-    plot.add_argument("--output", required=True, help="the PNG to write; the weights go beside it as .json")
+    plot.add_argument(
+        "--output", required=True, type=output_file, help="the PNG to write; the weights go beside it as .json"
+    )
     plot.add_argument("--per-group", type=int, default=32, help="prompts per domain (0: all)")
     plot.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
     _add_model_arguments(plot)
@@ -475,17 +507,20 @@ def build_parser() -> argparse.ArgumentParser:
         "with each domain expert alone at full weight, with the routed mixture and with the universal expert "
         "alone, and the gap between the mixture and the best expert (what routing could still gain).",
     )
-    losses.add_argument("--adapters", required=True, help="a MoDULA model folder")
+    losses.add_argument("--adapters", required=True, type=input_path, help="a MoDULA model folder")
     losses.add_argument(
-        "--input", required=True, help="JSONL with prompt, response and domain fields, e.g. a domain's held-out rows"
+        "--input",
+        required=True,
+        type=input_path,
+        help="JSONL with prompt, response and domain fields, e.g. a domain's held-out rows",
     )
     losses.add_argument("--per-domain", type=int, default=16, help="rows per domain, the first ones (0: all)")
-    losses.add_argument("--output", help="write the JSON here instead of printing it")
+    losses.add_argument("--output", type=output_file, help="write the JSON here instead of printing it")
     losses.add_argument("--max-length", type=int, default=256, help="tokens per row, longer rows are cut")
     losses.add_argument("--batch-size", type=int, default=8, help="rows per forward pass (default: 8)")
     losses.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
     _add_model_arguments(losses)
-    losses.set_defaults(func=_expert_losses, stage="inference", domain=None, reads=("input",), writes=("output",))
+    losses.set_defaults(func=_expert_losses, stage="inference", domain=None)
 
     build = commands.add_parser(
         "build-data",
@@ -495,7 +530,12 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--source", default="data/instruct", type=DATA_PATH, help="the raw data folder (default: data/instruct)"
     )
-    build.add_argument("--output", default="data/modula", help="where to write the splits (default: data/modula)")
+    build.add_argument(
+        "--output",
+        default="data/modula",
+        type=output_folder(),
+        help="where to write the splits (default: data/modula)",
+    )
     build.add_argument("--seed", type=int, default=13, help="sampling seed (default: 13, the shipped splits)")
     build.add_argument(
         "--pubmedqa-setting",
@@ -532,7 +572,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=DATA_PATH,
         help="the folder written by `modula build-data` (default: data/modula)",
     )
-    demo.add_argument("--output", default="runs/modula-demo", help="run folder (resumed when it exists)")
+    demo.add_argument(
+        "--output", default="runs/modula-demo", type=run_folder, help="run folder (resumed when it exists)"
+    )
     demo.add_argument(
         "--choose-learning-rates",
         type=float,
@@ -546,6 +588,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--model",
         default="default",
+        type=input_path,
         help="base causal LM: 'default' (packaged SmolLM2-135M-Instruct), hub id or folder",
     )
     demo.set_defaults(func=_demo)

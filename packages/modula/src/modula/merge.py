@@ -186,12 +186,20 @@ def _spent(model: MoDULAModel, served: str) -> nn.Module:
 
 def save_merged(base_model: nn.Module, directory: str | Path, *, variant: str, domain: str, tokenizer=None) -> Path:
     """Writes a model returned by :func:`merge_domain` (and its tokenizer) as a Hugging Face folder; for Res the
-    domain branches go beside it in ``modula_domain_branch.safetensors``, the base layers under their own names."""
+    domain branches go beside it in ``modula_domain_branch.safetensors``, the base layers under their own names.
+    The files are staged and swapped in as one set (:func:`lmcommon.outputs.replace_folder`)."""
+    from lmcommon.outputs import replace_folder
+
+    with replace_folder(directory) as staging:
+        _write_merged(base_model, staging, variant=variant, domain=domain, tokenizer=tokenizer)
+    return Path(directory)
+
+
+def _write_merged(base_model: nn.Module, directory: Path, *, variant: str, domain: str, tokenizer) -> None:
     from safetensors.torch import save as safetensors_bytes
 
     from lmcommon.data import atomic_write
 
-    directory = Path(directory)
     merged = [(name, m) for name, m in base_model.named_modules() if isinstance(m, LowRankBranch)]
     for name, module in merged:  # the plain layers go in for the save, so the tensor names are the architecture's
         _replace(base_model, name, module.base_layer)
@@ -210,7 +218,6 @@ def save_merged(base_model: nn.Module, directory: str | Path, *, variant: str, d
             handle.write(data)
         description["slope"] = merged[0][1].slope
     write_json(directory / MERGED_CONFIG_NAME, description)
-    return directory
 
 
 def is_merged_folder(path: str | Path) -> bool:

@@ -236,11 +236,15 @@ def build_domain_data(
 
 
 def write_domain_data(splits: dict[str, dict[str, list[dict[str, Any]]]], output: str | Path) -> dict[str, int]:
-    """Writes ``output/{domain}/{train,test}.jsonl`` atomically; returns the row count per file."""
+    """Writes ``output/{domain}/{train,test}.jsonl`` as one set (staged and swapped in: a failure half-way leaves
+    the old splits, never new train files beside old test files); returns the row count per file."""
+    from lmcommon.outputs import replace_folder
+
     counts = {}
-    for domain, parts in splits.items():
-        for part, rows in parts.items():
-            counts[f"{domain}/{part}"] = write_jsonl(Path(output) / domain / f"{part}.jsonl", rows)
+    with replace_folder(output) as staging:
+        for domain, parts in splits.items():
+            for part, rows in parts.items():
+                counts[f"{domain}/{part}"] = write_jsonl(staging / domain / f"{part}.jsonl", rows)
     return counts
 
 

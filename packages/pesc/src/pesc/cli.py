@@ -12,6 +12,7 @@ from pathlib import Path
 from lmcommon.cli import make_parser, run, shipped_data
 from lmcommon.data import read_jsonl, read_stdin_lines, read_text_lines, write_json, write_jsonl
 from lmcommon.errors import DataError
+from lmcommon.paths import input_path, output_file, output_folder, run_folder
 from pesc import __version__
 from pesc.edits import Correction
 from pesc.tune import DEFAULT_GRID
@@ -20,6 +21,7 @@ from pesc.tune import DEFAULT_GRID
 DATA_PATH = shipped_data("pesc")
 
 ROW_FIELDS = ("source", "target", "kind", "subset")
+BENCHMARK_FILES = ("train.jsonl", "dev.jsonl", "test.jsonl", "build_config.json")
 
 
 def _read_rows(path: str) -> list[dict]:
@@ -125,16 +127,19 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _build_benchmark(args: argparse.Namespace) -> int:
+    from lmcommon.outputs import replace_folder
     from pesc.benchmark import build_shipped_benchmark
 
     config = _injection_config(args)
     splits = build_shipped_benchmark(args.data_dir, config, seed=args.seed, limit=args.limit)
     output = Path(args.output)
+    with replace_folder(output) as staging:  # train, dev and test are replaced together or not at all
+        for split, rows in splits.items():
+            write_jsonl(staging / f"{split}.jsonl", rows)
+        write_json(staging / "build_config.json", {"seed": args.seed, "limit": args.limit, **config.__dict__})
     for split, rows in splits.items():
-        write_jsonl(output / f"{split}.jsonl", rows)
         kinds = {k: sum(1 for r in rows if r["kind"] == k) for k in ("pinyin", "spelling", "both", "none")}
         print(f"{split}: {len(rows)} rows {kinds} -> {output / f'{split}.jsonl'}")
-    write_json(output / "build_config.json", {"seed": args.seed, "limit": args.limit, **config.__dict__})
     return 0
 
 
@@ -426,6 +431,7 @@ def _add_model_arguments(command: argparse.ArgumentParser, jobs: bool = False) -
     command.add_argument(
         "--lm",
         default="auto",
+        type=input_path,
         help="language model of the default checker: 'auto' ($PESC_LM, then Debian's libime model, else the "
         "unigram), 'unigram', or a KenLM binary/ARPA file (default: auto)",
     )
@@ -521,7 +527,12 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--data-dir", default="data/csc", type=DATA_PATH, help="the CSC data folder (default: data/csc)"
     )
-    build.add_argument("--output", required=True, help="folder for train.jsonl, dev.jsonl, test.jsonl")
+    build.add_argument(
+        "--output",
+        required=True,
+        type=output_folder(*BENCHMARK_FILES),
+        help="folder for train.jsonl, dev.jsonl, test.jsonl (written as one set)",
+    )
     build.add_argument("--seed", type=int, default=13, help="injection seed (default: 13, the shipped benchmark)")
     build.add_argument("--limit", type=int, default=None, help="at most this many rows per source file")
     build.set_defaults(func=_build_benchmark)
@@ -531,35 +542,36 @@ def build_parser() -> argparse.ArgumentParser:
         help="sentence-level metrics by error kind",
         description="Score predictions against gold rows, or run a checker on data.",
     )
-    evaluate.add_argument("--predictions", help="JSONL with 'prediction' per row, or a text file, one line per row")
-    evaluate.add_argument("--gold", help="benchmark JSONL the predictions answer")
+    evaluate.add_argument(
+        "--predictions", type=input_path, help="JSONL with 'prediction' per row, or a text file, one line per row"
+    )
+    evaluate.add_argument("--gold", type=input_path, help="benchmark JSONL the predictions answer")
     evaluate.add_argument(
         "--checker",
+        type=input_path,
         help="'default' (the n-gram checker), 'unigram' (the same on jieba's word frequencies), 'lookup' (the "
         "context-free baseline: each pinyin run -> its most frequent dictionary words, no misspelling correction) "
         "or the folder of a trained model",
     )
-    evaluate.add_argument("--config", help="a CheckerConfig JSON (from `pesc tune`)")
-    evaluate.add_argument("--data", help="benchmark JSONL to run the checker on")
+    evaluate.add_argument("--config", type=input_path, help="a CheckerConfig JSON (from `pesc tune`)")
+    evaluate.add_argument("--data", type=input_path, help="benchmark JSONL to run the checker on")
     evaluate.add_argument(
         "--sighan",
+        type=input_path,
         help="instead of --data: an equal-length SIGHAN/ECSpell TSV (n, source, target); prints SIGHAN's "
         "sentence-level metrics",
     )
     evaluate.add_argument(
         "--baseline",
+        type=input_path,
         help="a second checker run on the same rows ('lookup', 'threshold': the gain threshold, 'unigram': the "
         "default checker on jieba's word frequencies, 'default', or a model folder): prints the paired bootstrap "
         "interval of the difference in correction F1 (also with --sighan)",
     )
-    evaluate.add_argument("--output", help="write the full report as JSON here")
-    evaluate.add_argument("--save-predictions", help="write the checker's outputs as JSONL here")
+    evaluate.add_argument("--output", type=output_file, help="write the full report as JSON here")
+    evaluate.add_argument("--save-predictions", type=output_file, help="write the checker's outputs as JSONL here")
     _add_model_arguments(evaluate, jobs=True)
-    evaluate.set_defaults(
-        func=_evaluate,
-        reads=("data", "gold", "predictions", "sighan", "config"),
-        writes=("output", "save_predictions"),
-    )
+    evaluate.set_defaults(func=_evaluate)
 
     correct = commands.add_parser(
         "correct",
@@ -567,15 +579,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Correct texts; one output line per input line.",
     )
     correct.add_argument("text", nargs="*", help="texts to correct (default: --input or standard input)")
-    correct.add_argument("--input", help="a UTF-8 file, one text per line")
+    correct.add_argument("--input", type=input_path, help="a UTF-8 file, one text per line")
     correct.add_argument("--json", action="store_true", help="print JSON with the edits instead of the text")
     correct.add_argument(
         "--checker",
         default="default",
+        type=input_path,
         help="'default', 'unigram' (the default checker on jieba's word frequencies), 'lookup' (the context-free "
         "baseline) or the folder of a trained model",
     )
-    correct.add_argument("--config", help="a CheckerConfig JSON (from `pesc tune`)")
+    correct.add_argument("--config", type=input_path, help="a CheckerConfig JSON (from `pesc tune`)")
     _add_model_arguments(correct, jobs=True)
     correct.set_defaults(func=_correct)
 
@@ -584,8 +597,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="tune the spelling threshold (or the learned decision's) on dev data",
         description="Pick the threshold with the best correction F1 that keeps correct sentences unchanged.",
     )
-    tune.add_argument("--dev", required=True, help="benchmark JSONL (the dev split)")
-    tune.add_argument("--output", required=True, help="where to write the tuned CheckerConfig JSON")
+    tune.add_argument("--dev", required=True, type=input_path, help="benchmark JSONL (the dev split)")
+    tune.add_argument("--output", required=True, type=output_file, help="where to write the tuned CheckerConfig JSON")
     tune.add_argument("--min-unchanged", type=float, default=0.985, help="share of correct sentences to keep")
     tune.add_argument("--limit", type=int, help="use only the first N rows")
     tune.add_argument(
@@ -594,7 +607,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="threshold",
         help="tune the gain threshold (decision='threshold') or the learned decision's probability threshold",
     )
-    tune.add_argument("--ranker", help="with --decision ranker: a ranker JSON (default: shipped)")
+    tune.add_argument("--ranker", type=input_path, help="with --decision ranker: a ranker JSON (default: shipped)")
     tune.add_argument(
         "--grid",
         type=float,
@@ -603,7 +616,7 @@ def build_parser() -> argparse.ArgumentParser:
         "0.5 to 0.99 for the ranker)",
     )
     _add_model_arguments(tune)
-    tune.set_defaults(func=_tune, reads=("dev", "ranker"), writes=("output",))
+    tune.set_defaults(func=_tune)
 
     ranker = commands.add_parser(
         "train-ranker",
@@ -636,13 +649,13 @@ def build_parser() -> argparse.ArgumentParser:
         "benchmark's dev and test splits and every SIGHAN/ECSpell test file)",
     )
     ranker.add_argument("--dev", type=DATA_PATH, default="data/pesc/dev.jsonl", help="rows the threshold is chosen on")
-    ranker.add_argument("--output", required=True, help="the ranker JSON to write")
+    ranker.add_argument("--output", required=True, type=output_file, help="the ranker JSON to write")
     ranker.add_argument(
         "--skip-unequal", action="store_true", help="leave out pairs whose source and target differ in length"
     )
     _add_ranker_training_arguments(ranker)
     _add_model_arguments(ranker)
-    ranker.set_defaults(func=_train_ranker, reads=("dev",), writes=("output",))
+    ranker.set_defaults(func=_train_ranker)
 
     train = commands.add_parser(
         "train",
@@ -650,15 +663,19 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train PESC on benchmark rows and/or clean sentences with injected errors.",
         populate=_add_neural_training_arguments,
     )
-    train.add_argument("--train", help="benchmark JSONL (rows with recorded edits)")
-    train.add_argument("--clean", help="a text file of correct sentences; errors are injected on the fly")
+    train.add_argument("--train", type=input_path, help="benchmark JSONL (rows with recorded edits)")
+    train.add_argument(
+        "--clean", type=input_path, help="a text file of correct sentences; errors are injected on the fly"
+    )
     train.add_argument(
         "--reinject",
         action="store_true",
         help="also inject fresh errors into the --train targets each time they are drawn",
     )
-    train.add_argument("--dev", help="benchmark JSONL for the slot accuracy printed at the end")
-    train.add_argument("--output", required=True, help="folder of the trained model (and its checkpoints)")
+    train.add_argument("--dev", type=input_path, help="benchmark JSONL for the slot accuracy printed at the end")
+    train.add_argument(
+        "--output", required=True, type=run_folder, help="folder of the trained model (and its checkpoints)"
+    )
     train.set_defaults(func=_train)
 
     demo = commands.add_parser(
