@@ -3,6 +3,9 @@ decision (the default) against the gain-threshold checker (``decision="threshold
 the unigram checker on the same sentences; and the time from a new process to its first corrected sentence with
 a warm dictionary cache against a cold one (what every process paid before the cache).
 
+Last, one line of about 1 MB, in microseconds per character beside the sentences one per line (work is linear in a
+clause's length).
+
 Usage: python bench/pesc_speed.py [--data data/pesc/test.jsonl] [--limit N] [--lm PATH] [--starts 3]
 """
 
@@ -89,6 +92,32 @@ def main() -> None:
     print(f"{'gain threshold (previous default), sentences/s':<58} {speeds['threshold']:>9.1f}")
     print(f"{'unigram checker (threshold), sentences/s':<58} {speeds['unigram']:>9.1f}")
     print(f"{'learned / threshold':<58} {speeds['learned'] / speeds['threshold']:>9.2f}x")
+    _long_line(learned, sources)
+
+
+def _long_line(checker, sources: list[str]) -> None:
+    """One line of about 1 MB (the test sentences joined without a break, one clause where no punctuation falls)
+    against the same sentences one per line: the time per character should be the same, work being linear in a
+    clause's length."""
+    line, size = "", 0
+    while size < 1_000_000:
+        for source in sources:
+            line += source
+            size += len(source.encode("utf-8"))
+    clause = "我今天很高兴" * (1_000_000 // len("我今天很高兴".encode("utf-8")))  # one clause: no punctuation at all
+    per_line = sum(len(s) for s in sources)
+    start = time.perf_counter()
+    checker.correct_batch(sources)
+    short = (time.perf_counter() - start) / per_line
+    for name, text in (("1 MB line (the sentences joined)", line), ("1 MB clause without punctuation", clause)):
+        start = time.perf_counter()
+        checker.correct(text)
+        seconds = time.perf_counter() - start
+        per_char = seconds / len(text)
+        print(
+            f"{name + ', us/character':<58} {per_char * 1e6:>9.1f}   ({len(text)} characters, {seconds:.1f} s; "
+            f"{per_char / short:.2f}x the per-character time of the sentences one per line)"
+        )
 
 
 if __name__ == "__main__":

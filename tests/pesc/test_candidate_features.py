@@ -66,3 +66,24 @@ def test_the_margin_without_other_candidates_is_the_gain(lexicon):
     row = candidate_features(lexicon, PairStatistics(), list("在家"), 0, "再", 4.0, 0.0, None, 1, 0)
     assert row[FEATURES.index("margin")] == 4.0
     assert row[FEATURES.index("pair_corrections")] == 0.0
+
+
+@pytest.mark.faults
+def test_a_candidates_features_read_a_window_not_the_whole_clause(lexicon, monkeypatch):
+    # the long-clause probe: copying the whole clause per candidate made one 120,000-character line take 43 s
+    import pesc.candidate_features as module
+
+    seen = []
+    word_through = module._word_through
+    monkeypatch.setattr(
+        module, "_word_through", lambda lex, chars, at: seen.append(len(chars)) or word_through(lex, chars, at)
+    )
+    clause = list("保护环竟" * 5000)
+    short = candidate_features(lexicon, PairStatistics(), list("保护环竟"), 3, "境", 1.0, 0.5, None, 2, 1)
+    long = candidate_features(lexicon, PairStatistics(), clause, 10003, "境", 1.0, 0.5, None, 2, 1)
+    assert max(seen) <= 7  # the position and three characters either side: constant work per candidate
+    # the same words are found through the position: only the position features differ
+    named = dict(zip(FEATURES, long, strict=True))
+    assert named["candidate_word_length"] == 2.0 and named["clause_length"] == 20000.0
+    differs = {name for name, a, b in zip(FEATURES, short, long, strict=True) if a != b}
+    assert differs == {"offset", "chars_after", "clause_length"}

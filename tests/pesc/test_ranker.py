@@ -63,8 +63,11 @@ def test_save_and_load_round_trip(tmp_path):
         (lambda d: d.update(format="other"), "not a pesc ranker"),
         (lambda d: d.pop("trees"), "malformed pesc ranker"),
         (lambda d: d["trees"][0]["value"].pop(), "disagree in length"),
-        (lambda d: d["trees"][0]["left"].__setitem__(0, 99), "point outside the tree"),
-        (lambda d: d["trees"][0]["feature"].__setitem__(0, 7), "feature the ranker does not have"),
+        (lambda d: d["trees"][0]["left"].__setitem__(0, 99), "node 0 points outside the tree"),
+        (lambda d: d["trees"][0]["feature"].__setitem__(0, 7), "tests feature 7, the ranker has 2"),
+        # a hand-edited cycle: node 1 leads back to the root (prediction would never end)
+        (lambda d: d["trees"][1]["left"].__setitem__(1, 0), "tree 1: node 0 is reached twice"),
+        (lambda d: d["trees"][0]["right"].__setitem__(0, 1), "reached twice .*not a tree"),
         (lambda d: d["trees"][0]["threshold"].__setitem__(0, "__import__('os')"), "malformed pesc ranker"),
         (lambda d: d["trees"][0]["value"].__setitem__(2, float("nan")), "not a finite number"),
     ],
@@ -94,3 +97,39 @@ def test_a_ranker_of_other_features_is_refused_with_what_to_do(checker):
 
     with pytest.raises(ValueError, match="re-train it with `pesc train-ranker`"):
         MisspellingCorrector(checker.lexicon, checker.lm, CheckerConfig(), 0.0, None, ranker=_ranker())
+
+
+def _chain(depth: int) -> dict:
+    """A tree of ``depth`` levels of splits, each node's left child the next split, its right child a leaf."""
+    nodes = 2 * depth + 1
+    left, right = [-1] * nodes, [-1] * nodes
+    for level in range(depth):
+        left[2 * level], right[2 * level] = 2 * level + 2, 2 * level + 1
+    return {"feature": [0] * nodes, "threshold": [0.5] * nodes, "left": left, "right": right, "value": [1.0] * nodes}
+
+
+@pytest.mark.faults
+def test_a_ranker_deeper_than_the_bound_is_refused_at_load_and_the_deepest_allowed_compiles(tmp_path):
+    from pesc.ranker import MAX_DEPTH
+
+    path = tmp_path / "r.json"
+    _ranker().save(path)
+    data = json.loads(path.read_text())
+    data["trees"] = [_chain(MAX_DEPTH)]
+    path.write_text(json.dumps(data))
+    deepest = Ranker.load(path)
+    assert deepest.probability((0.0, 0.0)) == pytest.approx(1 / (1 + math.exp(-(0.5 + 0.1))))
+    data["trees"] = [_chain(120)]  # once an IndentationError on every line corrected
+    path.write_text(json.dumps(data))
+    with pytest.raises(DataError, match=rf"r\.json: .*tree 0: deeper than {MAX_DEPTH} levels"):
+        Ranker.load(path)
+
+
+@pytest.mark.faults
+def test_train_ranker_refuses_a_depth_no_ranker_file_may_hold():
+    from pesc.ranker import MAX_DEPTH
+    from pesc.train_ranker import RankerTrainingConfig
+
+    RankerTrainingConfig(depth=MAX_DEPTH)
+    with pytest.raises(ValueError, match=f"depth must be <= {MAX_DEPTH}"):
+        RankerTrainingConfig(depth=MAX_DEPTH + 1)

@@ -39,6 +39,7 @@ FEATURES = (
     "clause_length",
 )
 _NO_WORD_LOGP = -30.0
+_LONGEST_WORD = 4  # the longest dictionary word _word_through looks for
 _FUZZY_INITIALS = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("n", "l"), ("r", "l"), ("f", "h"))
 _FUZZY_FINALS = (("iang", "ian"), ("uang", "uan"), ("ang", "an"), ("eng", "en"), ("ing", "in"))
 
@@ -104,7 +105,7 @@ def _word_through(lexicon: Lexicon, chars: list[str], offset: int) -> tuple[floa
     """(length, log P) of the longest, then most frequent, dictionary word of 2-4 characters through ``offset``."""
     known = lexicon.logp
     best = (0.0, _NO_WORD_LOGP)
-    for length in range(2, 5):
+    for length in range(2, _LONGEST_WORD + 1):
         for start in range(max(0, offset - length + 1), min(offset, len(chars) - length) + 1):
             logp = known.get("".join(chars[start : start + length]))
             if logp is not None and (length, logp) > best:
@@ -126,9 +127,13 @@ def candidate_features(
 ) -> list[float]:
     """The feature vector of replacing ``clause[offset]`` by ``candidate``, in the order of :data:`FEATURES`."""
     original = clause[offset]
-    changed = [*clause[:offset], candidate, *clause[offset + 1 :]]
-    original_word = _word_through(lexicon, clause, offset)
-    candidate_word = _word_through(lexicon, changed, offset)
+    # words through the position span at most 4 characters: look at that window only, so that the work per
+    # candidate does not grow with the clause (a copy of the whole clause per candidate made long lines quadratic)
+    start = max(0, offset - _LONGEST_WORD + 1)
+    window = clause[start : offset + _LONGEST_WORD]
+    at = offset - start
+    original_word = _word_through(lexicon, window, at)
+    candidate_word = _word_through(lexicon, [*window[:at], candidate, *window[at + 1 :]], at)
     return [
         lm_gain,
         char_gain,

@@ -20,6 +20,7 @@ from lmcommon.errors import DataError
 
 RANKER_FILE = "ranker.json"
 FORMAT = "pesc-ranker-1"
+MAX_DEPTH = 32  # levels of splits a tree may have (the shipped trees have 3)
 
 
 @dataclass(frozen=True)
@@ -134,16 +135,8 @@ class Ranker:
                 )
                 for tree in data["trees"]
             )
-            for tree in trees:
-                size = len(tree.feature)
-                columns = (tree.threshold, tree.left, tree.right, tree.value)
-                if any(len(column) != size for column in columns) or not all(
-                    -1 <= i < size for i in tree.left + tree.right
-                ):
-                    raise ValueError("a tree's node arrays disagree in length or point outside the tree")
-                inner = [f for f, left in zip(tree.feature, tree.left, strict=True) if left != -1]
-                if not all(0 <= f < len(data["features"]) for f in inner):
-                    raise ValueError("a tree tests a feature the ranker does not have")
+            for number, tree in enumerate(trees):
+                _check_tree(tree, len(data["features"]), number)
             return cls(
                 features=tuple(data["features"]),
                 init=float(data["init"]),
@@ -155,6 +148,32 @@ class Ranker:
             )
         except (KeyError, TypeError, ValueError) as error:
             raise DataError(f"malformed pesc ranker ({type(error).__name__}: {error})", path=path) from None
+
+
+def _check_tree(tree: Tree, features: int, number: int) -> None:
+    """Raises ValueError unless ``tree`` is a binary tree of at most :data:`MAX_DEPTH` levels whose nodes point
+    inside it and test features the ranker has: a hand-edited cycle would make prediction loop for ever, and a
+    tree too deep would not compile (Python nests at most about 100 blocks)."""
+    size = len(tree.feature)
+    if size == 0 or any(len(column) != size for column in (tree.threshold, tree.left, tree.right, tree.value)):
+        raise ValueError(f"tree {number}: its node arrays are empty or disagree in length")
+    reached = set()
+    stack = [(0, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if node in reached:
+            raise ValueError(f"tree {number}: node {node} is reached twice (a cycle or a shared branch); not a tree")
+        reached.add(node)
+        if depth > MAX_DEPTH + 1:
+            raise ValueError(f"tree {number}: deeper than {MAX_DEPTH} levels")
+        left, right = tree.left[node], tree.right[node]
+        if left == -1 and right == -1:
+            continue
+        if not (0 <= left < size and 0 <= right < size):
+            raise ValueError(f"tree {number}: node {node} points outside the tree ({left}, {right})")
+        if not 0 <= tree.feature[node] < features:
+            raise ValueError(f"tree {number}: node {node} tests feature {tree.feature[node]}, the ranker has {features}")
+        stack += [(left, depth + 1), (right, depth + 1)]
 
 
 def _finite(value) -> float:

@@ -17,7 +17,7 @@ from pesc.benchmark import iter_tsv_pairs
 from pesc.candidate_features import FEATURES, PairStatistics
 from pesc.detect import HAN
 from pesc.inject import InjectionConfig, misspell
-from pesc.ranker import Ranker, Tree
+from pesc.ranker import MAX_DEPTH, Ranker, Tree
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,8 @@ class RankerTrainingConfig:
         for name in ("trees", "depth"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.depth > MAX_DEPTH:
+            raise ValueError(f"depth must be <= {MAX_DEPTH} (the deepest tree a ranker file may hold), got {self.depth}")
         for name in ("learning_rate", "subsample", "min_unchanged"):
             if not 0.0 < getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in (0, 1], got {getattr(self, name)}")
