@@ -104,7 +104,7 @@ def _long_line(checker, sources: list[str]) -> None:
         for source in sources:
             line += source
             size += len(source.encode("utf-8"))
-    clause = "我今天很高兴" * (1_000_000 // len("我今天很高兴".encode("utf-8")))  # one clause: no punctuation at all
+    clause = "我今天很高兴" * (1_000_000 // len("我今天很高兴".encode()))  # one clause: no punctuation at all
     per_line = sum(len(s) for s in sources)
     start = time.perf_counter()
     checker.correct_batch(sources)

@@ -172,7 +172,8 @@ def _check_tree(tree: Tree, features: int, number: int) -> None:
         if not (0 <= left < size and 0 <= right < size):
             raise ValueError(f"tree {number}: node {node} points outside the tree ({left}, {right})")
         if not 0 <= tree.feature[node] < features:
-            raise ValueError(f"tree {number}: node {node} tests feature {tree.feature[node]}, the ranker has {features}")
+            tested = tree.feature[node]
+            raise ValueError(f"tree {number}: node {node} tests feature {tested}, the ranker has {features}")
         stack += [(left, depth + 1), (right, depth + 1)]
 
 

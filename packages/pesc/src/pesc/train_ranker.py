@@ -43,7 +43,7 @@ class RankerTrainingConfig:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.depth > MAX_DEPTH:
-            raise ValueError(f"depth must be <= {MAX_DEPTH} (the deepest tree a ranker file may hold), got {self.depth}")
+            raise ValueError(f"depth must be <= {MAX_DEPTH} (the deepest tree a ranker file holds), got {self.depth}")
         for name in ("learning_rate", "subsample", "min_unchanged"):
             if not 0.0 < getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in (0, 1], got {getattr(self, name)}")
