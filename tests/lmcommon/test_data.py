@@ -191,3 +191,40 @@ def test_read_dataclass_names_the_file_and_the_unknown_or_bad_field(tmp_path):
     write_json(path, {"steps": 0})
     with pytest.raises(DataError, match=r"settings\.json: Settings: steps must be >= 1, got 0"):
         read_dataclass(path, Settings)
+
+
+@pytest.mark.faults
+def test_a_byte_order_mark_is_not_part_of_the_first_line(tmp_path):
+    path = tmp_path / "rows.txt"
+    path.write_bytes(b"\xef\xbb\xbf" + "第一行\n第二行\n".encode())
+    assert read_text_lines(path) == ["第一行", "第二行"]
+    (tmp_path / "rows.jsonl").write_bytes(b"\xef\xbb\xbf" + b'{"a": 1}\n')
+    assert read_jsonl(tmp_path / "rows.jsonl") == [{"a": 1}]
+    (tmp_path / "c.json").write_bytes(b"\xef\xbb\xbf" + b'{"a": 1}')
+    assert read_json(tmp_path / "c.json") == {"a": 1}
+
+
+@pytest.mark.faults
+def test_a_fifo_and_a_device_are_read_like_files(tmp_path):
+    import os
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_text("一\n二\n"))
+    writer.start()
+    assert read_text_lines(fifo) == ["一", "二"]
+    writer.join()
+    assert read_text_lines(os.devnull) == []
+
+
+@pytest.mark.faults
+@pytest.mark.parametrize("damage", ["truncated", "not gzip"])
+def test_a_damaged_gzip_file_is_one_error_naming_it(tmp_path, damage):
+    path = tmp_path / "rows.jsonl.gz"
+    whole = gzip.compress(b'{"a": 1}\n' * 1000)
+    path.write_bytes(whole[: len(whole) // 2] if damage == "truncated" else b'{"a": 1}\n')
+    with pytest.raises(DataError, match=r"rows\.jsonl\.gz: damaged gzip file"):
+        read_jsonl(path)
+    with pytest.raises(DataError, match=r"rows\.jsonl\.gz: damaged gzip file"):
+        read_json(path)

@@ -30,10 +30,15 @@ _CHUNK = 1 << 20
 
 def cache_dir() -> Path:
     """The cache root: ``$LMCOMMON_CACHE``, else ``$XDG_CACHE_HOME/lmcommon``, else ``~/.cache/lmcommon``."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "lmcommon"
+    for variable in (CACHE_ENV, "XDG_CACHE_HOME"):
+        value = os.environ.get(variable)
+        if value:
+            try:
+                folder = Path(value).expanduser()
+            except RuntimeError:  # ~someone for a user this machine does not have
+                raise ValueError(f"${variable}={value}: no such user's home folder to expand") from None
+            return folder if variable == CACHE_ENV else folder / "lmcommon"
+    return Path.home() / ".cache" / "lmcommon"
 
 
 def _sha256(path: Path) -> str:

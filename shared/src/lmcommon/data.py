@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import dataclasses
 import gzip
@@ -10,6 +11,7 @@ import os
 import secrets
 import stat
 import sys
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -38,17 +40,29 @@ def iter_text_lines(path: str | Path) -> Iterator[tuple[int, str]]:
         DataError: a line is not UTF-8 (file, line and column named).
     """
     path = Path(path)
-    with _open_bytes(path) as handle:
+    with _open_bytes(path) as handle, _reading_gzip(path):
         yield from _decoded_lines(handle, path)
 
 
 def _open_bytes(path: Path) -> IO[bytes]:
-    """``path`` opened for reading bytes, decompressed when it ends in ``.gz``."""
+    """``path`` opened for reading bytes, decompressed when it ends in ``.gz``. Any readable file that is not a
+    folder will do: a FIFO, ``/dev/stdin``, a shell's process substitution (``<(zcat rows.gz)``)."""
     if path.is_dir():
         raise IsADirectoryError(f"{path}: is a folder; a file was expected")
-    if not path.is_file():
+    if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
     return gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")
+
+
+@contextlib.contextmanager
+def _reading_gzip(path: Path) -> Iterator[None]:
+    """A ``.gz`` file that is truncated or not gzip at all: one DataError naming it, not zlib's traceback."""
+    try:
+        yield
+    except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+        if path.suffix != ".gz":
+            raise
+        raise DataError(f"damaged gzip file ({type(error).__name__}: {error})", path=path) from None
 
 
 def _without_line_end(line: str) -> str:
@@ -57,6 +71,8 @@ def _without_line_end(line: str) -> str:
 
 def _decoded_lines(handle: IO[bytes], name: str | Path) -> Iterator[tuple[int, str]]:
     for line_number, raw in enumerate(handle, start=1):
+        if line_number == 1:
+            raw = raw.removeprefix(codecs.BOM_UTF8)  # Windows editors start UTF-8 files with a byte-order mark
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as error:
@@ -123,8 +139,8 @@ def read_json(path: str | Path, expect: type | None = dict) -> Any:
         DataError: the file is not valid JSON (file and line), or its top level is not ``expect``.
     """
     path = Path(path)
-    with _open_bytes(path) as handle:
-        data = handle.read()
+    with _open_bytes(path) as handle, _reading_gzip(path):
+        data = handle.read().removeprefix(codecs.BOM_UTF8)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:

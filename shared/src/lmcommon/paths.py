@@ -138,6 +138,8 @@ def _clash(out: PathArgument, source: PathArgument) -> str | None:
         if any(_same(path, source.path) for path in written) or _same(out.path, source.path):
             return "would replace"
         return None
+    if _same(out.path, source.path):
+        return "is"
     return "holds" if _inside(source.path, out.path) else None
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from lmcommon.data import read_json, write_json
+from lmcommon.fields import check_field_types
 from lmcommon.models import DECODER_PROJECTIONS
 
 VARIANTS = ("flan", "res")
@@ -20,7 +21,7 @@ CONFIG_NAME = "modula_config.json"
 
 def validate_domain_name(name: str, existing: list[str] | tuple[str, ...] = ()) -> None:
     """Raises ValueError unless ``name`` can name an expert (it becomes part of parameter names and folders)."""
-    if not isinstance(name, str) or not _DOMAIN_NAME.match(name):
+    if not isinstance(name, str) or not _DOMAIN_NAME.fullmatch(name):  # fullmatch: "$" lets "math\n" through
         raise ValueError(f"domain name {name!r} must start with a letter and hold only letters, digits and '_'")
     if name in RESERVED_NAMES:
         raise ValueError(f"domain name {name!r} is reserved; reserved names: {RESERVED_NAMES}")
@@ -57,6 +58,7 @@ class MoDULAConfig:
     leaky_relu_slope: float = field(default=0.01, metadata={"help": "negative slope of the Res experts' LeakyReLU"})
 
     def __post_init__(self) -> None:
+        check_field_types(self)  # a hand-edited modula_config.json: "leaky_relu_slope": "x" is refused by name
         if self.variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
         self.domains = list(self.domains)

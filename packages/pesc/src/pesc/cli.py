@@ -65,7 +65,8 @@ def _load_checker(name: str, config_path: str | None = None, lm: str = "auto", s
     if name == "default":
         checker = SpellChecker(config, lm=lm, script=script)
         try:
-            checker.lm  # noqa: B018  (open the model now, so a bad --lm fails before any work)
+            # everything opens now: a bad --lm, ranker or cache fails once, before any work, not once per line
+            checker.load()
         except ImportError as error:
             raise ValueError(str(error)) from None
         return checker

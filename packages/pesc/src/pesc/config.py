@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from lmcommon.data import read_dataclass, write_json
+from lmcommon.fields import check_field_types
 
 
 @dataclass
@@ -78,6 +79,7 @@ class CheckerConfig:
     )
 
     def __post_init__(self) -> None:
+        check_field_types(self)  # a hand-edited config: "correct_spelling": "no" or a NaN threshold, refused by name
         if self.decision not in ("ranker", "threshold"):
             raise ValueError(f"decision must be 'ranker' or 'threshold', got {self.decision!r}")
         if self.ranker_threshold is not None and not 0.0 <= self.ranker_threshold <= 1.0:

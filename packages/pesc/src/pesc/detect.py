@@ -49,6 +49,11 @@ _PROTECTED = re.compile(
     r"|(?<![A-Za-z0-9_])[A-Za-z0-9_]*_[A-Za-z0-9_]*"  # snake_case identifiers
     # dotted names: os.path, numpy.array(), os.path_name (with any digits before the name: never pinyin either)
     r"|(?<![A-Za-z0-9])[0-9]*[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)+(?:\(\))?"
+    # base64, keys and hashes: 16 or more of [A-Za-z0-9+/=] with both cases and a digit or + or / (tone-numbered
+    # pinyin is lower case or short: gao1xing4, Gao1Xing4; inside such a token ni2 or si3 is not a word)
+    r"|(?<![A-Za-z0-9+/=])(?=[A-Za-z0-9+/=]{16})(?=[A-Za-z0-9+/=]*[A-Z])(?=[A-Za-z0-9+/=]*[a-z])"
+    r"(?=[A-Za-z0-9+/=]*[0-9+/])[A-Za-z0-9+/=]+"
+    r"|(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{6,}={1,2}(?![A-Za-z0-9+/=])"  # shorter base64, known by its padding
 )
 _CODE_NEIGHBOURS = set("._/@\\#$%&=+*<>[]{}()|~^-:")
 # Units written after numbers that also read as pinyin; initials-like units (kg, cm, ms) never pass anyway.

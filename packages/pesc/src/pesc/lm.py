@@ -126,6 +126,10 @@ class KenLM(LanguageModel):
         self._scores: dict[State, dict[str, tuple[float, State]]] = {}  # state -> word -> (logp, next state)
         self._known: dict[str, bool] = {}
 
+    def __reduce__(self):
+        # the KenLM handle cannot be pickled: the file is opened again (memory-mapped, so cheaply) where it lands
+        return (type(self), (self.path,))
+
     def knows(self, word: str) -> bool:
         known = self._known.get(word)
         if known is None:

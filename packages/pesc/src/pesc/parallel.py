@@ -7,10 +7,12 @@ builds its own checker from the configuration once.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 _worker_checker = None  # the checker each worker process corrects with
 
@@ -45,15 +47,60 @@ def _recipe(checker):
 def correct_in_processes(
     checker, texts: Sequence[str], jobs: int, chunk_size: int = 64, return_exceptions: bool = False
 ) -> list:
-    """``checker.correct`` over ``texts`` in ``jobs`` (> 1, checked by ``SpellChecker.correct_batch``)
-    processes; the results keep the order of ``texts`` (with each failure in its place if ``return_exceptions``)."""
+    """``checker.correct`` over ``texts`` in up to ``jobs`` (> 1, checked by ``SpellChecker.correct_batch``)
+    processes, never more than there are chunks; the results keep the order of ``texts`` (with each failure in
+    its place if ``return_exceptions``).
+
+    A worker that dies (killed, out of memory) loses no other text: the chunks it took down are corrected again one
+    text at a time, so that only a text that kills its process again fails, with :class:`WorkerDied`.
+    """
+    from pesc.checker import correct_one
+
     texts = list(texts)
     chunks = [texts[start : start + chunk_size] for start in range(0, len(texts), chunk_size)]
+    if len(chunks) < 2:  # one chunk is one process's work: no pool at all
+        return [correct_one(checker, text, return_exceptions) for text in texts]
     if "fork" in multiprocessing.get_all_start_methods() and os.name == "posix":
         checker.load()  # the lexicon and the models load once, before the workers inherit them
         context, payload = multiprocessing.get_context("fork"), checker
     else:
         context, payload = multiprocessing.get_context("spawn"), _recipe(checker)
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=(payload,)) as pool:
-        flags = [return_exceptions] * len(chunks)
-        return [correction for chunk in pool.map(_correct_chunk, chunks, flags) for correction in chunk]
+
+    def pool(workers: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(payload,))
+
+    results: list[list | None] = [None] * len(chunks)
+    with pool(max(1, min(jobs, len(chunks)))) as executor:
+        futures = [executor.submit(_correct_chunk, chunk, return_exceptions) for chunk in chunks]
+        for index, future in enumerate(futures):
+            with contextlib.suppress(BrokenProcessPool):  # taken down with a dying worker: corrected again below
+                results[index] = future.result()
+    for index, chunk in enumerate(chunks):
+        if results[index] is None:
+            results[index] = _one_at_a_time(pool, chunk, return_exceptions)
+    return [correction for chunk_results in results for correction in chunk_results]
+
+
+class WorkerDied(RuntimeError):
+    """The process correcting a text died (killed by a signal, or by the system for lack of memory)."""
+
+
+def _one_at_a_time(pool, texts: list[str], return_exceptions: bool) -> list:
+    """Each text in a worker of its own pool, one after the other: a text that kills its worker is the one named."""
+    results, executor = [], None
+    try:
+        for text in texts:
+            executor = executor or pool(1)
+            try:
+                results.append(executor.submit(_correct_chunk, [text], return_exceptions).result()[0])
+            except BrokenProcessPool:
+                executor.shutdown(wait=True)
+                executor = None
+                error = WorkerDied("the process correcting this text died (killed, or out of memory)")
+                if not return_exceptions:
+                    raise error from None
+                results.append(error)
+    finally:
+        if executor is not None:
+            executor.shutdown(wait=True)
+    return results

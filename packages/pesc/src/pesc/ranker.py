@@ -94,6 +94,10 @@ class Ranker:
         exec(compile("\n".join(lines), "<pesc ranker>", "exec"), namespace)
         return namespace["tree_sum"]
 
+    def __getstate__(self) -> dict:
+        # the compiled function cannot be pickled; it is compiled again on first use
+        return {k: v for k, v in self.__dict__.items() if k != "_tree_sum"}
+
     def save(self, path: str | Path) -> None:
         """Writes the ranker as JSON (atomically)."""
         write_json(

@@ -10,6 +10,7 @@ included), and a replacement is converted back (s2t) in the context of the corre
 from __future__ import annotations
 
 import functools
+import re
 
 from pesc.edits import Edit
 
@@ -27,16 +28,28 @@ def opencc_converter(config: str):
         return opencc.OpenCC(f"{config}.json")
 
 
+_SURROGATE = re.compile("([\ud800-\udfff])")
+
+
+def convert(config: str, text: str) -> str:
+    """``text`` through OpenCC's ``config``; a lone surrogate (which UTF-8, hence OpenCC, cannot carry) stays as it
+    is and the text on either side of it is converted on its own."""
+    if not _SURROGATE.search(text):
+        return opencc_converter(config).convert(text)
+    parts = _SURROGATE.split(text)  # the surrogates at the odd indices
+    return "".join(part if index % 2 else opencc_converter(config).convert(part) for index, part in enumerate(parts))
+
+
 def to_simplified(text: str) -> str:
     """``text`` in Simplified characters, one character for one, so every offset stays valid.
 
     OpenCC converts phrases as well as characters; where a phrase would change the length, each character is
     converted on its own (a character whose conversion is not one character stays as it is).
     """
-    converted = opencc_converter("t2s").convert(text)
+    converted = convert("t2s", text)
     if len(converted) == len(text):
         return converted
-    single = (opencc_converter("t2s").convert(ch) for ch in text)
+    single = (convert("t2s", ch) for ch in text)
     return "".join(new if len(new) == 1 else ch for ch, new in zip(text, single, strict=True))
 
 
@@ -51,7 +64,7 @@ def is_traditional(text: str, simplified: str | None = None) -> bool:
     to_simple = sum(a != b for a, b in zip(text, simplified, strict=True))
     if not to_simple:
         return False
-    to_traditional = opencc_converter("s2t").convert(text)
+    to_traditional = convert("s2t", text)
     if len(to_traditional) != len(text):
         return True
     return to_simple > sum(a != b for a, b in zip(text, to_traditional, strict=True))
@@ -69,14 +82,14 @@ def edits_in_user_script(text: str, corrected: str, edits: tuple[Edit, ...]) -> 
         The edits with ``original`` taken from ``text`` and ``replacement`` converted to Traditional; an edit
         that converts back to what the user wrote is dropped.
     """
-    traditional = opencc_converter("s2t").convert(corrected)
+    traditional = convert("s2t", corrected)
     aligned = len(traditional) == len(corrected)
     mapped, shift = [], 0  # shift: how far the corrected text has moved from the source at this point
     for edit in edits:
         at = edit.start + shift
         size = len(edit.replacement)
         # in the context of the whole sentence where the conversion kept every offset, else on its own
-        replacement = traditional[at : at + size] if aligned else opencc_converter("s2t").convert(edit.replacement)
+        replacement = traditional[at : at + size] if aligned else convert("s2t", edit.replacement)
         shift += size - (edit.end - edit.start)
         original = text[edit.start : edit.end]
         if replacement != original:
