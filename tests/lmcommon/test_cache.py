@@ -47,6 +47,16 @@ def test_an_entry_is_built_once_and_verified(cache):
         (lambda f: (f / "sub" / "config.json").unlink(), "sub/config.json is missing"),
         (lambda f: (f / MANIFEST).unlink(), f"no {MANIFEST}"),
         (lambda f: (f / MANIFEST).write_text("{"), f"{MANIFEST} is unreadable"),
+        # valid JSON of the wrong shape: once never rebuilt, every use failing with a traceback
+        (lambda f: (f / MANIFEST).write_text('{"files": {"x": 5}}'), "the record of 'x' is not an object"),
+        (lambda f: (f / MANIFEST).write_text("[]"), f"{MANIFEST} is unreadable"),
+        (lambda f: (f / MANIFEST).write_text("null"), f"{MANIFEST} is unreadable"),
+        (lambda f: (f / MANIFEST).write_text('{"files": {}}'), "no file records"),
+        (lambda f: (f / MANIFEST).write_text('{"files": {"../x": {}}}'), "lies outside the entry"),
+        (
+            lambda f: (f / MANIFEST).write_text('{"files": {"weights.bin": {"size": "4096"}}}'),
+            "has no int 'size'",
+        ),
         # same size, new contents: the changed modification time sends it to the checksum
         (lambda f: (f / "weights.bin").write_bytes(b"\x02" * 4096), "weights.bin was changed after it was written"),
     ],
@@ -108,3 +118,17 @@ def test_a_read_only_cache_folder_falls_back_too(monkeypatch, tmp_path, caplog):
         cache.chmod(0o700)
     assert not folder.is_relative_to(cache)
     assert any(CACHE_ENV in r.getMessage() for r in caplog.records)
+
+
+def test_a_build_killed_mid_way_leaves_no_folder_behind_for_ever(cache):
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    abandoned = cache / f".entry-v1.build-{dead.stdout.strip()}-abc123"  # what a killed builder left
+    abandoned.mkdir(parents=True)
+    (abandoned / "half.bin").write_bytes(b"\x00")
+    live = cache / f".entry-v1.build-{os.getpid()}-def456"  # this process is alive: another build in progress
+    live.mkdir()
+    cached_folder("entry-v1", Builder(), "a test entry")
+    assert sorted(p.name for p in cache.iterdir()) == [live.name, "entry-v1"]

@@ -74,6 +74,9 @@ def damage(folder: Path) -> str | None:
         return f"no {MANIFEST} (an interrupted build, or a cache written by an older version)"
     except (OSError, ValueError, KeyError, TypeError) as error:
         return f"{MANIFEST} is unreadable ({error})"
+    shape = _manifest_shape_problem(records)
+    if shape is not None:
+        return f"{MANIFEST} is not a manifest ({shape})"
     for name, record in records.items():
         path = folder / name
         try:
@@ -85,6 +88,40 @@ def damage(folder: Path) -> str | None:
         if stat.st_mtime_ns != record["mtime_ns"] and _sha256(path) != record["sha256"]:
             return f"{name} was changed after it was written (SHA-256 differs)"
     return None
+
+
+def _manifest_shape_problem(records) -> str | None:
+    """Why ``records`` (the manifest's "files") is not what :func:`write_manifest` writes, or None."""
+    if not isinstance(records, dict) or not records:
+        return "no file records"
+    for name, record in records.items():
+        if Path(name).is_absolute() or ".." in Path(name).parts:
+            return f"{name!r} lies outside the entry"
+        if not isinstance(record, dict):
+            return f"the record of {name!r} is not an object"
+        for key, kind in (("size", int), ("mtime_ns", int), ("sha256", str)):
+            if not isinstance(record.get(key), kind) or isinstance(record.get(key), bool):
+                return f"the record of {name!r} has no {kind.__name__} {key!r}"
+    return None
+
+
+def _remove_abandoned_builds(root: Path, name: str) -> None:
+    """Removes the building folders of ``name`` whose process is gone (killed mid-build); a live one is another
+    process building the same entry at this moment, and is left alone."""
+    for entry in root.glob(f".{name}.build-*"):
+        pid = entry.name.rsplit("-", 2)[-2] if entry.name.count("-") >= 2 else ""
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
 
 
 def cached_folder(name: str, build: Callable[[Path], None], description: str) -> Path:
@@ -109,7 +146,8 @@ def cached_folder(name: str, build: Callable[[Path], None], description: str) ->
         logger.warning("lmcommon cache: %s in %s is damaged (%s); rebuilding it", description, target, problem)
     try:
         root.mkdir(parents=True, exist_ok=True)
-        building = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=root))
+        _remove_abandoned_builds(root, name)
+        building = Path(tempfile.mkdtemp(prefix=f".{name}.build-{os.getpid()}-", dir=root))
     except OSError as error:
         building = Path(tempfile.mkdtemp(prefix=f"lmcommon-{name}."))
         atexit.register(shutil.rmtree, building, True)
