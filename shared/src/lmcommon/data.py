@@ -97,7 +97,7 @@ def read_stdin_lines() -> list[str]:
     return [line for _, line in _decoded_lines(stream, "<stdin>")]
 
 
-def iter_jsonl(path: str | Path, required: Sequence[str] = ()) -> Iterator[dict[str, Any]]:
+def iter_jsonl(path: str | Path, required: Sequence[str] = (), text: Sequence[str] = ()) -> Iterator[dict[str, Any]]:
     """Yields the JSON objects of a JSONL file (plain or ``.gz``), validating each one.
 
     Blank lines are skipped. A required field that is absent, ``None`` or an empty/blank string is an error.
@@ -105,6 +105,7 @@ def iter_jsonl(path: str | Path, required: Sequence[str] = ()) -> Iterator[dict[
     Args:
         path: the JSONL file.
         required: fields every row must carry.
+        text: fields that must be strings where a row has them (a prompt that is a number is refused by name).
 
     Raises:
         FileNotFoundError: the file does not exist.
@@ -128,6 +129,10 @@ def iter_jsonl(path: str | Path, required: Sequence[str] = ()) -> Iterator[dict[
                 raise DataError("missing required field", path=path, line=line_number, field=field)
             if isinstance(value, str) and not value.strip():
                 raise DataError("required field is empty", path=path, line=line_number, field=field)
+        for field in text:
+            if field in row and not isinstance(row[field], str):
+                kind = type(row[field]).__name__
+                raise DataError(f"expected a string, got {kind}", path=path, line=line_number, field=field)
         yield row
 
 
@@ -171,9 +176,9 @@ def read_dataclass(path: str | Path, cls: type[T]) -> T:
         raise DataError(f"{cls.__name__}: {error}", path=path) from None
 
 
-def read_jsonl(path: str | Path, required: Sequence[str] = ()) -> list[dict[str, Any]]:
+def read_jsonl(path: str | Path, required: Sequence[str] = (), text: Sequence[str] = ()) -> list[dict[str, Any]]:
     """Reads a whole JSONL file; see :func:`iter_jsonl` for the validation and errors."""
-    return list(iter_jsonl(path, required))
+    return list(iter_jsonl(path, required, text))
 
 
 @contextlib.contextmanager

@@ -32,6 +32,8 @@ RES_EXPERT_CONFIG_NAME = "modula_expert.json"
 ROUTER_FOLDER = "router"
 ROUTER_WEIGHTS_NAME = "router.safetensors"
 ROUTER_CONFIG_NAME = "router_config.json"
+BASE_MODEL_NAME = "base_model.json"  # the base the experts were trained on (see base_fingerprint)
+BASE_SAMPLES = 64
 _PREFIX = "base_model.model."
 
 
@@ -79,6 +81,7 @@ def save_modula(model: MoDULAModel, directory: Path) -> Path:
 
 def _write_modula(model: MoDULAModel, directory: Path) -> None:
     config = model.modula_config
+    write_json(directory / BASE_MODEL_NAME, base_fingerprint(model.base_model))
     config.save(directory)
     _write_tensors(directory / "universal" / WEIGHTS_NAME, _expert_tensors(model, "universal"))
     write_json(
@@ -170,7 +173,62 @@ def load_adapter_weights(model: MoDULAModel, directory: Path) -> None:
         _copy_into(layer.router.weight, tensors, f"{name}.weight", path)
 
 
-def load_modula(cls: type[MoDULAModel], base_model: torch.nn.Module, directory: Path) -> MoDULAModel:
+def load_modula(
+    cls: type[MoDULAModel], base_model: torch.nn.Module, directory: Path, allow_other_base: bool = False
+) -> MoDULAModel:
+    check_base_model(base_model, directory, allow_other_base)
     model = cls(base_model, MoDULAConfig.load(directory))
     load_adapter_weights(model, directory)
     return model
+
+
+def base_fingerprint(base_model: torch.nn.Module) -> dict:
+    """What identifies the base model the experts were trained on: its name, its shape, and 64 values of its input
+    embedding at fixed places. The values tell apart two models of the same shapes (a random Llama and a trained
+    one, two fine-tunes), and survive loading in another precision (bf16, a quantised base keeps its embedding)."""
+    embedding = base_model.get_input_embeddings().weight.detach().flatten()
+    places = torch.linspace(0, embedding.numel() - 1, BASE_SAMPLES).long()
+    config = base_model.config
+    return {
+        "name_or_path": getattr(config, "_name_or_path", None) or None,
+        "model_type": getattr(config, "model_type", None),
+        "embedding_shape": list(base_model.get_input_embeddings().weight.shape),
+        "embedding_sample": [float(v) for v in embedding[places.to(embedding.device)].float().cpu()],
+    }
+
+
+def check_base_model(base_model: torch.nn.Module, directory: Path, allow_other_base: bool = False) -> None:
+    """Refuses to put experts on a base model other than the one they were trained on (a folder saved before the
+    base was recorded is taken as it is).
+
+    Raises:
+        ValueError: the base differs (the folder, both names and ``--allow-other-base`` named), unless
+            ``allow_other_base``, which logs one warning instead.
+    """
+    path = directory / BASE_MODEL_NAME
+    if not path.is_file():
+        return
+    saved = read_json(path)
+    mine = base_fingerprint(base_model)
+    sample = saved.get("embedding_sample")
+    same_shape = saved.get("embedding_shape") == mine["embedding_shape"]
+    same = (
+        same_shape
+        and isinstance(sample, list)
+        and len(sample) == BASE_SAMPLES
+        and all(isinstance(v, int | float) for v in sample)
+        and torch.allclose(torch.tensor(sample), torch.tensor(mine["embedding_sample"]), rtol=0.02, atol=1e-3)
+    )
+    if same:
+        return
+    what = "shapes" if not same_shape else "weights"
+    message = (
+        f"{directory}: its experts were trained on {saved.get('name_or_path')!r}; the base model given "
+        f"({mine['name_or_path']!r}) has other {what}. Give --model the base they were trained on, or "
+        "--allow-other-base to load them anyway"
+    )
+    if not allow_other_base:
+        raise ValueError(message)
+    import logging
+
+    logging.getLogger(__name__).warning("%s (loading anyway: --allow-other-base)", message.split(". Give")[0])

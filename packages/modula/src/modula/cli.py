@@ -31,6 +31,11 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dtype", default=None, help="float32, bfloat16, float16 (default: bf16 on GPUs, fp32 on CPU)"
     )
+    parser.add_argument(
+        "--allow-other-base",
+        action="store_true",
+        help="load saved experts onto a base model other than the one they were trained on (refused otherwise)",
+    )
 
 
 # the Trainer options' defaults for this command (every other one is transformers' or lmcommon.flags')
@@ -108,7 +113,7 @@ def _load_or_create(base_model, directory: Path | None, args: argparse.Namespace
     from modula.model import MoDULAModel
 
     if directory is not None and (directory / CONFIG_NAME).is_file():
-        model = MoDULAModel.from_pretrained(base_model, directory)
+        model = MoDULAModel.from_pretrained(base_model, directory, allow_other_base=args.allow_other_base)
         requested = getattr(args, "variant", None)
         if requested and requested != model.modula_config.variant:
             raise ValueError(
@@ -222,7 +227,7 @@ def _extend(args: argparse.Namespace) -> int:
     rows = read_chat_rows(args.data)
     router_rows = read_chat_rows(args.router_data, require_domain=True)
     base_model, tokenizer = _load_base(args, for_training=True)
-    model = MoDULAModel.from_pretrained(base_model, Path(args.adapters))
+    model = MoDULAModel.from_pretrained(base_model, Path(args.adapters), allow_other_base=args.allow_other_base)
     output = Path(args.output or args.adapters)
     set_seed(args.seed)  # the new expert's weights are drawn here
     model.add_domain(args.domain)
@@ -236,7 +241,7 @@ def _read_prompts(args: argparse.Namespace) -> list[str]:
     from lmcommon.data import read_jsonl, read_stdin_lines
 
     if args.input:
-        return [row["prompt"] for row in read_jsonl(args.input, required=("prompt",))]
+        return [row["prompt"] for row in read_jsonl(args.input, required=("prompt",), text=("prompt",))]
     if args.prompt:
         return list(args.prompt)
     prompts = [line for line in read_stdin_lines() if line.strip()]
@@ -248,10 +253,15 @@ def _read_prompts(args: argparse.Namespace) -> list[str]:
 def _load_for_inference(args: argparse.Namespace):
     from modula.model import MoDULAModel
 
+    if args.domain and args.stage != "expert":  # once silently ignored: the mixture answered instead
+        raise ValueError(f"--domain {args.domain} selects one expert: add --stage expert (or leave --domain out)")
+    if args.stage == "expert" and not args.domain:
+        raise ValueError("--stage expert needs --domain NAME")
+
     base_model, tokenizer = _load_base(args, for_training=False)
     if not args.adapters:
         return base_model, tokenizer
-    model = MoDULAModel.from_pretrained(base_model, Path(args.adapters))
+    model = MoDULAModel.from_pretrained(base_model, Path(args.adapters), allow_other_base=args.allow_other_base)
     model.set_stage(args.stage, args.domain if args.stage == "expert" else None)
     return model.eval(), tokenizer
 
@@ -261,7 +271,7 @@ def _merge(args: argparse.Namespace) -> int:
     from modula.model import MoDULAModel
 
     base_model, tokenizer = _load_base(args, for_training=False)
-    model = MoDULAModel.from_pretrained(base_model, Path(args.adapters))
+    model = MoDULAModel.from_pretrained(base_model, Path(args.adapters), allow_other_base=args.allow_other_base)
     variant = model.modula_config.variant
     merged = model.merge_domain(args.domain)
     save_merged(merged, args.output, variant=variant, domain=args.domain, tokenizer=tokenizer)
@@ -338,7 +348,7 @@ def _plot_routers(args: argparse.Namespace) -> int:
     from modula.routers import domain_router_weights
 
     prompts: dict[str, list[str]] = defaultdict(list)
-    for row in read_jsonl(args.input, required=("prompt",)):
+    for row in read_jsonl(args.input, required=("prompt",), text=("prompt",)):
         prompts[str(row.get("domain", "all"))].append(row["prompt"])
     if args.per_group:
         prompts = {group: texts[: args.per_group] for group, texts in prompts.items()}

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from lmcommon.data import read_json, write_json
+from lmcommon.errors import DataError
 from lmcommon.fields import check_field_types
 from lmcommon.models import DECODER_PROJECTIONS
 
@@ -117,7 +118,10 @@ class MoDULAConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"{source}: unknown MoDULAConfig field(s) {unknown}; known: {sorted(known)}")
-        return cls(**data)
+        try:
+            return cls(**data)
+        except (TypeError, ValueError) as error:  # a hand-edited file: its name and the field, in one line
+            raise DataError(f"MoDULAConfig: {error}", path=source) from None
 
     def save(self, directory: str | Path) -> Path:
         path = Path(directory) / CONFIG_NAME

@@ -320,11 +320,17 @@ class MoDULAModel(nn.Module):
         return save_modula(self, Path(directory))
 
     @classmethod
-    def from_pretrained(cls, base_model: nn.Module, directory: str | Path) -> MoDULAModel:
-        """Wraps ``base_model`` with the experts and routers saved in ``directory``."""
+    def from_pretrained(
+        cls, base_model: nn.Module, directory: str | Path, *, allow_other_base: bool = False
+    ) -> MoDULAModel:
+        """Wraps ``base_model`` with the experts and routers saved in ``directory``.
+
+        Raises:
+            ValueError: ``base_model`` is not the model the experts were trained on (unless ``allow_other_base``).
+        """
         from modula.checkpoint import load_modula
 
-        return load_modula(cls, base_model, Path(directory))
+        return load_modula(cls, base_model, Path(directory), allow_other_base)
 
     def load_adapters(self, directory: str | Path) -> None:
         """Loads saved experts and routers into this model in place (their layout must match)."""
