@@ -74,7 +74,7 @@ def test_generate_killed_after_a_chunk_resumes_to_the_output_of_a_run_never_stop
 
     monkeypatch.setattr(htcgen.generator, "generate_documents", killed_at_the_second_chunk)
     assert main([*arguments, "--output", str(root / "out.jsonl")]) == 130
-    assert len((root / "out.jsonl.partial").read_text(encoding="utf-8").splitlines()) == 8
+    assert len((root / "out.jsonl.partial").read_text(encoding="utf-8").splitlines()) == 1 + 8  # the run, a chunk
     assert not (root / "out.jsonl").exists()
     assert main([*arguments, "--output", str(root / "out.jsonl")]) == 0
     assert len(calls) == 4  # the second and third chunks, not the first again

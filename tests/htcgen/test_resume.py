@@ -44,7 +44,9 @@ def _count_sampled(monkeypatch, stop_at_call: int | None = None) -> list[int]:
 
 
 def _rows(path):
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    """The samples of a JSONL file of samples, or of a resume file (whose first line records its run)."""
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n")[:-1]]
+    return rows[1:] if rows and "htcgen-sampling-run" in rows[0] else rows
 
 
 def test_sampling_killed_after_a_chunk_resumes_to_the_samples_of_a_run_never_stopped(tmp_path, sampling, monkeypatch):
@@ -66,7 +68,7 @@ def test_a_torn_line_and_a_half_chunk_are_sampled_again(tmp_path, sampling, monk
     resume_file = tmp_path / "out.partial"
     straight = sample_documents(requests, settings, seed=3, resume_file=resume_file)
     lines = resume_file.read_text(encoding="utf-8").splitlines(keepends=True)
-    resume_file.write_text("".join(lines[:11]) + lines[11][:10], encoding="utf-8")  # chunk 2 cut off mid-line
+    resume_file.write_text("".join(lines[:12]) + lines[12][:10], encoding="utf-8")  # chunk 2 cut off mid-line
     calls = _count_sampled(monkeypatch)
     caplog.set_level("INFO", logger="htcgen")
     assert sample_documents(requests, settings, seed=3, resume_file=resume_file) == straight
@@ -78,12 +80,55 @@ def test_a_resume_file_of_other_prompts_is_not_read_back(tmp_path, sampling, mon
     settings, requests = sampling
     straight = sample_documents(requests, settings, seed=3)
     resume_file = tmp_path / "out.partial"
+    sample_documents(requests, settings, seed=3, resume_file=resume_file)
+    header = resume_file.read_text(encoding="utf-8").splitlines()[0]  # the same run, other prompts
     other = [{**r, "prompt": r["prompt"] + " again", "text": "stale"} for r in requests]
-    resume_file.write_text("".join(json.dumps(r) + "\n" for r in other), encoding="utf-8")
+    resume_file.write_text(header + "\n" + "".join(json.dumps(r) + "\n" for r in other), encoding="utf-8")
     calls = _count_sampled(monkeypatch)
     assert sample_documents(requests, settings, seed=3, resume_file=resume_file) == straight
     assert calls == [8, 8, 4]
     assert "holds no whole chunk of these requests; sampling from the start" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [({"temperature": 0.3}, "temperature"), ({"max_new_tokens": 4}, "max_new_tokens"), ({"model": "m"}, "model")],
+)
+def test_a_resume_file_of_a_run_with_other_settings_is_sampled_again(
+    tmp_path, sampling, monkeypatch, caplog, change, named
+):
+    import dataclasses
+
+    settings, requests = sampling
+    resume_file = tmp_path / "out.partial"
+    calls = _count_sampled(monkeypatch, stop_at_call=2)
+    with pytest.raises(KeyboardInterrupt):
+        sample_documents(requests, settings, seed=3, resume_file=resume_file)
+    monkeypatch.undo()
+    recorded = json.loads(resume_file.read_text(encoding="utf-8").splitlines()[0])["htcgen-sampling-run"]
+    recorded.update(change)  # what the killed run would have recorded had it been started with those settings
+    lines = resume_file.read_text(encoding="utf-8").splitlines(keepends=True)
+    resume_file.write_text(json.dumps({"htcgen-sampling-run": recorded}) + "\n" + "".join(lines[1:]), encoding="utf-8")
+    calls = _count_sampled(monkeypatch)
+    assert sample_documents(requests, settings, seed=3, resume_file=resume_file) == sample_documents(
+        requests, dataclasses.replace(settings), seed=3
+    )
+    assert calls[:3] == [8, 8, 4]  # every chunk sampled again, none read back
+    assert f"written by a run with other {named}; sampling from the start" in caplog.text
+
+
+def test_a_sample_holding_a_line_separator_is_read_back(tmp_path, sampling, monkeypatch):
+    settings, requests = sampling
+    resume_file = tmp_path / "out.partial"
+    sample_documents(requests, settings, seed=3, resume_file=resume_file)
+    header, *rows = resume_file.read_text(encoding="utf-8").split("\n")[:-1]
+    first = {**json.loads(rows[0]), "text": "one\u2028two\u0085three"}  # json.dumps(ensure_ascii=False) keeps them raw
+    rows[0] = json.dumps(first, ensure_ascii=False)
+    resume_file.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    calls = _count_sampled(monkeypatch)
+    samples, _ = sample_documents(requests, settings, seed=3, resume_file=resume_file)
+    assert calls == []  # every sample read back (once a resume dropped them all)
+    assert samples[0]["text"] == "one\u2028two\u0085three"
 
 
 def test_generate_to_file_saves_the_samples_and_removes_its_resume_file(tmp_path, sampling):

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from htcgen.prompts import build_prompt, contrast_labels, path_phrases, training_pairs
-from htcgen.resume_file import read_resume_file, resume_path
+from htcgen.resume_file import read_resume_file, resume_path, run_fingerprint
 from htcgen.taxonomy import Taxonomy
 from lmcommon.data import append_jsonl, read_dataclass, read_jsonl, write_json, write_jsonl
 from lmcommon.generation import ProgressLog
@@ -339,7 +339,10 @@ def sample_documents(
     for the same prompts are read back instead: a killed run starts again where it stopped. Deleting the file is
     the caller's, once the samples are saved."""
     chunk_size = settings.generation_batch_size * CHUNK_BATCHES
-    samples = read_resume_file(Path(resume_file), requests, chunk_size) if resume_file is not None else []
+    samples = []
+    if resume_file is not None:
+        run = run_fingerprint(asdict(settings), adapter, seed, chunk_size)
+        samples = read_resume_file(Path(resume_file), requests, chunk_size, run)
     if len(samples) < len(requests):
         samples += _sample_chunks(requests, samples, chunk_size, settings, adapter, device, seed, resume_file)
     kept = [s for s in samples if s["text"].strip()]
