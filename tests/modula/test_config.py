@@ -19,7 +19,7 @@ def test_defaults_follow_the_paper():
     [
         ({"variant": "mix"}, "variant must be one of"),
         ({"universal_rank": 0}, "universal_rank must be a positive integer"),
-        ({"expert_rank": 2.5}, "expert_rank must be a positive integer"),
+        ({"expert_rank": 2.5}, "expert_rank must be a whole number"),
         ({"expert_alpha": 0}, "expert_alpha must be > 0"),
         ({"dropout": 1.0}, r"dropout must be in \[0, 1\)"),
         ({"leaky_relu_slope": -0.1}, "leaky_relu_slope must be in"),

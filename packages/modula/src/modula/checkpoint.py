@@ -187,7 +187,8 @@ def base_fingerprint(base_model: torch.nn.Module) -> dict:
     embedding at fixed places. The values tell apart two models of the same shapes (a random Llama and a trained
     one, two fine-tunes), and survive loading in another precision (bf16, a quantised base keeps its embedding)."""
     embedding = base_model.get_input_embeddings().weight.detach().flatten()
-    places = torch.linspace(0, embedding.numel() - 1, BASE_SAMPLES).long()
+    last = embedding.numel() - 1  # whole-number spacing: float32 linspace rounds past the end of a large table
+    places = torch.tensor([i * last // (BASE_SAMPLES - 1) for i in range(BASE_SAMPLES)])
     config = base_model.config
     return {
         "name_or_path": getattr(config, "_name_or_path", None) or None,
