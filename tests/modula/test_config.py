@@ -31,7 +31,7 @@ def test_defaults_follow_the_paper():
     ],
 )
 def test_validation_names_the_field(kwargs, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises((TypeError, ValueError), match=message):  # TypeError: a value of another type
         MoDULAConfig(**kwargs)
 
 
