@@ -209,3 +209,22 @@ def test_encoder_trained_saved_loaded_and_predicting(tmp_path, capsys, tiny_bert
     assert sum(row["labels"] == d["labels"] for row, d in zip(labelled, documents, strict=True)) >= 11
     assert main(["evaluate", *common, "--load", str(tmp_path / "saved"), "--train", "x.jsonl"]) == 2
     assert "either --train" in capsys.readouterr().err
+
+
+@pytest.mark.faults
+@pytest.mark.parametrize(
+    ("metrics", "message"),
+    [
+        ({"classifier": "tfidf", "micro_f1": 0.5, "macro_f1": 0.4}, "field 'levels': expected an object of levels"),
+        ({"classifier": "tfidf", "micro_f1": "high", "macro_f1": 0.4, "levels": {}}, "field 'micro_f1'"),
+        ({"classifier": "t", "micro_f1": 0.5, "macro_f1": 0.4, "levels": {"1": {}}}, "level 1: no number"),
+    ],
+)
+def test_table_of_a_file_that_is_not_metrics_is_one_line_naming_it(tmp_path, capsys, metrics, message):
+    import json
+
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(metrics))
+    assert main(["table", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(path) in err and message in err, err

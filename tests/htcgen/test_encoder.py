@@ -91,3 +91,25 @@ def test_mix_augmented_and_evaluate_with_tfidf():
     assert metrics["micro_f1"] > 0.9 and set(metrics["levels"]) == {1, 2}
     with pytest.raises(ValueError, match="unknown classifier"):
         evaluate_classifier("svm", real, real, TAXONOMY)
+
+
+@pytest.mark.faults
+def test_a_saved_classifier_with_an_edited_class_list_is_one_error_naming_the_file(trained, tmp_path):
+    import json
+
+    from lmcommon.errors import DataError
+
+    classifier, _ = trained
+    classifier.save_pretrained(tmp_path / "saved")
+    settings = tmp_path / "saved" / "htcgen_classifier.json"
+    saved = json.loads(settings.read_text())
+    first_level = saved["levels"]["classes"][0] if isinstance(saved["levels"], dict) else None
+    assert first_level, saved["levels"]
+    first_level.append("Politics")  # a class the head was never trained for
+    settings.write_text(json.dumps(saved))
+    with pytest.raises(DataError, match=r"htcgen_classifier\.json: lists .* the class lists were edited"):
+        EncoderHierarchyClassifier.from_pretrained(tmp_path / "saved")
+    del saved["taxonomy"]
+    settings.write_text(json.dumps(saved))
+    with pytest.raises(DataError, match=r"htcgen_classifier\.json: not a saved htcgen classifier \(KeyError"):
+        EncoderHierarchyClassifier.from_pretrained(tmp_path / "saved")

@@ -92,3 +92,16 @@ def test_a_model_trained_in_bf16_predicts_in_float32_as_its_saved_copy_will(tmp_
         trained_output = model(probe, probe)["output"]
         assert trained_output.dtype == torch.float32
         assert torch.equal(trained_output, copy(probe, probe)["output"])
+
+
+@pytest.mark.faults
+def test_the_last_complete_checkpoint_skips_one_a_kill_cut_short(tmp_path):
+    from lmcommon.training import last_complete_checkpoint
+
+    assert last_complete_checkpoint(tmp_path / "none") is None
+    for step, state in ((2, '{"global_step": 2}'), (4, '{"global_step": 4}'), (6, '{"global_st'), (8, None)):
+        (tmp_path / f"checkpoint-{step}").mkdir()
+        if state is not None:
+            (tmp_path / f"checkpoint-{step}" / "trainer_state.json").write_text(state)
+    (tmp_path / "checkpoint-x").mkdir()
+    assert last_complete_checkpoint(tmp_path) == str(tmp_path / "checkpoint-4")

@@ -7,7 +7,7 @@ import pytest
 
 from modula.cli import main
 
-from ..conftest import assert_killed_run_resumes, assert_seeded_runs_repeat
+from ..conftest import assert_killed_run_resumes, assert_same_tensors, assert_seeded_runs_repeat
 
 pytestmark = pytest.mark.faults
 STEPS = ["--max-steps", "4", "--lr", "1e-2", "--batch-size", "4", "--logging-steps", "2", "--seed", "0"]
@@ -48,3 +48,15 @@ def test_a_damaged_adapter_file_is_one_line_naming_it(universal_training, capsys
         assert main([*command, *arguments]) == 2
         error = capsys.readouterr().err.splitlines()[-1]  # after transformers' loading bar for the base model
         assert error.startswith(f"modula: error: {path}: damaged or unreadable (SafetensorError")
+
+
+def test_a_checkpoint_cut_short_by_a_kill_is_skipped_on_resume(universal_training, interrupt_after_first_checkpoint):
+    root, _, train = universal_training
+    assert train("killed", "--save-steps", "2") == 130
+    checkpoints = root / "killed" / "checkpoints" / "universal"
+    partial = checkpoints / "checkpoint-4"  # killed inside its save: weights begun, no trainer_state.json
+    partial.mkdir()
+    (partial / "modula_config.json").write_text('{"variant": ')
+    assert train("killed", "--save-steps", "2", "--resume") == 0  # once: the Trainer failed on the partial folder
+    assert train("straight", "--save-steps", "2") == 0
+    assert_same_tensors(root / "straight", root / "killed", exact=False)

@@ -214,10 +214,42 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def _table(args: argparse.Namespace) -> int:
     from htcgen.report import evaluations_markdown
-    from lmcommon.data import read_json
 
-    print(evaluations_markdown({Path(path).stem: read_json(path) for path in args.metrics}), end="")
+    print(evaluations_markdown({Path(path).stem: _read_metrics(path) for path in args.metrics}), end="")
     return 0
+
+
+def _read_metrics(path: str) -> dict:
+    """A metrics file of ``htcgen evaluate --output``, checked for the fields the table reads.
+
+    Raises:
+        DataError: a field is missing or of the wrong type (the file and the field named).
+    """
+    from lmcommon.data import read_json
+    from lmcommon.errors import DataError
+
+    metrics = read_json(path)
+    expected = {
+        "classifier": (str, "a string"),
+        "micro_f1": (int | float, "a number"),
+        "macro_f1": (int | float, "a number"),
+    }
+    expected["levels"] = (dict, "an object of levels")
+    for field, (kind, name) in expected.items():
+        value = metrics.get(field)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise DataError(
+                f"expected {name}, got {value!r}: not a metrics file of `htcgen evaluate --output`",
+                path=path,
+                field=field,
+            )
+    for level, scores in metrics["levels"].items():
+        if not str(level).isdigit() or not isinstance(scores, dict):
+            raise DataError(f"level {level!r}: expected a level number and its scores", path=path, field="levels")
+        for name in ("micro_f1", "macro_f1"):
+            if not isinstance(scores.get(name), int | float):
+                raise DataError(f"level {level}: no number {name!r}", path=path, field="levels")
+    return metrics
 
 
 def _predict(args: argparse.Namespace) -> int:

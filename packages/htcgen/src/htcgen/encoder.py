@@ -276,7 +276,7 @@ class EncoderHierarchyClassifier(HierarchyClassifier):
             FileNotFoundError: ``folder`` holds no saved classifier (names the file looked for).
         """
         from lmcommon.data import read_json
-        from lmcommon.errors import reading_saved_file
+        from lmcommon.errors import DataError, reading_saved_file
         from lmcommon.models import load_encoder
 
         folder = Path(folder)
@@ -284,9 +284,13 @@ class EncoderHierarchyClassifier(HierarchyClassifier):
         if not settings_file.is_file():
             raise FileNotFoundError(f"{settings_file}: no saved htcgen classifier here (written by save_pretrained)")
         saved = read_json(settings_file)
-        taxonomy = Taxonomy(saved["taxonomy"]["children"], root=saved["taxonomy"]["root"])
-        classifier = cls(taxonomy, EncoderConfig(**{**saved["config"], "model": str(folder)}))
-        classifier.coding = LevelCoding.from_dict(saved["levels"])
+        try:  # a hand-edited file: one line naming it, not a KeyError from deep inside
+            taxonomy = Taxonomy(saved["taxonomy"]["children"], root=saved["taxonomy"]["root"])
+            classifier = cls(taxonomy, EncoderConfig(**{**saved["config"], "model": str(folder)}))
+            classifier.coding = LevelCoding.from_dict(saved["levels"])
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            reason = f"{type(error).__name__}: {error}"
+            raise DataError(f"not a saved htcgen classifier ({reason})", path=settings_file) from None
         classifier.labels = classifier.coding.labels
         with reading_saved_file(folder):
             encoder, classifier.tokenizer = load_encoder(folder, dtype=torch.float32, device=device)
@@ -294,7 +298,18 @@ class EncoderHierarchyClassifier(HierarchyClassifier):
         classifier.model = LevelSoftmaxEncoder(encoder, sizes, classifier.config.dropout)
         with reading_saved_file(folder / HEAD_FILE):
             head = torch.load(folder / HEAD_FILE, map_location="cpu", weights_only=True)
-        classifier.model.head.load_state_dict(head)
+        expected = classifier.model.head.state_dict()
+        for name, tensor in head.items() if isinstance(head, dict) else []:
+            if name in expected and tuple(tensor.shape) != tuple(expected[name].shape):
+                raise DataError(
+                    f"lists {sum(sizes)} classes over its levels {sizes}, but the saved head {HEAD_FILE} has "
+                    f"shape {tuple(tensor.shape)} for {name}: the class lists were edited after training",
+                    path=settings_file,
+                )
+        try:
+            classifier.model.head.load_state_dict(head)
+        except (RuntimeError, TypeError, AttributeError) as error:
+            raise DataError(f"does not fit the classifier ({error})", path=folder / HEAD_FILE) from None
         classifier.model.to(next(encoder.parameters()).device).eval()
         return classifier
 
