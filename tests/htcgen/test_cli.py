@@ -228,3 +228,42 @@ def test_table_of_a_file_that_is_not_metrics_is_one_line_naming_it(tmp_path, cap
     assert main(["table", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and str(path) in err and message in err, err
+
+
+@pytest.mark.faults
+def test_prepare_data_cut_short_by_a_full_disk_keeps_the_old_splits_and_says_so(tmp_path, capsys, monkeypatch):
+    import errno
+
+    import htcgen.cli
+
+    arguments = ["prepare-data", "--data", str(HWV / "hwv_val.json.gz"), "--taxonomy", str(HWV / "hwv.taxonomy")]
+    assert main([*arguments, "--output", str(tmp_path / "d")]) == 0
+    before = {p.name: p.read_bytes() for p in (tmp_path / "d").iterdir()}
+    real, written = htcgen.cli.write_jsonl, []
+
+    def fills_up(path, rows):
+        if len(written) == 2:  # train and dev written, the disk full at test
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        written.append(path)
+        return real(path, rows)
+
+    monkeypatch.setattr(htcgen.cli, "write_jsonl", fills_up)
+    assert main([*arguments, "--output", str(tmp_path / "d"), "--seed", "7"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "No space left on device" in err[0] and "previous outputs are kept" in err[0]
+    assert {p.name: p.read_bytes() for p in (tmp_path / "d").iterdir()} == before  # no new train beside old test
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d"]
+
+
+@pytest.mark.faults
+def test_prepare_data_refuses_an_output_folder_holding_its_input(tmp_path, capsys):
+    import shutil
+
+    (tmp_path / "d").mkdir()
+    shutil.copy(HWV / "hwv.taxonomy", tmp_path / "t.taxonomy")
+    source = tmp_path / "d" / "train.jsonl"
+    source.write_text('{"text": "x", "labels": ["a"], "extra": 1}\n')
+    arguments = ["prepare-data", "--data", str(source), "--taxonomy", str(tmp_path / "t.taxonomy")]
+    assert main([*arguments, "--output", str(tmp_path / "d")]) == 2
+    assert "would replace the --data input" in capsys.readouterr().err
+    assert source.read_text() == '{"text": "x", "labels": ["a"], "extra": 1}\n'

@@ -7,6 +7,8 @@ import os
 import stat
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lmcommon.data import atomic_write, write_json, write_jsonl
 from lmcommon.outputs import clear_debris, replace_folder
@@ -110,3 +112,34 @@ def test_a_folder_is_named_when_given_as_a_file(tmp_path):
     with pytest.raises(IsADirectoryError, match=f"^{tmp_path}: is a folder"), atomic_write(tmp_path):
         pass
     assert list(tmp_path.iterdir()) == []
+
+
+_NAMES = st.sampled_from(["train.jsonl", "dev.jsonl", "test.jsonl", "sub/a.json", "notes.txt"])
+
+
+@given(
+    old=st.dictionaries(_NAMES, st.text(max_size=5), max_size=5),
+    new=st.dictionaries(_NAMES, st.text(max_size=5), min_size=1, max_size=5),
+    fail_after=st.integers(min_value=0, max_value=6),
+)
+@settings(max_examples=60, deadline=None)
+def test_a_folder_is_always_the_old_set_or_the_new_one_over_the_old(tmp_path_factory, old, new, fail_after):
+    folder = tmp_path_factory.mktemp("sets") / "out"
+    folder.mkdir()
+    for name, text in old.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    written = 0
+    try:
+        with replace_folder(folder) as staging:
+            for name, text in new.items():
+                if written == fail_after:
+                    raise OSError(errno.ENOSPC, "No space left on device")
+                (staging / name).parent.mkdir(parents=True, exist_ok=True)
+                (staging / name).write_text(text)
+                written += 1
+    except OSError:
+        assert _tree(folder) == old  # failed: the old set, whole
+    else:
+        assert _tree(folder) == {**old, **new}  # done: every new file, every old file it did not write
+    assert sorted(p.name for p in folder.parent.iterdir()) == ["out"]

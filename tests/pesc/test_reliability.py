@@ -151,3 +151,25 @@ def test_train_ranker_refuses_to_write_over_its_training_pairs(tmp_path, capsys)
     assert main(["train-ranker", "--pairs", str(pairs), "--output", str(pairs)]) == 2
     assert "is the --pairs input" in capsys.readouterr().err
     assert pairs.read_text() == "我在家\t我再家\n"
+
+
+def test_build_benchmark_cut_short_by_a_full_disk_keeps_the_old_set(tmp_path, capsys, monkeypatch):
+    import errno
+
+    import pesc.cli
+
+    assert main(["build-benchmark", "--output", str(tmp_path / "b"), "--limit", "5"]) == 0
+    before = {p.name: p.read_bytes() for p in (tmp_path / "b").iterdir()}
+    real, written = pesc.cli.write_jsonl, []
+
+    def fills_up(path, rows):
+        if len(written) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        written.append(path)
+        return real(path, rows)
+
+    monkeypatch.setattr(pesc.cli, "write_jsonl", fills_up)
+    assert main(["build-benchmark", "--output", str(tmp_path / "b"), "--limit", "5", "--seed", "1"]) == 2
+    assert "previous outputs are kept" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in (tmp_path / "b").iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b"]
