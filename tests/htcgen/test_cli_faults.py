@@ -126,3 +126,15 @@ def test_depth_zero_is_refused(encoder_data, capsys):
     _, common, _ = encoder_data
     assert main(["evaluate", *common, "--train", common[1], "--classifier", "flat-svm", "--depth", "0"]) == 2
     assert "--depth must be >= 1" in capsys.readouterr().err
+
+
+def test_an_adapter_is_refused_on_another_base_model_unless_allowed(generator_training, capsys, tmp_path):
+    root, train = generator_training
+    assert train("gen") == 0
+    capsys.readouterr()
+    arguments = ["generate", "--data", str(root / "docs.jsonl"), "--taxonomy", str(root / "t.taxonomy")]
+    arguments += ["--phrases", str(root / "phrases.json"), "--adapter", str(root / "gen"), "--num", "1"]
+    arguments += ["--output", str(root / "out.jsonl"), "--device", "cpu", "--model", str(tmp_path / "other")]
+    assert main(arguments) == 2
+    err = capsys.readouterr().err
+    assert "was trained on" in err and "--allow-other-base" in err and not (root / "out.jsonl").exists()

@@ -60,3 +60,15 @@ def test_a_checkpoint_cut_short_by_a_kill_is_skipped_on_resume(universal_trainin
     assert train("killed", "--save-steps", "2", "--resume") == 0  # once: the Trainer failed on the partial folder
     assert train("straight", "--save-steps", "2") == 0
     assert_same_tensors(root / "straight", root / "killed", exact=False)
+
+
+def test_resuming_a_run_with_other_settings_is_refused_naming_them(
+    universal_training, interrupt_after_first_checkpoint, capsys
+):
+    _, _, train = universal_training
+    assert train("killed", "--save-steps", "2") == 130
+    capsys.readouterr()
+    assert train("killed", "--save-steps", "2", "--resume", "--lr", "5e-3") == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "--resume: the checkpoints in" in err and "learning_rate 0.01 -> 0.005" in err, err
+    assert train("killed", "--save-steps", "2", "--resume") == 0  # the same settings resume

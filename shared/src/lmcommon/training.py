@@ -102,6 +102,10 @@ def run_training(
         resume_from_checkpoint = last_complete_checkpoint(args.output_dir)
         if resume_from_checkpoint is None:
             raise ValueError(f"nothing to resume: {args.output_dir} holds no complete checkpoint")
+        explicit = True
+    else:
+        explicit = False
+    resume_from_checkpoint = _same_run_or_fresh(args, len(train_dataset), resume_from_checkpoint, explicit)
     started = time.perf_counter()
     output = trainer.train(resume_from_checkpoint=resume_from_checkpoint)
     wall_time = time.perf_counter() - started
@@ -163,3 +167,61 @@ def last_complete_checkpoint(folder: str | Path) -> str | None:
         if isinstance(state, dict) and "global_step" in state:
             return str(entry)
     return None
+
+
+# the Trainer settings that shape what a run computes: a checkpoint resumes only a run that had the same
+_RUN_SETTINGS = (
+    "learning_rate",
+    "per_device_train_batch_size",
+    "gradient_accumulation_steps",
+    "num_train_epochs",
+    "max_steps",
+    "seed",
+    "weight_decay",
+    "lr_scheduler_type",
+    "warmup_steps",
+    "optim",
+)
+RUN_SETTINGS_FILE = "run_settings.json"
+
+
+def _same_run_or_fresh(args, examples: int, resume: str | None, explicit: bool) -> str | None:
+    """Records the settings that shape this run beside its checkpoints, and checks a resume against them.
+
+    Returns:
+        ``resume``, or None where the checkpoints came from a run with other settings and the resume was not asked
+        for by the user (one warning; the run starts again).
+
+    Raises:
+        ValueError: the user asked to resume (``--resume``) a run whose settings differ (both values named).
+    """
+    import json
+    import logging
+
+    from lmcommon.data import write_json
+
+    settings = {name: getattr(args, name, None) for name in _RUN_SETTINGS}
+    settings = json.loads(json.dumps({**settings, "examples": examples}, default=str))
+    path = Path(args.output_dir) / RUN_SETTINGS_FILE
+    if resume is not None and path.is_file():
+        try:
+            recorded = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            recorded = {}
+        changed = {k: (recorded.get(k), v) for k, v in settings.items() if recorded.get(k) != v}
+        if changed:
+            what = ", ".join(f"{k} {old!r} -> {new!r}" for k, (old, new) in sorted(changed.items()))
+            if explicit:
+                raise ValueError(
+                    f"--resume: the checkpoints in {args.output_dir} belong to a run with other settings ({what}); "
+                    "rerun without --resume to start again"
+                )
+            logging.getLogger(__name__).warning(
+                "%s: the checkpoints belong to a run with other settings (%s); training starts again",
+                args.output_dir,
+                what,
+            )
+            resume = None
+    if getattr(args, "should_save", True):
+        write_json(path, settings)
+    return resume

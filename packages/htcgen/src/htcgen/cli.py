@@ -99,7 +99,8 @@ def _sampling_settings(args: argparse.Namespace):
 
     from htcgen.generator import GeneratorSettings, load_settings
 
-    saved = load_settings(args.adapter) or GeneratorSettings()
+    recorded = load_settings(args.adapter)
+    saved = recorded or GeneratorSettings()
     given = {
         field: getattr(args, flag)
         for field, flag in [
@@ -114,6 +115,12 @@ def _sampling_settings(args: argparse.Namespace):
         ]
         if hasattr(args, flag)  # flags left out are absent (argparse.SUPPRESS), so the saved value stays
     }
+    other_base = recorded is not None and "model" in given and given["model"] != recorded.model
+    if other_base and not args.allow_other_base:
+        raise ValueError(
+            f"--adapter {args.adapter} was trained on {recorded.model!r}, not --model {given['model']!r}: leave "
+            "--model out (or give that model), or add --allow-other-base"
+        )
     return dataclasses.replace(saved, **given)
 
 
@@ -511,6 +518,11 @@ def _add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
 
     default = GeneratorSettings()
     unset = {"default": argparse.SUPPRESS}  # absent from args unless given: see _sampling_settings
+    parser.add_argument(
+        "--allow-other-base",
+        action="store_true",
+        help="sample with --model even where the adapter was trained on another base model (refused otherwise)",
+    )
     parser.add_argument(
         "--model",
         type=input_path,
