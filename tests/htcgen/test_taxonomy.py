@@ -95,3 +95,12 @@ def test_an_empty_taxonomy_is_blamed_before_the_test_file(tmp_path, capsys):
     arguments = ["evaluate", "--train", str(tmp_path / "test.jsonl"), "--test", str(tmp_path / "test.jsonl")]
     assert main([*arguments, "--taxonomy", str(tmp_path / "t.taxonomy"), "--classifier", "flat-svm"]) == 2
     assert f"{tmp_path / 't.taxonomy'}: no labels" in capsys.readouterr().err
+
+
+@pytest.mark.faults
+def test_a_taxonomy_saved_with_a_byte_order_mark_reads_as_without(tmp_path):
+    lines = "Root\tSports\tScience\nSports\tTennis\n"
+    (tmp_path / "plain.taxonomy").write_text(lines, encoding="utf-8")
+    (tmp_path / "bom.taxonomy").write_text(lines, encoding="utf-8-sig")  # as Windows editors save it
+    plain, bom = Taxonomy.from_file(tmp_path / "plain.taxonomy"), Taxonomy.from_file(tmp_path / "bom.taxonomy")
+    assert bom.children == plain.children and "Sports" in bom.children
