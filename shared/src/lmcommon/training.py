@@ -169,13 +169,12 @@ def last_complete_checkpoint(folder: str | Path) -> str | None:
     return None
 
 
-# the Trainer settings that shape what a run computes: a checkpoint resumes only a run that had the same
+# the Trainer settings that shape what a run computes: a checkpoint resumes only a run that had the same. How long it
+# runs (epochs, max steps) is left out: resuming to train for longer is what --resume is also for.
 _RUN_SETTINGS = (
     "learning_rate",
     "per_device_train_batch_size",
     "gradient_accumulation_steps",
-    "num_train_epochs",
-    "max_steps",
     "seed",
     "weight_decay",
     "lr_scheduler_type",

@@ -198,6 +198,13 @@ def base_fingerprint(base_model: torch.nn.Module) -> dict:
     }
 
 
+def _described(fingerprint: dict) -> str:
+    """A base model as a message names it: its name or path, else its type and embedding shape."""
+    if fingerprint.get("name_or_path"):
+        return repr(fingerprint["name_or_path"])
+    return f"a {fingerprint.get('model_type')} model with a {fingerprint.get('embedding_shape')} embedding"
+
+
 def check_base_model(base_model: torch.nn.Module, directory: Path, allow_other_base: bool = False) -> None:
     """Refuses to put experts on a base model other than the one they were trained on (a folder saved before the
     base was recorded is taken as it is).
@@ -224,8 +231,8 @@ def check_base_model(base_model: torch.nn.Module, directory: Path, allow_other_b
         return
     what = "shapes" if not same_shape else "weights"
     message = (
-        f"{directory}: its experts were trained on {saved.get('name_or_path')!r}; the base model given "
-        f"({mine['name_or_path']!r}) has other {what}. Give --model the base they were trained on, or "
+        f"{directory}: its experts were trained on {_described(saved)}; the base model given "
+        f"({_described(mine)}) has other {what}. Give --model the base they were trained on, or "
         "--allow-other-base to load them anyway"
     )
     if not allow_other_base:
