@@ -98,13 +98,11 @@ def run_training(
     trainer = (trainer_class or TargetLogitsTrainer)(
         model=model, args=args, train_dataset=train_dataset, data_collator=data_collator, **trainer_options
     )
-    if resume_from_checkpoint is True:  # the Trainer would take the newest folder, even one a kill left half-written
+    explicit = resume_from_checkpoint is True  # the user's --resume, not a caller's own checkpoint path
+    if explicit:  # the Trainer would take the newest folder, even one a kill left half-written
         resume_from_checkpoint = last_complete_checkpoint(args.output_dir)
         if resume_from_checkpoint is None:
             raise ValueError(f"nothing to resume: {args.output_dir} holds no complete checkpoint")
-        explicit = True
-    else:
-        explicit = False
     resume_from_checkpoint = _same_run_or_fresh(args, len(train_dataset), resume_from_checkpoint, explicit)
     started = time.perf_counter()
     output = trainer.train(resume_from_checkpoint=resume_from_checkpoint)

@@ -240,8 +240,8 @@ def _read_metrics(path: str) -> dict:
         "classifier": (str, "a string"),
         "micro_f1": (int | float, "a number"),
         "macro_f1": (int | float, "a number"),
+        "levels": (dict, "an object of levels"),
     }
-    expected["levels"] = (dict, "an object of levels")
     for field, (kind, name) in expected.items():
         value = metrics.get(field)
         if not isinstance(value, kind) or isinstance(value, bool):

@@ -230,13 +230,14 @@ def check_base_model(base_model: torch.nn.Module, directory: Path, allow_other_b
     if same:
         return
     what = "shapes" if not same_shape else "weights"
-    message = (
+    mismatch = (
         f"{directory}: its experts were trained on {_described(saved)}; the base model given "
-        f"({_described(mine)}) has other {what}. Give --model the base they were trained on, or "
-        "--allow-other-base to load them anyway"
+        f"({_described(mine)}) has other {what}"
     )
     if not allow_other_base:
-        raise ValueError(message)
+        raise ValueError(
+            f"{mismatch}. Give --model the base they were trained on, or --allow-other-base to load them anyway"
+        )
     import logging
 
-    logging.getLogger(__name__).warning("%s (loading anyway: --allow-other-base)", message.split(". Give")[0])
+    logging.getLogger(__name__).warning("%s (loading anyway: --allow-other-base)", mismatch)

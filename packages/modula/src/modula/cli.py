@@ -262,7 +262,7 @@ def _load_for_inference(args: argparse.Namespace):
     if not args.adapters:
         return base_model, tokenizer
     model = MoDULAModel.from_pretrained(base_model, Path(args.adapters), allow_other_base=args.allow_other_base)
-    model.set_stage(args.stage, args.domain if args.stage == "expert" else None)
+    model.set_stage(args.stage, args.domain)  # checked above: a domain comes only with --stage expert
     return model.eval(), tokenizer
 
 

@@ -72,16 +72,17 @@ class SpellChecker:
         self._lm: LanguageModel | None = None
         self._ranker: Ranker | None = ranker
         self._ranker_given = ranker is not None
+        self._lexicon_given = lexicon is not None
         self._corrector: MisspellingCorrector | None = None
 
     def __getstate__(self) -> dict:
         """What rebuilds the checker in another process (``multiprocessing``, a Spark or Ray task): its settings and
         what the caller gave; the dictionaries and models are opened again there on first use."""
-        custom_lexicon = self._lexicon is not None and self._lexicon is not default_lexicon()
         return {
             "script": self.script,
             "config": self.config,
-            "_lexicon": self._lexicon if custom_lexicon else None,
+            "_lexicon": self._lexicon if self._lexicon_given else None,
+            "_lexicon_given": self._lexicon_given,
             "_lm_spec": self._lm_spec,
             "_lm": None,
             "_ranker": self._ranker if self._ranker_given else None,
