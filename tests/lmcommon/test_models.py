@@ -15,6 +15,7 @@ from lmcommon.embeddings import encode_texts
 from lmcommon.errors import MissingModelPackageError
 from lmcommon.generation import generate_replies
 from lmcommon.models import load_causal_lm, load_encoder
+from lmcommon.quantization import Quantization, quantization_from_flags, quantization_of
 
 
 @pytest.fixture(scope="session")
@@ -85,6 +86,44 @@ def test_other_names_go_to_from_pretrained(tmp_path):
     assert model.dtype == torch.bfloat16
     assert not model.training
     assert tokenizer.pad_token == "</s>"  # a tokenizer without a pad token gets its EOS token
+
+
+@pytest.mark.parametrize(
+    ("quantization", "layer_class", "label"),
+    [
+        (Quantization(bits=4), "Linear4bit", "nf4"),
+        (Quantization(bits=4, quant_type="fp4"), "Linear4bit", "fp4"),
+        (Quantization(bits=8), "Linear8bitLt", "int8"),
+    ],
+)
+def test_a_quantized_load_packs_the_decoders_linear_layers_and_keeps_the_rest_in_float(
+    tmp_path, quantization, layer_class, label
+):
+    pytest.importorskip("bitsandbytes")
+    words = ["<pad>", "<unk>", "</s>", "hello", "world"]
+    backend = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
+    PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>", eos_token="</s>").save_pretrained(tmp_path)
+    config = LlamaConfig(
+        hidden_size=64, intermediate_size=128, num_attention_heads=4, num_hidden_layers=1, vocab_size=len(words)
+    )
+    LlamaForCausalLM(config).save_pretrained(tmp_path)
+    model, _ = load_causal_lm(str(tmp_path), dtype="float32", device="cpu", quantization=quantization)
+    assert type(model.model.layers[0].mlp.up_proj).__name__ == layer_class
+    assert model.get_input_embeddings().weight.dtype == torch.float32 and model.lm_head.weight.dtype == torch.float32
+    assert quantization_of(model) == label and not model.training
+    assert quantization_of(LlamaForCausalLM(config)) is None
+
+
+def test_quantization_settings_are_checked():
+    with pytest.raises(ValueError, match="bits must be 4 or 8, got 3"):
+        Quantization(bits=3)
+    with pytest.raises(ValueError, match="quant_type must be one of"):
+        Quantization(bits=4, quant_type="int4")
+    with pytest.raises(ValueError, match="exclude each other"):
+        quantization_from_flags(True, True)
+    assert quantization_from_flags(False, False) is None
+    assert quantization_from_flags(False, True) == Quantization(bits=8)
+    assert quantization_from_flags(True, False, "fp4", True) == Quantization(4, "fp4", double_quant=True)
 
 
 @pytest.mark.integration

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from lmcommon.errors import DataError, MissingModelPackageError
+from lmcommon.errors import DataError, MissingModelPackageError, QuantizationUnavailableError
 from lmcommon.logs import setup_logging
 from lmcommon.outputs import FolderLockedError, folder_lock
 from lmcommon.paths import check_paths, declared_paths, folders_to_lock, input_path, mark_input
@@ -26,6 +26,7 @@ USER_ERRORS = (
     NotADirectoryError,
     PermissionError,
     MissingModelPackageError,
+    QuantizationUnavailableError,
     ValueError,
     FolderLockedError,
 )

@@ -41,6 +41,18 @@ def choose_device(device: str | None = None) -> str:
     return device
 
 
+def training_device() -> str:
+    """The device the Trainer trains this process's model on: ``cuda:LOCAL_RANK`` under torchrun / accelerate
+    launch, else :func:`choose_device`'s choice. A 4/8-bit model is loaded straight onto it (bitsandbytes layers
+    are quantized where they load and are not moved after)."""
+    import os
+
+    device = choose_device(None)
+    if device == "cuda":
+        return f"cuda:{int(os.environ.get('LOCAL_RANK', '0') or 0)}"
+    return device
+
+
 def choose_dtype(dtype: str | torch.dtype | None, device: str) -> torch.dtype:
     """The floating dtype for a model: the given one, else bfloat16 on a GPU that supports it, float16 on
     other GPUs and float32 on the CPU (where half precision is slow and loses accuracy).

@@ -36,6 +36,16 @@ class MissingModelPackageError(ImportError):
         )
 
 
+class QuantizationUnavailableError(ImportError):
+    """A 4-bit or 8-bit base model was asked for, but bitsandbytes is not installed or cannot run here; the
+    message says which, and how to install it."""
+
+    install_command = "pip install 'bitsandbytes>=0.50'"
+
+    def __init__(self, reason: str):
+        super().__init__(f"a quantized base model needs bitsandbytes: {reason}")
+
+
 @contextlib.contextmanager
 def reading_saved_file(path: str | Path) -> Iterator[None]:
     """Turns a failure to read a saved model file (a truncated safetensors, a damaged pickle, bad JSON) into one

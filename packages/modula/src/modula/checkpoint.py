@@ -12,6 +12,7 @@ DIR/"universal")`` loads the universal expert as is. Every file is written atomi
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,10 +22,13 @@ from safetensors.torch import save as safetensors_bytes
 
 from lmcommon.data import atomic_write, read_json, write_json
 from lmcommon.errors import reading_saved_file
+from lmcommon.quantization import quantization_of
 from modula.config import CONFIG_NAME, MoDULAConfig
 
 if TYPE_CHECKING:
     from modula.model import MoDULAModel
+
+logger = logging.getLogger(__name__)
 
 WEIGHTS_NAME = "adapter_model.safetensors"
 PEFT_CONFIG_NAME = "adapter_config.json"
@@ -195,6 +199,8 @@ def base_fingerprint(base_model: torch.nn.Module) -> dict:
         "model_type": getattr(config, "model_type", None),
         "embedding_shape": list(base_model.get_input_embeddings().weight.shape),
         "embedding_sample": [float(v) for v in embedding[places.to(embedding.device)].float().cpu()],
+        # "nf4", "fp4", "int8" or None: experts move between precisions of one base, with a notice
+        "quantization": quantization_of(base_model),
     }
 
 
@@ -228,6 +234,13 @@ def check_base_model(base_model: torch.nn.Module, directory: Path, allow_other_b
         and torch.allclose(torch.tensor(sample), torch.tensor(mine["embedding_sample"]), rtol=0.02, atol=1e-3)
     )
     if same:
+        if "quantization" in saved and saved["quantization"] != mine["quantization"]:
+            logger.warning(
+                "%s: experts trained over a %s base, loaded onto a %s one: outputs differ by the quantisation error",
+                directory,
+                _precision(saved["quantization"]),
+                _precision(mine["quantization"]),
+            )
         return
     what = "shapes" if not same_shape else "weights"
     mismatch = (
@@ -238,6 +251,8 @@ def check_base_model(base_model: torch.nn.Module, directory: Path, allow_other_b
         raise ValueError(
             f"{mismatch}. Give --model the base they were trained on, or --allow-other-base to load them anyway"
         )
-    import logging
+    logger.warning("%s (loading anyway: --allow-other-base)", mismatch)
 
-    logging.getLogger(__name__).warning("%s (loading anyway: --allow-other-base)", mismatch)
+
+def _precision(quantization: str | None) -> str:
+    return "float" if quantization is None else f"{quantization} (bitsandbytes)"

@@ -36,6 +36,30 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="load saved experts onto a base model other than the one they were trained on (refused otherwise)",
     )
+    _add_quantization_arguments(parser)
+
+
+def _add_quantization_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("quantized base (QLoRA; needs bitsandbytes: pip install 'modula[quant]')")
+    bits = group.add_mutually_exclusive_group()
+    bits.add_argument(
+        "--load-in-4bit",
+        action="store_true",
+        help="hold the base model's linear layers in 4 bits; experts and routers train in --dtype",
+    )
+    bits.add_argument("--load-in-8bit", action="store_true", help="hold them in 8 bits (LLM.int8())")
+    group.add_argument(
+        "--quant-type", default="nf4", choices=["nf4", "fp4"], help="4-bit data type (default: nf4, QLoRA's)"
+    )
+    group.add_argument(
+        "--double-quant", action="store_true", help="4 bits: quantize the block scales too (QLoRA's double quant)"
+    )
+
+
+def _quantization(args: argparse.Namespace):
+    from lmcommon.quantization import quantization_from_flags
+
+    return quantization_from_flags(args.load_in_4bit, args.load_in_8bit, args.quant_type, args.double_quant)
 
 
 # the Trainer options' defaults for this command (every other one is transformers' or lmcommon.flags')
@@ -95,18 +119,23 @@ def _add_tune_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _load_base(args: argparse.Namespace, *, for_training: bool):
-    from lmcommon.device import choose_device, choose_dtype
+    from lmcommon.device import choose_device, choose_dtype, training_device
     from lmcommon.models import load_causal_lm
     from modula.merge import is_merged_folder, load_merged
 
     run_device = choose_device(None if for_training else args.device)
     dtype = choose_dtype(args.dtype, run_device)
+    quantization = _quantization(args)
     if not for_training and is_merged_folder(args.model):  # written by `modula merge`: its domain branches too
         if getattr(args, "adapters", None):
             raise ValueError(f"--model {args.model} is a merged MoDULA model; it takes no --adapters")
-        return load_merged(args.model, dtype=dtype, device=run_device)
-    # for training, load on the CPU in the accelerator's dtype: the Trainer (or accelerate) places the model
-    return load_causal_lm(args.model, dtype=dtype, device="cpu" if for_training else run_device)
+        return load_merged(args.model, dtype=dtype, device=run_device, quantization=quantization)
+    device = run_device
+    if for_training:
+        # a float base loads on the CPU in the accelerator's dtype and the Trainer (or accelerate) places it; a
+        # 4/8-bit one is quantized where it loads and stays there, so it loads onto this process's device
+        device = "cpu" if quantization is None else training_device()
+    return load_causal_lm(args.model, dtype=dtype, device=device, quantization=quantization)
 
 
 def _load_or_create(base_model, directory: Path | None, args: argparse.Namespace):
@@ -331,10 +360,14 @@ def _demo(args: argparse.Namespace) -> int:
     if args.choose_learning_rates:
         from modula.experiment import Experiment
 
-        experiment = Experiment(args.output, args.data, profile, model=args.model, seed=args.seed)
+        experiment = Experiment(
+            args.output, args.data, profile, model=args.model, seed=args.seed, quantization=_quantization(args)
+        )
         print(json.dumps(experiment.choose_learning_rates(args.choose_learning_rates), indent=1))
         return 0
-    results = run_experiment(args.output, args.data, profile, model=args.model, seed=args.seed)
+    results = run_experiment(
+        args.output, args.data, profile, model=args.model, seed=args.seed, quantization=_quantization(args)
+    )
     print(results_markdown(results))
     print(f"written: {Path(args.output) / 'results.json'}, {Path(args.output) / 'results.md'}")
     return 0
@@ -601,6 +634,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=input_path,
         help="base causal LM: 'default' (packaged SmolLM2-135M-Instruct), hub id or folder",
     )
+    _add_quantization_arguments(demo)
     demo.set_defaults(func=_demo)
     return parser
 

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lmcommon.data import read_jsonl, write_json, write_jsonl
+from lmcommon.data import read_json, read_jsonl, write_json, write_jsonl
 from lmcommon.seed import set_seed
 from modula.config import MoDULAConfig
 from modula.data import balanced_mix
@@ -31,6 +31,7 @@ PLUGGED_DOMAIN = "finance"
 SCORED_DOMAINS = ("math", "medical", "finance")
 CONTRIBUTION_PROMPTS = 16  # test prompts per domain on which the parts' output norms are measured
 ROUTING_PROMPTS = 32  # test prompts per domain whose router weights are averaged
+RUN_BASE_NAME = "run_base.json"  # the base model and precision a run folder's systems train over
 CHANGED_ANSWER_PROMPTS = 100  # test prompts per domain answered again with the universal expert alone
 # every system the experiment can run, in the order it runs them (the plug-in needs modula-res before it)
 ALL_SYSTEMS = (
@@ -248,15 +249,28 @@ class Experiment:
         profile: the budgets.
         model: the base causal LM (``"default"``: the packaged SmolLM2-135M-Instruct).
         seed: seeds data order, initialisation and sampling of the mixes.
+        quantization: hold the base in 4/8 bits (:class:`lmcommon.quantization.Quantization`): every system,
+            the LoRA baseline included (then peft's QLoRA), trains over it. A run folder keeps one base.
+
+    Raises:
+        ValueError: ``output`` holds a run over another base model or precision.
     """
 
     def __init__(
-        self, output: str | Path, data_dir: str | Path, profile: Profile, model: str = "default", seed: int = 0
+        self,
+        output: str | Path,
+        data_dir: str | Path,
+        profile: Profile,
+        model: str = "default",
+        seed: int = 0,
+        quantization=None,
     ):
         from lmcommon.device import choose_device
 
         self.output, self.profile, self.model_name, self.seed = Path(output), profile, model, seed
+        self.quantization = quantization
         self.device = choose_device(None)
+        self._check_run_base()
         self.stage_reports: list = []  # every training stage run by this object, in order (modula.train.StageReport)
         p = profile
         train = {d: read_domain_split(data_dir, d, "train") for d in (*SCORED_DOMAINS, "general")}
@@ -282,6 +296,23 @@ class Experiment:
             "finance": self.scored_rows("finance", test["finance"], p.eval_finance),
             "general": test["general"][: p.eval_general],
         }
+
+    def _check_run_base(self) -> None:
+        """Records the run's base model and precision in ``run_base.json``; a rerun over another one is refused,
+        since it would resume systems trained over the first."""
+        base = {
+            "model": str(self.model_name),
+            "quantization": None if self.quantization is None else self.quantization.label,
+        }
+        path = self.output / RUN_BASE_NAME
+        if path.is_file():
+            recorded = read_json(path)
+            if recorded != base:
+                raise ValueError(
+                    f"{path}: this run folder holds systems trained over {recorded}, not {base}; give another --output"
+                )
+            return
+        write_json(path, base)
 
     # -- data ---------------------------------------------------------------------------------------------
     def scored_rows(self, domain: str, rows: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
@@ -327,11 +358,14 @@ class Experiment:
 
     # -- training -----------------------------------------------------------------------------------------
     def load_base(self):
-        from lmcommon.device import choose_dtype
+        from lmcommon.device import choose_dtype, training_device
         from lmcommon.models import load_causal_lm
 
-        # on the CPU in the accelerator's dtype: the Trainer places the model
-        return load_causal_lm(self.model_name, dtype=choose_dtype(None, self.device), device="cpu")
+        # a float base on the CPU in the accelerator's dtype (the Trainer places it); a 4/8-bit one where it trains
+        device = "cpu" if self.quantization is None else training_device()
+        return load_causal_lm(
+            self.model_name, dtype=choose_dtype(None, self.device), device=device, quantization=self.quantization
+        )
 
     def training_args(self, label: str, learning_rate: float):
         from transformers import TrainingArguments
@@ -661,7 +695,12 @@ class Experiment:
 
 
 def run_experiment(
-    output: str | Path, data_dir: str | Path, profile: Profile, model: str = "default", seed: int = 0
+    output: str | Path,
+    data_dir: str | Path,
+    profile: Profile,
+    model: str = "default",
+    seed: int = 0,
+    quantization=None,
 ) -> dict[str, Any]:
     """Trains and scores the profile's systems (``Profile.systems``), runs the plug-in comparison, draws the router
     heatmaps, and writes ``results.json`` and ``results.md`` into ``output``.
@@ -673,7 +712,7 @@ def run_experiment(
     from modula.report import plug_in_summary, write_results
 
     started = time.perf_counter()
-    experiment = Experiment(output, data_dir, profile, model=model, seed=seed)
+    experiment = Experiment(output, data_dir, profile, model=model, seed=seed, quantization=quantization)
     initial, everything = INITIAL_DOMAINS, (*INITIAL_DOMAINS, PLUGGED_DOMAIN)
     builders = {
         "base": experiment.base_model,
@@ -693,6 +732,7 @@ def run_experiment(
     results = {
         "profile": asdict(profile),
         "model": model,
+        "quantization": None if quantization is None else quantization.label,
         "device": experiment.device,
         "rows": rows,
         # None when the profile does not run the plug-in

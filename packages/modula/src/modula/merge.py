@@ -13,6 +13,10 @@ every expert's hidden units and the router's logits at once, one more maps the g
 term folded into ``W0`` and ``A_i h = s_u A_i B_u A_u x``; Flan: the universal expert is one more gated expert).
 Decoding a token then runs three kernels per adapted layer where the training layout runs about fifteen.
 
+Over a 4/8-bit base (:mod:`modula.quantized`) ``W0`` is packed and cannot take a fold. :func:`merge_domain`
+dequantises the base first and says so (its result is a float model). :func:`fold_for_serving` leaves the packed
+``W0`` as it is: Flan never folds into it, and Res keeps its universal term as ``r_u`` more hidden units, ungated.
+
 A merged model is written as a standard Hugging Face folder (the base architecture, its tensor names unchanged)
 plus, for Res, ``modula_domain_branch.safetensors``; :func:`load_merged` reads both. ``modula_merged.json`` records
 the variant and the domain.
@@ -27,6 +31,7 @@ import torch
 from torch import nn
 
 from lmcommon.data import read_json, write_json
+from modula.quantized import compute_dtype, dequantize_base, float_dtype_of, has_quantized_layers, is_quantized_linear
 
 if TYPE_CHECKING:
     from modula.model import MoDULAModel
@@ -56,8 +61,9 @@ class RoutedServingLinear(nn.Module):
     """The inference path of a MoDULA layer in three matmuls: ``base(x) + up(gate(act(H x)))`` where one weight,
     ``fused`` = ``[H; W_R]``, gives the experts' hidden units and the router's logits at once.
 
-    The hidden units are ``universal_rank`` units gated by router output 0 (Flan's universal expert; 0 for Res,
-    whose universal term is in the base weight), then ``num_experts`` domain experts of ``rank`` units each.
+    The hidden units are ``universal_rank`` units gated by router output 0 (Flan's universal expert; for Res 0,
+    its universal term being in the base weight, or over a quantized base its ``r_u`` units, not gated), then
+    ``num_experts`` domain experts of ``rank`` units each.
     """
 
     def __init__(
@@ -70,6 +76,7 @@ class RoutedServingLinear(nn.Module):
         num_experts: int,
         rank: int,
         slope: float | None,
+        universal_gated: bool = True,
     ):
         super().__init__()
         self.base_layer = base_layer
@@ -77,12 +84,13 @@ class RoutedServingLinear(nn.Module):
         self.up = nn.Parameter(up, requires_grad=False)  # (d_out, hidden units), scalings included
         self.universal_rank, self.num_experts, self.rank = universal_rank, num_experts, rank
         self.slope = slope  # None: no activation (Flan)
+        self.universal_gated = universal_gated  # Flan gates its universal units; Res adds them as they are
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         result = self.base_layer(x)
         pre = x.to(self.fused.dtype) @ self.fused.T
         domain_units = self.num_experts * self.rank
-        num_gates = self.num_experts + (1 if self.universal_rank else 0)
+        num_gates = self.num_experts + (1 if self.universal_rank and self.universal_gated else 0)
         universal, hidden, logits = pre.split([self.universal_rank, domain_units, num_gates], dim=-1)
         if self.slope is not None:
             hidden = nn.functional.leaky_relu(hidden, self.slope)
@@ -90,7 +98,7 @@ class RoutedServingLinear(nn.Module):
         domain_gates = gates[..., -self.num_experts :].unsqueeze(-1)  # (..., n, 1)
         gated = (hidden.unflatten(-1, (self.num_experts, self.rank)) * domain_gates).flatten(-2)
         if self.universal_rank:
-            gated = torch.cat([universal * gates[..., :1], gated], dim=-1)
+            gated = torch.cat([universal * gates[..., :1] if self.universal_gated else universal, gated], dim=-1)
         return result + (gated @ self.up.T).to(result.dtype)
 
 
@@ -123,6 +131,8 @@ def merge_domain(model: MoDULAModel, domain: str) -> nn.Module:
     """
     if domain not in model.modula_config.domains:
         raise ValueError(f"unknown domain {domain!r}; domains: {model.domains}")
+    if has_quantized_layers(model.base_model):
+        dequantize_base(model.base_model, f"merging domain {domain!r} into the base weights")
     config = model.modula_config
     for name, layer in list(model.modula_layers()):
         base = layer.base_layer
@@ -152,17 +162,22 @@ def fold_for_serving(model: MoDULAModel) -> nn.Module:
     for name, layer in list(model.modula_layers()):
         base, universal = layer.base_layer, layer.universal
         experts = list(layer.experts.values())
+        universal_gated = True
         with torch.no_grad():
             if config.variant == "flan":  # the universal expert is router output 0, gated like the domains
                 rows = [_wide(e.lora_A) for e in [universal, *experts]]
                 ups = [e.scaling * _wide(e.lora_B) for e in [universal, *experts]]
                 slope, universal_rank = None, universal.rank
-            else:  # h = B_u A_u x joins W0; expert i reads A_i h = s_u A_i B_u A_u x
+            else:  # h = B_u A_u x joins W0 (or, over a packed W0, stays r_u units); expert i reads s_u A_i B_u A_u x
                 h_map = _delta(universal)  # (d_out, d_in)
-                _fold(base.weight, h_map)
                 rows = [_wide(e.lora_A) @ h_map for e in experts]
                 ups = [e.scaling * _wide(e.lora_B) for e in experts]
                 slope, universal_rank = layer.leaky_relu_slope, 0
+                if is_quantized_linear(base):
+                    rows, ups = [_wide(universal.lora_A), *rows], [universal.scaling * _wide(universal.lora_B), *ups]
+                    universal_rank, universal_gated = universal.rank, False
+                else:
+                    _fold(base.weight, h_map)
             dtype = universal.lora_A.dtype
             fused = torch.cat([*rows, _wide(layer.router.weight)]).to(dtype)
             up = torch.cat(ups, dim=1).to(dtype)
@@ -174,6 +189,7 @@ def fold_for_serving(model: MoDULAModel) -> nn.Module:
             num_experts=len(experts),
             rank=layer.expert_rank,
             slope=slope,
+            universal_gated=universal_gated,
         )
         _replace(model.base_model, name, replacement)
     return _spent(model, "every domain (routed)")
@@ -224,8 +240,10 @@ def is_merged_folder(path: str | Path) -> bool:
     return (Path(path) / MERGED_CONFIG_NAME).is_file()
 
 
-def load_merged(directory: str | Path, *, dtype=None, device: str | None = None):
-    """Loads a folder written by :func:`save_merged`: ``(model, tokenizer)``, in eval mode.
+def load_merged(directory: str | Path, *, dtype=None, device: str | None = None, quantization=None):
+    """Loads a folder written by :func:`save_merged`: ``(model, tokenizer)``, in eval mode; ``quantization``
+    (:class:`lmcommon.quantization.Quantization`) holds its linear layers in 4/8 bits, the domain branches stay in
+    float.
 
     Raises:
         FileNotFoundError: the folder is not a merged MoDULA model.
@@ -241,7 +259,7 @@ def load_merged(directory: str | Path, *, dtype=None, device: str | None = None)
     if not is_merged_folder(directory):
         raise FileNotFoundError(f"{directory / MERGED_CONFIG_NAME}: missing; not a merged MoDULA model")
     description = read_json(directory / MERGED_CONFIG_NAME)
-    model, tokenizer = load_causal_lm(directory, dtype=dtype, device=device)
+    model, tokenizer = load_causal_lm(directory, dtype=dtype, device=device, quantization=quantization)
     if not description.get("branches"):
         return model, tokenizer
     path = directory / BRANCH_WEIGHTS_NAME
@@ -252,8 +270,9 @@ def load_merged(directory: str | Path, *, dtype=None, device: str | None = None)
         down, up = tensors.get(f"{name}.down"), tensors.get(f"{name}.up")
         if down is None or up is None or down.shape[1] != base.in_features or up.shape[0] != base.out_features:
             raise ValueError(f"{path}: the branch of {name} is missing or does not fit the model")
-        # as the adapters were: float32 under a half-precision base
-        dtype = torch.float32 if base.weight.dtype in (torch.float16, torch.bfloat16) else base.weight.dtype
+        # as the adapters were: float32 under a half-precision base, the compute dtype under a 4/8-bit one
+        base_dtype = compute_dtype(base, float_dtype_of(model))
+        dtype = torch.float32 if base_dtype in (torch.float16, torch.bfloat16) else base_dtype
         move = {"device": base.weight.device, "dtype": dtype}
         _replace(model, name, LowRankBranch(base, down.to(**move), up.to(**move), description["slope"]))
     return model.eval(), tokenizer

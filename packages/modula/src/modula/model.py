@@ -10,8 +10,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from lmcommon.quantization import quantization_of
 from modula.config import MoDULAConfig, validate_domain_name
 from modula.layer import MoDULALinear
+from modula.quantized import compute_dtype, float_dtype_of, keep_on_the_exact_path
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +68,7 @@ class MoDULAModel(nn.Module):
         for name, module in targets:
             if not isinstance(module, nn.Linear):
                 raise ValueError(f"target module {name!r} is a {type(module).__name__}; MoDULA adapts nn.Linear only")
-            reference = module.weight
+            keep_on_the_exact_path(module)
             layer = MoDULALinear(
                 module,
                 variant=config.variant,
@@ -78,10 +80,12 @@ class MoDULAModel(nn.Module):
                 dropout=config.dropout,
                 leaky_relu_slope=config.leaky_relu_slope,
             )
-            # adapters in float32 even under a half-precision base (as peft does); same device as the base
-            adapter_dtype = torch.float32 if reference.dtype in (torch.float16, torch.bfloat16) else reference.dtype
+            # adapters in float32 even under a half-precision base (as peft does), in the compute dtype over a
+            # 4/8-bit one (its packed weight is uint8/int8); on the base's device
+            base_dtype = compute_dtype(module, float_dtype_of(self.base_model))
+            adapter_dtype = torch.float32 if base_dtype in (torch.float16, torch.bfloat16) else base_dtype
             for child in (layer.universal, layer.experts, layer.router):
-                child.to(device=reference.device, dtype=adapter_dtype)
+                child.to(device=module.weight.device, dtype=adapter_dtype)
             parent_name, _, child_name = name.rpartition(".")
             parent = self.base_model.get_submodule(parent_name) if parent_name else self.base_model
             setattr(parent, child_name, layer)
@@ -91,6 +95,25 @@ class MoDULAModel(nn.Module):
     def config(self):
         """The base model's config (the Trainer and generation utilities read it)."""
         return self.base_model.config
+
+    @property
+    def quantization(self) -> str | None:
+        """How the base model's linear layers are stored: ``"nf4"``, ``"fp4"``, ``"int8"`` or None (float)."""
+        return quantization_of(self.base_model)
+
+    # The Trainer reads these to leave a bitsandbytes model where it was loaded (such layers are not moved) and to
+    # refuse DataParallel over it; they describe the base model this wrapper holds.
+    @property
+    def is_loaded_in_4bit(self) -> bool:
+        return bool(getattr(self.base_model, "is_loaded_in_4bit", False))
+
+    @property
+    def is_loaded_in_8bit(self) -> bool:
+        return bool(getattr(self.base_model, "is_loaded_in_8bit", False))
+
+    @property
+    def quantization_method(self):
+        return getattr(self.base_model, "quantization_method", None)
 
     @property
     def domains(self) -> list[str]:
