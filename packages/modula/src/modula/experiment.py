@@ -270,7 +270,6 @@ class Experiment:
         self.output, self.profile, self.model_name, self.seed = Path(output), profile, model, seed
         self.quantization = quantization
         self.device = choose_device(None)
-        self._check_run_base()
         self.stage_reports: list = []  # every training stage run by this object, in order (modula.train.StageReport)
         p = profile
         train = {d: read_domain_split(data_dir, d, "train") for d in (*SCORED_DOMAINS, "general")}
@@ -296,6 +295,7 @@ class Experiment:
             "finance": self.scored_rows("finance", test["finance"], p.eval_finance),
             "general": test["general"][: p.eval_general],
         }
+        self._check_run_base()
 
     def _check_run_base(self) -> None:
         """Records the run's base model and precision in ``run_base.json``; a rerun over another one is refused,
