@@ -3,8 +3,9 @@ base, and the step time of each MoDULA stage against a peft QLoRA step on the sa
 
 Models: the packaged SmolLM2-135M-Instruct and a random Llama 1536 wide (4 layers, a 32,000-word vocabulary; on
 CUDA also 4096 wide). MoDULA-Res with 1 universal and 3 domain experts, peft LoRA r16, both on every attention and
-MLP projection, dropout 0.05, batch 8 x 96 tokens. On the CPU the base computes in float32 (the adapters too); on
-CUDA the float base is bf16 and the quantized ones compute in bf16 with float32 adapters.
+MLP projection, dropout 0.05, batch 8 x 96 tokens. On the CPU the base loads in float32 (the adapters too); on
+CUDA the float base is bf16 and the quantized ones compute in bf16 with float32 adapters. The steps run under bf16
+autocast where bench/modula_step.py's do (CUDA, and CPUs that run bf16 fast; --autocast off for float32).
 
 Memory: each (model, precision, system) runs in a fresh process, which loads the base (quantized as it loads),
 wraps it, then takes one forward+backward step; the figure is the process's peak resident set over the step
@@ -19,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import copy
+import ctypes
+import gc
 import json
 import os
 import statistics
@@ -70,12 +73,14 @@ def _lora(base):
     return get_peft_model(base, config).train()
 
 
-def _step(model, batch: torch.Tensor) -> float:
+def _step(model, batch: torch.Tensor, autocast: bool) -> float:
     model.zero_grad(set_to_none=True)
     if batch.is_cuda:
         torch.cuda.synchronize()
     start = time.perf_counter()
-    model(input_ids=batch, labels=batch).loss.backward()
+    with torch.autocast(batch.device.type, dtype=torch.bfloat16, enabled=autocast):
+        loss = model(input_ids=batch, labels=batch).loss
+    loss.backward()
     if batch.is_cuda:
         torch.cuda.synchronize()
     return time.perf_counter() - start
@@ -98,15 +103,22 @@ def measure_memory(args) -> dict:
     base = _load(args.model, args.precision, args.device)
     model = _modula(base, "expert") if args.system == "modula-expert" else _lora(base)
     batch = _batch(base, args)
+    tensors = [*model.parameters(), *model.buffers()]
+    weights = {"weights_mib": sum(t.numel() * t.element_size() for t in tensors) / 2**20}  # base and adapters
     if args.device == "cuda":
         torch.cuda.synchronize()
+        loaded = torch.cuda.memory_allocated()
         torch.cuda.reset_peak_memory_stats()
-        _step(model, batch)
-        return {"peak_mib": torch.cuda.max_memory_allocated() / 2**20}
+        _step(model, batch, args.autocast)
+        return {**weights, "loaded_mib": loaded / 2**20, "peak_mib": torch.cuda.max_memory_allocated() / 2**20}
+    # what the loading freed goes back to the system first, so that the figures are memory in use, not the
+    # allocator's spare pages (the children also run with a fixed mmap threshold: see _child)
+    gc.collect()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
     loaded = _status_kib("VmRSS")
     Path("/proc/self/clear_refs").write_text("5")  # the peak resident set starts again from the current one
-    _step(model, batch)
-    return {"loaded_mib": loaded / 1024, "peak_mib": _status_kib("VmHWM") / 1024}
+    _step(model, batch, args.autocast)
+    return {**weights, "loaded_mib": loaded / 1024, "peak_mib": _status_kib("VmHWM") / 1024}
 
 
 def measure_time(args) -> dict:
@@ -121,7 +133,7 @@ def measure_time(args) -> dict:
         for key, (model, stage) in runs.items():
             if stage is not None:
                 model.set_stage(stage, "d1" if stage == "expert" else None)
-            elapsed = _step(model, batch)
+            elapsed = _step(model, batch, args.autocast)
             if round_index:  # the first round warms up allocators and kernels
                 times[key].append(elapsed)
     return {key: statistics.median(values) for key, values in times.items()}
@@ -130,8 +142,11 @@ def measure_time(args) -> dict:
 def _child(args, task: str, model: str, precision: str, system: str = "") -> dict:
     command = [sys.executable, __file__, "--child", task, "--model", model, "--precision", precision]
     command += ["--system", system, "--device", args.device, "--rounds", str(args.rounds)]
-    command += ["--batch", str(args.batch), "--seq", str(args.seq)]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    command += ["--batch", str(args.batch), "--seq", str(args.seq), "--autocast", "on" if args.autocast else "off"]
+    # glibc raises its mmap threshold as large blocks are freed, after which freed weights and activations stay in
+    # the heap and count in the resident set; a fixed threshold returns them, as a caching allocator would not
+    environment = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "131072"}
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=environment)
     if done.returncode:
         raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -150,7 +165,17 @@ def _random_llama(folder: Path, width: int, intermediate: int, heads: int) -> st
         vocab_size=32000,
     )
     LlamaForCausalLM(config).save_pretrained(folder)
+    _word_tokenizer().save_pretrained(folder)  # load_causal_lm loads one; the steps read random ids
     return str(folder)
+
+
+def _word_tokenizer():
+    from tokenizers import Tokenizer, models
+    from transformers import PreTrainedTokenizerFast
+
+    words = ["<pad>", "<unk>", "</s>"]
+    backend = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
+    return PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>", eos_token="</s>", pad_token="<pad>")
 
 
 def main() -> None:
@@ -161,38 +186,57 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--random-only", action="store_true", help="skip the packaged SmolLM2")
     parser.add_argument("--skip-memory", action="store_true", help="step times only")
+    parser.add_argument(
+        "--autocast",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="bf16 autocast: auto (default) as bench/modula_step.py and the Trainer's bf16 flag: on CUDA and on "
+        "CPUs that run bf16 fast",
+    )
     parser.add_argument("--child", choices=["memory", "time"], help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
     parser.add_argument("--precision", choices=PRECISIONS, help=argparse.SUPPRESS)
     parser.add_argument("--system", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    from lmcommon.device import cpu_bf16_supported
+
+    args.autocast = args.autocast == "on" or (
+        args.autocast == "auto" and (args.device == "cuda" or cpu_bf16_supported())
+    )
     if args.child:
         print(json.dumps(measure_memory(args) if args.child == "memory" else measure_time(args)))
         return
 
     threads = os.environ.get("OMP_NUM_THREADS") or torch.get_num_threads()
     device = torch.cuda.get_device_name() if args.device == "cuda" else f"cpu, {threads} threads"
-    print(f"MoDULA-Res (1 universal + 3 experts) vs peft LoRA r16, batch {args.batch} x {args.seq}, {device}\n")
+    print(
+        f"MoDULA-Res (1 universal + 3 experts) vs peft LoRA r16, batch {args.batch} x {args.seq}, {device}, "
+        f"bf16 autocast: {args.autocast}\n"
+    )
     with tempfile.TemporaryDirectory() as scratch:
         models = [] if args.random_only else [("SmolLM2-135M (576 wide, 30 layers)", "default")]
         shapes = [(1536, 4096, 12)] + ([(4096, 11008, 32)] if args.device == "cuda" else [])
         for width, intermediate, heads in shapes:
             folder = Path(scratch) / f"llama-{width}"
-            models.append((f"random Llama ({width} wide, 4 layers)", _random_llama(folder, width, intermediate, heads)))
+            label = f"random Llama ({width} wide, 4 layers)"
+            models.append((label, _random_llama(folder, width, intermediate, heads)))
         if not args.skip_memory:
-            what = "peak GPU memory allocated" if args.device == "cuda" else "peak resident set of the process"
-            print(f"Memory of one training step ({what}, MiB; a fresh process each):\n")
-            print("| model | system | float | nf4 | int8 | nf4 / float | int8 / float |")
-            print("|---|---|---:|---:|---:|---:|---:|")
+            what = "GPU memory allocated" if args.device == "cuda" else "resident set of the process"
+            print(f"Memory of one training step (MiB; {what}; a fresh process each):\n")
+            print("| model | system | base | weights (base + adapters) | after loading | peak of the step |")
+            print("|---|---|---|---:|---:|---:|")
             for label, model in models:
                 for system in ("modula-expert", "lora"):
-                    peaks = {p: _child(args, "memory", model, p, system)["peak_mib"] for p in PRECISIONS}
                     name = "MoDULA-Res expert stage" if system == "modula-expert" else "peft LoRA r16"
-                    print(
-                        f"| {label} | {name} | {peaks['float']:.0f} | {peaks['nf4']:.0f} | {peaks['int8']:.0f} | "
-                        f"{peaks['nf4'] / peaks['float']:.2f} | {peaks['int8'] / peaks['float']:.2f} |",
-                        flush=True,
-                    )
+                    figures = {p: _child(args, "memory", model, p, system) for p in PRECISIONS}
+                    float_figures = figures["float"]
+                    for precision, got in figures.items():
+                        cells = [
+                            f"{got[key]:.0f}"
+                            + ("" if precision == "float" else f" ({got[key] / float_figures[key]:.2f}x)")
+                            for key in ("weights_mib", "loaded_mib", "peak_mib")
+                        ]
+                        print(f"| {label} | {name} | {precision} | " + " | ".join(cells) + " |", flush=True)
             print()
         print(f"Step time (median of {args.rounds} alternating rounds), ratio to peft LoRA on the same base:\n")
         print("| model | base | peft LoRA r16 | expert stage | router stage | joint (MoLoRA) |")
