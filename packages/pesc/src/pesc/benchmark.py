@@ -73,6 +73,27 @@ def read_pairs(path: str | Path, origin: str, traditional: bool = False) -> list
     return pairs
 
 
+def read_pair_rows(path: str | Path) -> list[dict]:
+    """Evaluation rows from any pair file, ``source<TAB>target`` (or ``n<TAB>source<TAB>target``) a line, of any
+    lengths. Spaces are removed from both sides, since LEMON and SIGHAN's converted files put one between
+    characters. Each row's ``kind`` says what the target changes: ``none`` (the source is already right),
+    ``substitution`` (characters replaced one for one) or ``length`` (characters added or removed).
+
+    Raises:
+        DataError: a line without a source and a target, an empty target, or not UTF-8, naming file and line.
+    """
+    rows = []
+    for line_number, source, target in iter_tsv_pairs(path):
+        source, target = source.replace(" ", ""), target.replace(" ", "")
+        if not target:
+            raise DataError("empty target", path=path, line=line_number)
+        kind = "none" if source == target else "substitution" if len(source) == len(target) else "length"
+        rows.append({"id": f"line-{line_number}", "source": source, "target": target, "kind": kind, "subset": "pairs"})
+    if not rows:
+        raise DataError("no pairs in the file", path=path)
+    return rows
+
+
 def read_sentences(path: str | Path, origin: str, column: str | None = None, min_chars: int = 6) -> list[Pair]:
     """Clean sentences from a text file (one paragraph per line, split at sentence ends) or a TSV ``column``."""
     pairs = []

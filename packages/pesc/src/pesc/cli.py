@@ -168,6 +168,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise ValueError("--save-predictions writes a checker's outputs; with --predictions there is none to write")
     if args.sighan:
         return _evaluate_sighan(args)
+    if args.pairs:
+        return _evaluate_pairs(args)
     if bool(args.predictions) == bool(args.checker):
         raise ValueError("give either --predictions FILE --gold FILE, or --checker NAME --data FILE")
     if args.predictions:
@@ -199,6 +201,49 @@ def _evaluate(args: argparse.Namespace) -> int:
     ):
         if key in report:
             print(f"\n{format_intervals(report[key], title)}")
+    if args.output:
+        write_json(args.output, report)
+    return 0
+
+
+def _evaluate_pairs(args: argparse.Namespace) -> int:
+    """Any ``source<TAB>target`` file (LEMON's, spaces between characters removed): detection and correction by
+    kind, and intervals of correction F1, detection F1 and the share of correct sentences changed."""
+    from pesc.benchmark import read_pair_rows
+    from pesc.evaluate import evaluate_checker, format_sentence_intervals, format_table
+    from pesc.metrics import bootstrap_sentence_intervals, metrics_by_kind
+
+    if bool(args.predictions) == bool(args.checker):
+        raise ValueError("--pairs needs either --checker NAME or --predictions FILE (the outputs, one per pair)")
+    if args.data or args.gold:
+        raise ValueError("--pairs is the data and the gold; it takes no --data or --gold")
+    rows = read_pair_rows(args.pairs)
+    if args.predictions:
+        predictions = _read_predictions(args.predictions, len(rows))
+        report = {"by_kind": metrics_by_kind(rows, predictions)}
+    else:
+        checker = _load_checker(args.checker, args.config, args.lm, args.script)
+        report, predictions = evaluate_checker(checker, rows, progress=True, **_jobs(args))
+        print(f"{report['sentences_per_second']:.1f} sentences/s")
+        if args.save_predictions:
+            write_jsonl(
+                args.save_predictions,
+                [
+                    {"id": r["id"], "source": r["source"], "prediction": p}
+                    for r, p in zip(rows, predictions, strict=True)
+                ],
+            )
+    sources, targets = [r["source"] for r in rows], [r["target"] for r in rows]
+    report["intervals"] = bootstrap_sentence_intervals(sources, targets, predictions)
+    print(format_table(report["by_kind"]))
+    print(f"\n{format_sentence_intervals(report['intervals'])}")
+    if args.baseline:
+        _, baseline = evaluate_checker(_load_checker(args.baseline, None, args.lm, args.script), rows, **_jobs(args))
+        report["baseline"] = args.baseline
+        report["baseline_by_kind"] = metrics_by_kind(rows, baseline)
+        report["difference_from_baseline"] = bootstrap_sentence_intervals(sources, targets, predictions, baseline)
+        print(f"\n{args.baseline}:\n{format_table(report['baseline_by_kind'])}")
+        print(f"\n{format_sentence_intervals(report['difference_from_baseline'], args.baseline)}")
     if args.output:
         write_json(args.output, report)
     return 0
@@ -561,6 +606,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=input_path,
         help="instead of --data: an equal-length SIGHAN/ECSpell TSV (n, source, target); prints SIGHAN's "
         "sentence-level metrics",
+    )
+    evaluate.add_argument(
+        "--pairs",
+        type=input_path,
+        help="instead of --data: any source<TAB>target file (LEMON's: spaces between characters are removed), "
+        "lengths may differ; with --checker or --predictions. Prints detection and correction by kind (none, "
+        "substitution, length) and 95%% intervals of correction F1, detection F1 and correct sentences changed",
     )
     evaluate.add_argument(
         "--baseline",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from pesc.metrics import KINDS, bootstrap_correction_f1, metrics_by_kind
+from pesc.metrics import bootstrap_correction_f1, kinds_in, metrics_by_kind
 
 
 def run_checker(
@@ -56,9 +56,7 @@ def format_table(by_kind: dict[str, dict]) -> str:
         "| kind | sentences | det. P | det. R | det. F1 | cor. P | cor. R | cor. F1 | correct text kept |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for kind in ("all", *KINDS):
-        if kind not in by_kind:
-            continue
+    for kind in by_kind:  # "all", then the kinds in metrics_by_kind's order
         m = by_kind[kind]
         d, c = m["detection"], m["correction"]
         kept = f"{m['unchanged_when_correct']:.1%}" if m["sentences"] > m["needing_change"] else "–"
@@ -76,7 +74,7 @@ def correction_intervals(rows: Sequence[dict], predictions: Sequence[str], basel
     """Bootstrap intervals of correction F1 for every error kind (and overall): of the checker's F1, or of its
     difference from a ``baseline``'s predictions on the same rows."""
     groups = {"all": list(range(len(rows)))}
-    for kind in KINDS:
+    for kind in kinds_in(rows):
         chosen = [i for i, row in enumerate(rows) if row["kind"] == kind]
         if chosen and kind != "none":
             groups[kind] = chosen
@@ -101,4 +99,21 @@ def format_intervals(intervals: dict[str, dict], title: str) -> str:
     lines = [f"| kind | {title} | 95% interval |", "|---|---|---|"]
     for kind, interval in intervals.items():
         lines.append(f"| {kind} | {format_interval(interval, ' | ')} |")
+    return "\n".join(lines)
+
+
+SENTENCE_STATISTIC_TITLES = {
+    "correction_f1": "correction F1",
+    "detection_f1": "detection F1",
+    "correct_changed": "correct sentences changed",
+}
+
+
+def format_sentence_intervals(intervals: dict[str, dict], baseline: str | None = None) -> str:
+    """A Markdown table of :func:`pesc.metrics.bootstrap_sentence_intervals`: each statistic with its 95% interval,
+    or, against ``baseline``, the paired difference."""
+    heading = "estimate" if baseline is None else f"minus {baseline}'s (paired)"
+    lines = [f"| statistic | {heading} | 95% interval |", "|---|---|---|"]
+    for name, interval in intervals.items():
+        lines.append(f"| {SENTENCE_STATISTIC_TITLES[name]} | {format_interval(interval, ' | ')} |")
     return "\n".join(lines)

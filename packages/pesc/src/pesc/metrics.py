@@ -15,6 +15,16 @@ from collections.abc import Sequence
 from lmcommon.metrics import bootstrap_interval, precision_recall_f1
 
 KINDS = ("pinyin", "spelling", "both", "none")
+PAIR_KINDS = ("substitution", "length", "none")  # a pair file's rows (pesc.benchmark.read_pair_rows)
+
+
+def kinds_in(rows: Sequence[dict]) -> list[str]:
+    """The error kinds present in ``rows``: the benchmark's (:data:`KINDS`) and a pair file's (:data:`PAIR_KINDS`)
+    in that order, then any other sorted, ``none`` (already correct) last."""
+    present = {row["kind"] for row in rows}
+    ordered = [kind for kind in dict.fromkeys([*KINDS, *PAIR_KINDS]) if kind in present and kind != "none"]
+    others = sorted(present - {*KINDS, *PAIR_KINDS})
+    return [*ordered, *others, *(["none"] if "none" in present else [])]
 
 
 def changed_positions(source: str, other: str) -> frozenset[tuple[str, int]]:
@@ -87,12 +97,13 @@ def sighan_metrics(sources: Sequence[str], targets: Sequence[str], predictions: 
 
 
 def metrics_by_kind(rows: Sequence[dict], predictions: Sequence[str]) -> dict[str, dict]:
-    """:func:`sentence_metrics` overall and for each error kind of benchmark rows (pinyin only, spelling only,
-    both, none); the ``none`` group is the correct sentences, where only the false-positive rate means much."""
+    """:func:`sentence_metrics` overall and for each error kind of the rows (:func:`kinds_in`: a benchmark's
+    pinyin only, spelling only, both, none); the ``none`` group is the correct sentences, where only the
+    false-positive rate means much."""
     if len(rows) != len(predictions):
         raise ValueError(f"got {len(rows)} rows but {len(predictions)} predictions")
     report = {"all": sentence_metrics([r["source"] for r in rows], [r["target"] for r in rows], predictions)}
-    for kind in KINDS:
+    for kind in kinds_in(rows):
         chosen = [(r, p) for r, p in zip(rows, predictions, strict=True) if r["kind"] == kind]
         if chosen:
             report[kind] = sentence_metrics(
@@ -147,3 +158,68 @@ def bootstrap_correction_f1(
         return value - _f1(other, indices) if other is not None else value
 
     return bootstrap_interval(len(sources), statistic, resamples, level, seed)
+
+
+# what :func:`bootstrap_sentence_intervals` resamples: per sentence (needs a change, changed, corrected, detected)
+def _sentence_counts(sources: Sequence[str], targets: Sequence[str], predictions: Sequence[str]):
+    counts = []
+    for source, target, prediction in zip(sources, targets, predictions, strict=True):
+        needs, changed = target != source, prediction != source
+        corrected = needs and prediction == target
+        detected = needs and changed and changed_positions(source, prediction) == changed_positions(source, target)
+        counts.append((needs, changed, corrected, detected))
+    return counts
+
+
+def _statistics(counts, indices) -> dict[str, float]:
+    gold = changed = corrected = detected = clean = false_positives = 0
+    for index in indices:
+        needs, did, right, found = counts[index]
+        gold += needs
+        changed += did
+        corrected += right
+        detected += found
+        clean += not needs
+        false_positives += did and not needs
+    return {
+        "correction_f1": precision_recall_f1(corrected, changed - corrected, gold - corrected)[2],
+        "detection_f1": precision_recall_f1(detected, changed - detected, gold - detected)[2],
+        "correct_changed": false_positives / clean if clean else 0.0,
+    }
+
+
+SENTENCE_STATISTICS = ("correction_f1", "detection_f1", "correct_changed")
+
+
+def bootstrap_sentence_intervals(
+    sources: Sequence[str],
+    targets: Sequence[str],
+    predictions: Sequence[str],
+    baseline: Sequence[str] | None = None,
+    resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 13,
+) -> dict[str, dict[str, float]]:
+    """Percentile bootstrap intervals (over sentences, the same resamples for each) of sentence-level correction
+    F1, detection F1 and the share of correct sentences changed; given a ``baseline``'s predictions on the same
+    sentences, of the paired differences ``mine - baseline``.
+
+    Returns:
+        ``{"correction_f1" | "detection_f1" | "correct_changed": {"estimate", "low", "high"}}``.
+
+    Raises:
+        ValueError: the sequences differ in length, or there are no sentences.
+    """
+    if not sources:
+        raise ValueError("no sentences to resample")
+    counts = _sentence_counts(sources, targets, predictions)
+    other = _sentence_counts(sources, targets, baseline) if baseline is not None else None
+    intervals = {}
+    for name in SENTENCE_STATISTICS:
+
+        def statistic(indices, name=name) -> float:
+            value = _statistics(counts, indices)[name]
+            return value - _statistics(other, indices)[name] if other is not None else value
+
+        intervals[name] = bootstrap_interval(len(sources), statistic, resamples, level, seed)
+    return intervals
