@@ -28,10 +28,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import torch
+from modula_step import _one_step  # the same timed step as the float-base bench (bench/ is on sys.path)
 
 TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 STAGES = ("expert", "router", "joint")
@@ -73,19 +73,6 @@ def _lora(base):
     return get_peft_model(base, config).train()
 
 
-def _step(model, batch: torch.Tensor, autocast: bool) -> float:
-    model.zero_grad(set_to_none=True)
-    if batch.is_cuda:
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    with torch.autocast(batch.device.type, dtype=torch.bfloat16, enabled=autocast):
-        loss = model(input_ids=batch, labels=batch).loss
-    loss.backward()
-    if batch.is_cuda:
-        torch.cuda.synchronize()
-    return time.perf_counter() - start
-
-
 def _batch(base, args) -> torch.Tensor:
     generator = torch.Generator().manual_seed(0)
     return torch.randint(0, base.config.vocab_size, (args.batch, args.seq), generator=generator).to(args.device)
@@ -109,7 +96,7 @@ def measure_memory(args) -> dict:
         torch.cuda.synchronize()
         loaded = torch.cuda.memory_allocated()
         torch.cuda.reset_peak_memory_stats()
-        _step(model, batch, args.autocast)
+        _one_step(model, batch, args.autocast)
         return {**weights, "loaded_mib": loaded / 2**20, "peak_mib": torch.cuda.max_memory_allocated() / 2**20}
     # what the loading freed goes back to the system first, so that the figures are memory in use, not the
     # allocator's spare pages (the children also run with a fixed mmap threshold: see _child)
@@ -117,7 +104,7 @@ def measure_memory(args) -> dict:
     ctypes.CDLL("libc.so.6").malloc_trim(0)
     loaded = _status_kib("VmRSS")
     Path("/proc/self/clear_refs").write_text("5")  # the peak resident set starts again from the current one
-    _step(model, batch, args.autocast)
+    _one_step(model, batch, args.autocast)
     return {**weights, "loaded_mib": loaded / 1024, "peak_mib": _status_kib("VmHWM") / 1024}
 
 
@@ -133,7 +120,7 @@ def measure_time(args) -> dict:
         for key, (model, stage) in runs.items():
             if stage is not None:
                 model.set_stage(stage, "d1" if stage == "expert" else None)
-            elapsed = _step(model, batch, args.autocast)
+            elapsed = _one_step(model, batch, args.autocast)
             if round_index:  # the first round warms up allocators and kernels
                 times[key].append(elapsed)
     return {key: statistics.median(values) for key, values in times.items()}

@@ -113,12 +113,9 @@ def toy_rows(domain: str, count: int = 24) -> list[dict[str, str]]:
     return rows
 
 
-@pytest.fixture
-def workspace(tmp_path):
-    """A saved tiny Llama and tokenizer and toy chat files: ``(folder, model folder, {name: file})``."""
-    model_dir = tmp_path / "base"
-    make_llama().save_pretrained(model_dir)
-    make_tokenizer().save_pretrained(model_dir)
+def write_toy_files(folder) -> dict[str, str]:
+    """The toy chat files the command-line tests train on: ``{name: path}`` (general, alpha, beta, the router mix
+    before the plug-in and after it)."""
     files = {}
     for name, rows in {
         "general": toy_rows("general", 8),
@@ -127,6 +124,15 @@ def workspace(tmp_path):
         "mix_alpha": toy_rows("alpha", 8),
         "mix": toy_rows("alpha", 8) + toy_rows("beta", 8),
     }.items():
-        files[name] = tmp_path / f"{name}.jsonl"
+        files[name] = str(folder / f"{name}.jsonl")
         write_jsonl(files[name], rows)
-    return tmp_path, str(model_dir), {k: str(v) for k, v in files.items()}
+    return files
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    """A saved tiny Llama and tokenizer and toy chat files: ``(folder, model folder, {name: file})``."""
+    model_dir = tmp_path / "base"
+    make_llama().save_pretrained(model_dir)
+    make_tokenizer().save_pretrained(model_dir)
+    return tmp_path, str(model_dir), write_toy_files(tmp_path)

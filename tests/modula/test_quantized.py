@@ -280,21 +280,9 @@ FAST = ["--max-steps", "4", "--lr", "1e-2", "--batch-size", "4", "--logging-step
 
 @pytest.fixture
 def quantized_workspace(tmp_path, quantizable_folder):
-    from lmcommon.data import write_jsonl
+    from .conftest import write_toy_files
 
-    from .conftest import toy_rows
-
-    files = {}
-    for name, rows in {
-        "general": toy_rows("general", 8),
-        "alpha": toy_rows("alpha", 8),
-        "beta": toy_rows("beta", 8),
-        "mix_alpha": toy_rows("alpha", 8),
-        "mix": toy_rows("alpha", 8) + toy_rows("beta", 8),
-    }.items():
-        files[name] = str(tmp_path / f"{name}.jsonl")
-        write_jsonl(files[name], rows)
-    return tmp_path, str(quantizable_folder), files
+    return tmp_path, str(quantizable_folder), write_toy_files(tmp_path)
 
 
 def test_every_command_runs_over_a_4bit_base(quantized_workspace):

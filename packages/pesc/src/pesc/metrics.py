@@ -112,24 +112,6 @@ def metrics_by_kind(rows: Sequence[dict], predictions: Sequence[str]) -> dict[st
     return report
 
 
-def _correction_counts(sources: Sequence[str], targets: Sequence[str], predictions: Sequence[str]):
-    """Per sentence: (needs a change, was changed, was corrected), the counts correction F1 is made of."""
-    return [
-        (target != source, prediction != source, target != source and prediction == target)
-        for source, target, prediction in zip(sources, targets, predictions, strict=True)
-    ]
-
-
-def _f1(counts, indices) -> float:
-    gold = changed = corrected = 0
-    for index in indices:
-        needs, did, right = counts[index]
-        gold += needs
-        changed += did
-        corrected += right
-    return precision_recall_f1(corrected, changed - corrected, gold - corrected)[2]
-
-
 def bootstrap_correction_f1(
     sources: Sequence[str],
     targets: Sequence[str],
@@ -150,14 +132,9 @@ def bootstrap_correction_f1(
     """
     if not sources:
         raise ValueError("no sentences to resample")
-    counts = _correction_counts(sources, targets, predictions)
-    other = _correction_counts(sources, targets, baseline) if baseline is not None else None
-
-    def statistic(indices) -> float:
-        value = _f1(counts, indices)
-        return value - _f1(other, indices) if other is not None else value
-
-    return bootstrap_interval(len(sources), statistic, resamples, level, seed)
+    counts = _sentence_counts(sources, targets, predictions)
+    other = _sentence_counts(sources, targets, baseline) if baseline is not None else None
+    return _bootstrap(counts, other, "correction_f1", resamples, level, seed)
 
 
 # what :func:`bootstrap_sentence_intervals` resamples: per sentence (needs a change, changed, corrected, detected)
@@ -214,12 +191,14 @@ def bootstrap_sentence_intervals(
         raise ValueError("no sentences to resample")
     counts = _sentence_counts(sources, targets, predictions)
     other = _sentence_counts(sources, targets, baseline) if baseline is not None else None
-    intervals = {}
-    for name in SENTENCE_STATISTICS:
+    return {name: _bootstrap(counts, other, name, resamples, level, seed) for name in SENTENCE_STATISTICS}
 
-        def statistic(indices, name=name) -> float:
-            value = _statistics(counts, indices)[name]
-            return value - _statistics(other, indices)[name] if other is not None else value
 
-        intervals[name] = bootstrap_interval(len(sources), statistic, resamples, level, seed)
-    return intervals
+def _bootstrap(counts, other, name: str, resamples: int, level: float, seed: int) -> dict[str, float]:
+    """The interval of one of :func:`_statistics`' values (paired against ``other``'s counts when given)."""
+
+    def statistic(indices) -> float:
+        value = _statistics(counts, indices)[name]
+        return value - _statistics(other, indices)[name] if other is not None else value
+
+    return bootstrap_interval(len(counts), statistic, resamples, level, seed)
