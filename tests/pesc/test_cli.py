@@ -128,6 +128,17 @@ def test_build_benchmark_small(tmp_path, capsys):
     assert len(read_jsonl(tmp_path / "test.jsonl")) == 5 * 4  # four test sources, five rows each
 
 
+def test_build_benchmark_adds_soundalike_rows_when_asked(tmp_path, capsys):
+    arguments = ["build-benchmark", "--data-dir", str(DATA), "--limit", "20", "--soundalike-rate", "1.0"]
+    assert main([*arguments, "--output", str(tmp_path)]) == 0
+    rows = read_jsonl(tmp_path / "train.jsonl")
+    soundalike = [row for row in rows if row["kind"] == "soundalike"]
+    assert soundalike and all(row["subset"] == "synthetic" for row in soundalike)
+    assert all(row["source"] != row["target"] and len(row["source"]) == len(row["target"]) for row in soundalike)
+    assert "'soundalike': " in capsys.readouterr().out
+    assert json.loads((tmp_path / "build_config.json").read_text())["soundalike_sentence_rate"] == 1.0
+
+
 def test_build_benchmark_flags_default_to_the_injection_config_and_set_its_fields():
     from pesc.cli import _injection_config, build_parser
     from pesc.inject import InjectionConfig

@@ -140,6 +140,15 @@ def make_row(pair: Pair, subset: str, row_id: str, config: InjectionConfig, seed
     """
     rng = keyed_random(seed, row_id)
     target = pair.target
+    # drawn only when asked for, so that the shipped benchmark (rate 0) keeps every other row's random stream
+    if (
+        subset == "synthetic"
+        and config.soundalike_sentence_rate > 0
+        and rng.random() < config.soundalike_sentence_rate
+    ):
+        row = _soundalike_row(pair, row_id, config, rng)
+        if row is not None:
+            return row
     source_chars = list(pair.source)
     # characters whose misspelling is part of the data: human errors, then synthetic ones
     spelling: dict[int, tuple[str, str]] = {
@@ -215,6 +224,41 @@ def make_row(pair: Pair, subset: str, row_id: str, config: InjectionConfig, seed
         "source": "".join(source_parts),
         "target": target,
         "kind": kind,
+        "edits": edits,
+    }
+
+
+def _soundalike_row(pair: Pair, row_id: str, config: InjectionConfig, rng) -> dict | None:
+    """A synthetic row whose only errors are sound-alike words (kind ``soundalike``): 1 to
+    ``max_soundalike_words`` words of the sentence replaced by another word the input method offers for the same
+    reading (:func:`pesc.sound_alike.offered_instead`). None when no word of the sentence has one."""
+    from pesc.lexicon import default_lexicon
+    from pesc.sound_alike import offered_instead
+
+    lexicon, target = default_lexicon(), pair.target
+    words = [(s, e) for s, e in _segments(target) if e - s >= 2 and all(HAN.match(ch) for ch in target[s:e])]
+    replaced = []
+    for start, end in rng.sample(words, len(words)):
+        if len(replaced) == config.max_soundalike_words:
+            break
+        wrong = offered_instead(lexicon, target[start:end], rng)
+        if wrong is not None:
+            replaced.append((start, end, wrong))
+    if not replaced:
+        return None
+    source, edits = list(target), []
+    for start, end, wrong in sorted(replaced):
+        source[start:end] = list(wrong)  # same length: positions stay
+        edits.append(
+            {"start": start, "end": end, "original": wrong, "replacement": target[start:end], "kind": "soundalike"}
+        )
+    return {
+        "id": row_id,
+        "subset": "synthetic",
+        "origin": pair.origin,
+        "source": "".join(source),
+        "target": target,
+        "kind": "soundalike",
         "edits": edits,
     }
 

@@ -130,6 +130,7 @@ def _train(args: argparse.Namespace) -> int:
 def _build_benchmark(args: argparse.Namespace) -> int:
     from lmcommon.outputs import replace_folder
     from pesc.benchmark import build_shipped_benchmark
+    from pesc.metrics import KINDS
 
     config = _injection_config(args)
     splits = build_shipped_benchmark(args.data_dir, config, seed=args.seed, limit=args.limit)
@@ -139,7 +140,7 @@ def _build_benchmark(args: argparse.Namespace) -> int:
             write_jsonl(staging / f"{split}.jsonl", rows)
         write_json(staging / "build_config.json", {"seed": args.seed, "limit": args.limit, **config.__dict__})
     for split, rows in splits.items():
-        kinds = {k: sum(1 for r in rows if r["kind"] == k) for k in ("pinyin", "spelling", "both", "none")}
+        kinds = {k: sum(1 for r in rows if r["kind"] == k) for k in KINDS}
         print(f"{split}: {len(rows)} rows {kinds} -> {output / f'{split}.jsonl'}")
     return 0
 
@@ -501,7 +502,11 @@ NEURAL_TRAINING = {
 
 
 # InjectionConfig fields whose flags keep the shorter names the command has always had
-_INJECTION_FLAG_NAMES = {"pinyin_sentence_rate": "--pinyin-rate", "spelling_sentence_rate": "--spelling-rate"}
+_INJECTION_FLAG_NAMES = {
+    "pinyin_sentence_rate": "--pinyin-rate",
+    "spelling_sentence_rate": "--spelling-rate",
+    "soundalike_sentence_rate": "--soundalike-rate",
+}
 
 
 def _add_injection_arguments(parser: argparse.ArgumentParser) -> None:

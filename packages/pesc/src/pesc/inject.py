@@ -1,5 +1,6 @@
-"""Making realistic errors: words typed as pinyin (full, initials, mixed; spaces, capitals) and misspelled
-characters drawn from the confusion sets. Every injected span is recorded."""
+"""Making realistic errors: words typed as pinyin (full, initials, mixed; spaces, capitals), misspelled
+characters drawn from the confusion sets, and sound-alike words (:mod:`pesc.sound_alike`). Every injected span is
+recorded."""
 
 from __future__ import annotations
 
@@ -29,6 +30,14 @@ class InjectionConfig:
     )
     max_misspellings: int = field(default=2, metadata={"help": "misspelled characters per chosen sentence"})
     same_stroke_share: float = field(default=0.3, metadata={"help": "misspellings that look alike, not sound alike"})
+    soundalike_sentence_rate: float = field(
+        default=0.0,
+        metadata={
+            "help": "synthetic subset: share of sentences given sound-alike words (the input method's other words of "
+            "the same reading) instead of any other error; 0, the default, builds the shipped benchmark"
+        },
+    )
+    max_soundalike_words: int = field(default=1, metadata={"help": "sound-alike words per chosen sentence: 1 to this"})
 
     def __post_init__(self) -> None:
         for name in (
@@ -37,11 +46,12 @@ class InjectionConfig:
             "capital_rate",
             "spelling_sentence_rate",
             "same_stroke_share",
+            "soundalike_sentence_rate",
         ):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {value}")
-        for name in ("max_pinyin_words", "max_misspellings"):
+        for name in ("max_pinyin_words", "max_misspellings", "max_soundalike_words"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         unknown = set(self.form_weights) - set(PINYIN_FORMS)

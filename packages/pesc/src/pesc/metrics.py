@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from lmcommon.metrics import bootstrap_interval, precision_recall_f1
 
-KINDS = ("pinyin", "spelling", "both", "none")
+KINDS = ("pinyin", "spelling", "both", "soundalike", "none")  # a benchmark row's errors (pesc.benchmark)
 PAIR_KINDS = ("substitution", "length", "none")  # a pair file's rows (pesc.benchmark.read_pair_rows)
 
 
