@@ -41,12 +41,15 @@ def choose_device(device: str | None = None) -> str:
     return device
 
 
-def training_device() -> str:
-    """The device the Trainer trains this process's model on: ``cuda:LOCAL_RANK`` under torchrun / accelerate
-    launch, else :func:`choose_device`'s choice. A 4/8-bit model is loaded straight onto it (bitsandbytes layers
-    are quantized where they load and are not moved after)."""
+def training_load_device(quantized: bool) -> str:
+    """Where a model to be trained is loaded. A float model loads on the CPU and the Trainer (or accelerate) places
+    it; a 4/8-bit one is quantized where it loads and bitsandbytes layers are not moved after, so it loads onto the
+    device this process trains on: ``cuda:LOCAL_RANK`` under torchrun / accelerate launch, else
+    :func:`choose_device`'s choice."""
     import os
 
+    if not quantized:
+        return "cpu"
     device = choose_device(None)
     if device == "cuda":
         return f"cuda:{int(os.environ.get('LOCAL_RANK', '0') or 0)}"

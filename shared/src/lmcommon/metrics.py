@@ -95,6 +95,26 @@ def bootstrap_interval(
     Raises:
         ValueError: ``count`` is 0, or ``level`` is not in (0, 1).
     """
+    return bootstrap_intervals(count, lambda indices: {"value": statistic(indices)}, resamples, level, seed)["value"]
+
+
+def bootstrap_intervals(
+    count: int,
+    statistics: Callable[[Sequence[int]], dict[str, float]],
+    resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 13,
+) -> dict[str, dict[str, float]]:
+    """:func:`bootstrap_interval` for several statistics of the same items at once: ``statistics`` maps a
+    resample to ``{name: value}``, so what they share (counting the items) is done once per resample. The
+    resamples are those :func:`bootstrap_interval` draws with the same seed.
+
+    Returns:
+        ``{name: {"estimate", "low", "high"}}``.
+
+    Raises:
+        ValueError: ``count`` is 0, or ``level`` is not in (0, 1).
+    """
     import random
 
     if count < 1:
@@ -102,13 +122,17 @@ def bootstrap_interval(
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level}")
     rng = random.Random(seed)
-    values = sorted(statistic([rng.randrange(count) for _ in range(count)]) for _ in range(resamples))
+    draws = [statistics([rng.randrange(count) for _ in range(count)]) for _ in range(resamples)]
     tail = (1 - level) / 2
-    return {
-        "estimate": statistic(range(count)),
-        "low": values[int(tail * (resamples - 1))],
-        "high": values[round((1 - tail) * (resamples - 1))],
-    }
+    intervals = {}
+    for name, estimate in statistics(range(count)).items():
+        values = sorted(draw[name] for draw in draws)
+        intervals[name] = {
+            "estimate": estimate,
+            "low": values[int(tail * (resamples - 1))],
+            "high": values[round((1 - tail) * (resamples - 1))],
+        }
+    return intervals
 
 
 _WHITESPACE = re.compile(r"\s+")

@@ -119,7 +119,7 @@ def _add_tune_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _load_base(args: argparse.Namespace, *, for_training: bool):
-    from lmcommon.device import choose_device, choose_dtype, training_device
+    from lmcommon.device import choose_device, choose_dtype, training_load_device
     from lmcommon.models import load_causal_lm
     from modula.merge import is_merged_folder, load_merged
 
@@ -130,11 +130,8 @@ def _load_base(args: argparse.Namespace, *, for_training: bool):
         if getattr(args, "adapters", None):
             raise ValueError(f"--model {args.model} is a merged MoDULA model; it takes no --adapters")
         return load_merged(args.model, dtype=dtype, device=run_device, quantization=quantization)
-    device = run_device
-    if for_training:
-        # a float base loads on the CPU in the accelerator's dtype and the Trainer (or accelerate) places it; a
-        # 4/8-bit one is quantized where it loads and stays there, so it loads onto this process's device
-        device = "cpu" if quantization is None else training_device()
+    # for training, a float base loads on the CPU in the accelerator's dtype and the Trainer places it
+    device = training_load_device(quantization is not None) if for_training else run_device
     return load_causal_lm(args.model, dtype=dtype, device=device, quantization=quantization)
 
 

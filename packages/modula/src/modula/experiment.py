@@ -358,11 +358,11 @@ class Experiment:
 
     # -- training -----------------------------------------------------------------------------------------
     def load_base(self):
-        from lmcommon.device import choose_dtype, training_device
+        from lmcommon.device import choose_dtype, training_load_device
         from lmcommon.models import load_causal_lm
 
-        # a float base on the CPU in the accelerator's dtype (the Trainer places it); a 4/8-bit one where it trains
-        device = "cpu" if self.quantization is None else training_device()
+        # in the accelerator's dtype; a float base on the CPU, where the Trainer takes it from
+        device = training_load_device(self.quantization is not None)
         return load_causal_lm(
             self.model_name, dtype=choose_dtype(None, self.device), device=device, quantization=self.quantization
         )

@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from lmcommon.data import read_json, write_json
-from modula.quantized import compute_dtype, dequantize_base, float_dtype_of, has_quantized_layers, is_quantized_linear
+from modula.quantized import adapter_dtype, dequantize_base, has_quantized_layers, is_quantized_linear
 
 if TYPE_CHECKING:
     from modula.model import MoDULAModel
@@ -271,8 +271,7 @@ def load_merged(directory: str | Path, *, dtype=None, device: str | None = None,
         if down is None or up is None or down.shape[1] != base.in_features or up.shape[0] != base.out_features:
             raise ValueError(f"{path}: the branch of {name} is missing or does not fit the model")
         # as the adapters were: float32 under a half-precision base, the compute dtype under a 4/8-bit one
-        base_dtype = compute_dtype(base, float_dtype_of(model))
-        dtype = torch.float32 if base_dtype in (torch.float16, torch.bfloat16) else base_dtype
+        dtype = adapter_dtype(base, model)
         move = {"device": base.weight.device, "dtype": dtype}
         _replace(model, name, LowRankBranch(base, down.to(**move), up.to(**move), description["slope"]))
     return model.eval(), tokenizer

@@ -13,7 +13,7 @@ from torch import nn
 from lmcommon.quantization import quantization_of
 from modula.config import MoDULAConfig, validate_domain_name
 from modula.layer import MoDULALinear
-from modula.quantized import compute_dtype, float_dtype_of, keep_on_the_exact_path
+from modula.quantized import adapter_dtype, keep_on_the_exact_path
 
 logger = logging.getLogger(__name__)
 
@@ -82,10 +82,9 @@ class MoDULAModel(nn.Module):
             )
             # adapters in float32 even under a half-precision base (as peft does), in the compute dtype over a
             # 4/8-bit one (its packed weight is uint8/int8); on the base's device
-            base_dtype = compute_dtype(module, float_dtype_of(self.base_model))
-            adapter_dtype = torch.float32 if base_dtype in (torch.float16, torch.bfloat16) else base_dtype
+            dtype = adapter_dtype(module, self.base_model)
             for child in (layer.universal, layer.experts, layer.router):
-                child.to(device=module.weight.device, dtype=adapter_dtype)
+                child.to(device=module.weight.device, dtype=dtype)
             parent_name, _, child_name = name.rpartition(".")
             parent = self.base_model.get_submodule(parent_name) if parent_name else self.base_model
             setattr(parent, child_name, layer)

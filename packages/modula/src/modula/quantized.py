@@ -31,12 +31,15 @@ def float_dtype_of(model: nn.Module) -> torch.dtype:
     return model.get_input_embeddings().weight.dtype
 
 
-def compute_dtype(layer: nn.Module, fallback: torch.dtype) -> torch.dtype:
-    """The dtype a base layer's outputs come in: its weight's for a float layer, the compute dtype for a
-    bitsandbytes layer (``fallback``, the model's float dtype, where the layer does not record one)."""
+def adapter_dtype(layer: nn.Module, model: nn.Module) -> torch.dtype:
+    """The dtype of the adapters over base ``layer`` of ``model``: the dtype the layer computes in (its weight's for
+    a float layer; for a bitsandbytes layer its compute dtype, else the model's float dtype), but float32 under a
+    half-precision one, as peft keeps LoRA weights."""
     if not is_quantized_linear(layer):
-        return layer.weight.dtype
-    return getattr(layer, "compute_dtype", None) or fallback
+        dtype = layer.weight.dtype
+    else:
+        dtype = getattr(layer, "compute_dtype", None) or float_dtype_of(model)
+    return torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
 
 
 def keep_on_the_exact_path(layer: nn.Module) -> None:

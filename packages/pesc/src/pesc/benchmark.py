@@ -217,15 +217,7 @@ def make_row(pair: Pair, subset: str, row_id: str, config: InjectionConfig, seed
         i += 1
     kinds = {edit["kind"] for edit in edits}
     kind = "both" if len(kinds) == 2 else (kinds.pop() if kinds else "none")
-    return {
-        "id": row_id,
-        "subset": subset,
-        "origin": pair.origin,
-        "source": "".join(source_parts),
-        "target": target,
-        "kind": kind,
-        "edits": edits,
-    }
+    return _row(pair, subset, row_id, "".join(source_parts), kind, edits)
 
 
 def _soundalike_row(pair: Pair, row_id: str, config: InjectionConfig, rng) -> dict | None:
@@ -252,13 +244,18 @@ def _soundalike_row(pair: Pair, row_id: str, config: InjectionConfig, rng) -> di
         edits.append(
             {"start": start, "end": end, "original": wrong, "replacement": target[start:end], "kind": "soundalike"}
         )
+    return _row(pair, "synthetic", row_id, "".join(source), "soundalike", edits)
+
+
+def _row(pair: Pair, subset: str, row_id: str, source: str, kind: str, edits: list[dict]) -> dict:
+    """A benchmark row: the text with its errors (``source``), the pair's target, and every injected span."""
     return {
         "id": row_id,
-        "subset": "synthetic",
+        "subset": subset,
         "origin": pair.origin,
-        "source": "".join(source),
-        "target": target,
-        "kind": "soundalike",
+        "source": source,
+        "target": pair.target,
+        "kind": kind,
         "edits": edits,
     }
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 
-from lmcommon.metrics import bootstrap_interval, precision_recall_f1
+from lmcommon.metrics import bootstrap_intervals, precision_recall_f1
 
 KINDS = ("pinyin", "spelling", "both", "soundalike", "none")  # a benchmark row's errors (pesc.benchmark)
 PAIR_KINDS = ("substitution", "length", "none")  # a pair file's rows (pesc.benchmark.read_pair_rows)
@@ -60,16 +60,8 @@ def sentence_metrics(sources: Sequence[str], targets: Sequence[str], predictions
     """
     if not len(sources) == len(targets) == len(predictions):
         raise ValueError(f"got {len(sources)} sources, {len(targets)} targets and {len(predictions)} predictions")
-    detected = corrected = predicted = gold = false_positives = clean = 0
-    for source, target, prediction in zip(sources, targets, predictions, strict=True):
-        needs_change, changed = target != source, prediction != source
-        gold += needs_change
-        predicted += changed
-        clean += not needs_change
-        false_positives += changed and not needs_change
-        if needs_change and changed:
-            detected += changed_positions(source, prediction) == changed_positions(source, target)
-            corrected += prediction == target
+    counts = _sentence_counts(sources, targets, predictions)
+    gold, predicted, corrected, detected, clean, false_positives = _totals(counts, range(len(counts)))
     return {
         "sentences": len(sources),
         "needing_change": gold,
@@ -130,15 +122,13 @@ def bootstrap_correction_f1(
     Raises:
         ValueError: the sequences differ in length, or there are no sentences.
     """
-    if not sources:
-        raise ValueError("no sentences to resample")
-    counts = _sentence_counts(sources, targets, predictions)
-    other = _sentence_counts(sources, targets, baseline) if baseline is not None else None
-    return _bootstrap(counts, other, "correction_f1", resamples, level, seed)
+    return bootstrap_sentence_intervals(sources, targets, predictions, baseline, resamples, level, seed)[
+        "correction_f1"
+    ]
 
 
-# what :func:`bootstrap_sentence_intervals` resamples: per sentence (needs a change, changed, corrected, detected)
 def _sentence_counts(sources: Sequence[str], targets: Sequence[str], predictions: Sequence[str]):
+    """Per sentence (needs a change, changed, corrected, detected): what every sentence-level metric counts."""
     counts = []
     for source, target, prediction in zip(sources, targets, predictions, strict=True):
         needs, changed = target != source, prediction != source
@@ -148,7 +138,9 @@ def _sentence_counts(sources: Sequence[str], targets: Sequence[str], predictions
     return counts
 
 
-def _statistics(counts, indices) -> dict[str, float]:
+def _totals(counts, indices) -> tuple[int, int, int, int, int, int]:
+    """Over the sentences ``indices`` (repeats count): needing a change, changed, corrected, detected, already
+    correct, and already correct but changed."""
     gold = changed = corrected = detected = clean = false_positives = 0
     for index in indices:
         needs, did, right, found = counts[index]
@@ -158,6 +150,11 @@ def _statistics(counts, indices) -> dict[str, float]:
         detected += found
         clean += not needs
         false_positives += did and not needs
+    return gold, changed, corrected, detected, clean, false_positives
+
+
+def _statistics(counts, indices) -> dict[str, float]:
+    gold, changed, corrected, detected, clean, false_positives = _totals(counts, indices)
     return {
         "correction_f1": precision_recall_f1(corrected, changed - corrected, gold - corrected)[2],
         "detection_f1": precision_recall_f1(detected, changed - detected, gold - detected)[2],
@@ -191,14 +188,12 @@ def bootstrap_sentence_intervals(
         raise ValueError("no sentences to resample")
     counts = _sentence_counts(sources, targets, predictions)
     other = _sentence_counts(sources, targets, baseline) if baseline is not None else None
-    return {name: _bootstrap(counts, other, name, resamples, level, seed) for name in SENTENCE_STATISTICS}
 
+    def statistics(indices) -> dict[str, float]:
+        mine = _statistics(counts, indices)
+        if other is None:
+            return mine
+        theirs = _statistics(other, indices)
+        return {name: mine[name] - theirs[name] for name in SENTENCE_STATISTICS}
 
-def _bootstrap(counts, other, name: str, resamples: int, level: float, seed: int) -> dict[str, float]:
-    """The interval of one of :func:`_statistics`' values (paired against ``other``'s counts when given)."""
-
-    def statistic(indices) -> float:
-        value = _statistics(counts, indices)[name]
-        return value - _statistics(other, indices)[name] if other is not None else value
-
-    return bootstrap_interval(len(counts), statistic, resamples, level, seed)
+    return bootstrap_intervals(len(counts), statistics, resamples, level, seed)
